@@ -1,0 +1,73 @@
+//! Artifacts and cache for gitlab-runner-rs: which files a job's `artifacts:` and `cache:`
+//! entries select, archives that keep UNIX modes, symlinks, mtimes and ownership (J6),
+//! artifact upload through `runner-api` with a `Content-Length` (C7), dependency download,
+//! cache keys sanitised as upstream, and the local and S3 (pre-signed URL) cache.
+//!
+//! As upstream, archiving runs where the files are: the job script calls the runner binary
+//! in a helper mode (`gitlab-runner-rs artifacts-uploader`, `artifacts-downloader`,
+//! `cache-archiver`, `cache-extractor`), on the host for the shell executor and inside the
+//! helper container for Docker and Kubernetes. Those commands are thin wrappers over
+//! [`upload_artifacts`], [`download_artifacts`], [`archive_cache`] and [`extract_cache`].
+//! The runner itself computes cache keys ([`sanitize_cache_key`]) and pre-signed URLs
+//! ([`CacheSettings::cache_urls`]) when it generates the job script.
+//!
+//! What this crate does *not* do: read environment variables or `config.toml` (callers pass
+//! plain values, e.g. [`CacheSettings`] mapped from `[runners.cache]`), talk to the
+//! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, zstd formats
+//! and `FF_HASH_CACHE_KEYS` are not implemented.
+//!
+//! Start from [`PathSelector`] and [`create_archive`]:
+//!
+//! ```
+//! use runner_artifacts::{ArchiveFormat, CompressionLevel, PathSelector, create_archive, extract_zip};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let project = tempfile::tempdir()?;
+//! std::fs::create_dir(project.path().join("bin"))?;
+//! std::fs::write(project.path().join("bin/app"), b"binary")?;
+//! std::fs::write(project.path().join("bin/app.tmp"), b"scratch")?;
+//!
+//! let selector = PathSelector {
+//!     paths: vec!["bin/".into()],
+//!     exclude: vec!["bin/*.tmp".into()],
+//!     untracked: false,
+//! };
+//! let selection = selector.select(project.path())?;
+//! assert_eq!(selection.len(), 2); // bin and bin/app
+//!
+//! let archive = project.path().join("artifacts.zip");
+//! create_archive(ArchiveFormat::Zip, CompressionLevel::Default, &selection, &archive)?;
+//! let target = tempfile::tempdir()?;
+//! extract_zip(&archive, target.path())?;
+//! assert_eq!(std::fs::read(target.path().join("bin/app"))?, b"binary");
+//! # Ok(())
+//! # }
+//! ```
+
+mod archive;
+mod artifacts;
+mod cache;
+mod civil;
+mod error;
+mod key;
+mod pattern;
+mod plan;
+mod select;
+mod settings;
+mod sigv4;
+mod transfer;
+
+pub use archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
+pub use artifacts::{
+    ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts, upload_artifacts,
+};
+pub use cache::{
+    CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE, RemoteCache,
+    RetryPolicy, UploadTarget, archive_cache, extract_cache,
+};
+pub use error::{Error, Result, render};
+pub use key::{CachePolicy, UnknownPolicy, UnsanitizableKey, When, is_allowed_fallback_key, sanitize_cache_key};
+pub use pattern::expand_variables;
+pub use plan::{CacheEntry, CacheJob, CachePlan, CacheStep, ScriptMessage, plan_archive, plan_restore};
+pub use select::{PathSelector, Selected, Selection};
+pub use settings::{CacheSettings, CacheUrls, NoUrlReason, S3Settings, Secret};

@@ -1,0 +1,248 @@
+//! What the runner decides per cache entry when it writes the `restore_cache` and
+//! `archive_cache` stages (executors.md §5.4–§5.6): the sanitised keys, fallbacks in order,
+//! the policy and `when` checks with upstream's notices, the archive path relative to the
+//! project directory, the pre-signed URLs, and the helper arguments.
+
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::key::{CachePolicy, UnknownPolicy, When, is_allowed_fallback_key, sanitize_cache_key};
+use crate::settings::{CacheSettings, CacheUrls, NoUrlReason};
+
+/// The job-wide inputs of cache planning.
+#[derive(Debug, Clone)]
+pub struct CacheJob<'a> {
+    /// `[runners.cache]`.
+    pub settings: &'a CacheSettings,
+    /// The runner's short token (object names of unshared caches).
+    pub short_token: &'a str,
+    /// `CI_PROJECT_ID`.
+    pub project_id: u64,
+    /// `CI_PROJECT_DIR` (absolute).
+    pub project_dir: &'a Path,
+    /// The job's local cache directory: `<cache root>/<project slug>`.
+    pub cache_dir: &'a Path,
+    /// Job name and git ref, for the default key `<job name>/<git ref>`.
+    pub job_name: &'a str,
+    /// The git ref.
+    pub git_ref: &'a str,
+    /// The job variable `CACHE_FALLBACK_KEY`, if set.
+    pub cache_fallback_key: Option<&'a str>,
+    /// How long pre-signed URLs stay valid (upstream: the job timeout).
+    pub url_expiry: Duration,
+    /// The signing time.
+    pub now: SystemTime,
+}
+
+/// A payload `cache[]` entry with its strings already expanded with job variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// `key`.
+    pub key: String,
+    /// `paths`.
+    pub paths: Vec<String>,
+    /// `untracked`.
+    pub untracked: bool,
+    /// `policy`.
+    pub policy: String,
+    /// `when`.
+    pub when: String,
+    /// `fallback_keys`.
+    pub fallback_keys: Vec<String>,
+}
+
+/// A line the generated script prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptMessage {
+    /// Bold green notice.
+    Notice(String),
+    /// Yellow warning.
+    Warning(String),
+}
+
+/// One key to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStep {
+    /// The sanitised key, as shown to users.
+    pub key: String,
+    /// `--file`: `<cache dir>/<key>/cache.zip` relative to the project directory.
+    pub archive_file: PathBuf,
+    /// Pre-signed URLs, or why there are none (the runner logs the reason).
+    pub urls: Result<CacheUrls, NoUrlReason>,
+}
+
+/// What one cache entry needs in a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CachePlan {
+    /// Messages printed before the helper calls, in order.
+    pub messages: Vec<ScriptMessage>,
+    /// Restore: the primary key then the fallbacks, tried in order until one extracts.
+    /// Archive: at most the one key to save.
+    pub steps: Vec<CacheStep>,
+}
+
+impl CacheEntry {
+    fn has_files(&self) -> bool {
+        !self.paths.is_empty() || self.untracked
+    }
+
+    fn selection_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for path in &self.paths {
+            args.extend(["--path".to_owned(), path.clone()]);
+        }
+        if self.untracked {
+            args.push("--untracked".to_owned());
+        }
+        args
+    }
+}
+
+/// Plans `restore_cache` for one entry; `Ok(None)` when the entry has no paths (no stage).
+pub fn plan_restore(job: &CacheJob<'_>, entry: &CacheEntry) -> Result<Option<CachePlan>, UnknownPolicy> {
+    if !entry.has_files() {
+        return Ok(None);
+    }
+    let mut plan = CachePlan::default();
+    let Some(primary) = step(job, &entry.key, &mut plan.messages, "extraction") else { return Ok(Some(plan)) };
+    let policy: CachePolicy = entry.policy.parse().map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
+    if !policy.allows_pull() {
+        plan.messages.push(ScriptMessage::Notice(format!("Not downloading cache {} due to policy", primary.key)));
+        return Ok(Some(plan));
+    }
+    plan.steps.push(primary);
+    for fallback in entry.fallback_keys.iter().filter(|key| !key.is_empty()) {
+        if let Some(fallback) = step(job, fallback, &mut plan.messages, "extraction") {
+            plan.steps.push(fallback);
+        }
+    }
+    if let Some(key) = job.cache_fallback_key.filter(|key| !key.is_empty()) {
+        if is_allowed_fallback_key(key) {
+            if let Some(fallback) = step(job, key, &mut plan.messages, "extraction") {
+                plan.steps.push(fallback);
+            }
+        } else {
+            plan.messages.push(ScriptMessage::Warning(format!("CACHE_FALLBACK_KEY {key:?} not allowed to end in \"-protected\"")));
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// Plans `archive_cache` / `archive_cache_on_failure` for one entry; `Ok(None)` when the
+/// entry does not apply (`when`, no paths).
+pub fn plan_archive(job: &CacheJob<'_>, entry: &CacheEntry, job_succeeded: bool) -> Result<Option<CachePlan>, UnknownPolicy> {
+    if !When::parse(&entry.when).unwrap_or_default().applies(job_succeeded) || !entry.has_files() {
+        return Ok(None);
+    }
+    let mut plan = CachePlan::default();
+    let Some(primary) = step(job, &entry.key, &mut plan.messages, "archiving") else { return Ok(Some(plan)) };
+    let policy: CachePolicy = entry.policy.parse().map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
+    if !policy.allows_push() {
+        plan.messages.push(ScriptMessage::Notice(format!("Not uploading cache {} due to policy", primary.key)));
+        return Ok(Some(plan));
+    }
+    plan.steps.push(primary);
+    Ok(Some(plan))
+}
+
+impl CacheStep {
+    /// `cache-extractor` arguments: `--file <f> --timeout <minutes> [--url <GET>]`.
+    pub fn extractor_args(&self, timeout_minutes: u64) -> Vec<String> {
+        let mut args = vec![
+            "cache-extractor".to_owned(),
+            "--file".to_owned(),
+            self.archive_file.to_string_lossy().into_owned(),
+            "--timeout".to_owned(),
+            timeout_minutes.to_string(),
+        ];
+        if let Ok(urls) = &self.urls {
+            args.extend(["--url".to_owned(), urls.download.to_string()]);
+        }
+        args
+    }
+
+    /// `cache-archiver` arguments: `--file`, `--timeout`, the entry's `--path`/`--untracked`,
+    /// `--max-uploaded-archive-size` when set, `--url` and `--header` when there is a URL.
+    pub fn archiver_args(&self, entry: &CacheEntry, timeout_minutes: u64, max_uploaded_archive_size: u64) -> Vec<String> {
+        let mut args = vec![
+            "cache-archiver".to_owned(),
+            "--file".to_owned(),
+            self.archive_file.to_string_lossy().into_owned(),
+            "--timeout".to_owned(),
+            timeout_minutes.to_string(),
+        ];
+        if max_uploaded_archive_size > 0 {
+            args.extend(["--max-uploaded-archive-size".to_owned(), max_uploaded_archive_size.to_string()]);
+        }
+        args.extend(entry.selection_args());
+        if let Ok(urls) = &self.urls {
+            args.extend(["--url".to_owned(), urls.upload.to_string()]);
+            for (name, value) in &urls.upload_headers {
+                args.extend(["--header".to_owned(), format!("{name}: {value}")]);
+            }
+        }
+        args
+    }
+}
+
+/// One key: sanitised (with upstream's warnings), its archive path and URLs.
+fn step(job: &CacheJob<'_>, raw_key: &str, messages: &mut Vec<ScriptMessage>, action: &str) -> Option<CacheStep> {
+    let raw = if raw_key.is_empty() {
+        [job.job_name, job.git_ref].iter().filter(|part| !part.is_empty()).copied().collect::<Vec<_>>().join("/")
+    } else {
+        raw_key.to_owned()
+    };
+    let key = match sanitize_cache_key(&raw) {
+        Ok(key) => key,
+        Err(error) => {
+            messages.push(ScriptMessage::Warning(error.to_string()));
+            String::new()
+        }
+    };
+    if !key.is_empty() && key != raw {
+        messages.push(ScriptMessage::Warning(format!("cache key {raw:?} sanitized to {key:?}")));
+    }
+    if key.is_empty() {
+        messages.push(ScriptMessage::Notice(format!("Skipping cache {action} due to empty cache key")));
+        return None;
+    }
+    let archive_file = relative_path(job.project_dir, &job.cache_dir.join(&key).join("cache.zip"));
+    let metadata = [("cachekey", key.as_str())];
+    let urls = job.settings.cache_urls(job.short_token, job.project_id, &key, &metadata, job.url_expiry, job.now);
+    if let Err(reason) = &urls {
+        if *reason != NoUrlReason::NotConfigured {
+            tracing::warn!(key = %key, reason = %reason, "cache URL not generated");
+        }
+    }
+    Some(CacheStep { key, archive_file, urls })
+}
+
+/// `to` relative to `from`, lexically (both absolute), like Go's `filepath.Rel`.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from_clean = crate::pattern::clean(from);
+    let to_clean = crate::pattern::clean(to);
+    let from_parts: Vec<Component<'_>> = from_clean.components().collect();
+    let to_parts: Vec<Component<'_>> = to_clean.components().collect();
+    let common = from_parts.iter().zip(&to_parts).take_while(|(left, right)| left == right).count();
+    let mut relative = PathBuf::new();
+    for _ in common..from_parts.len() {
+        relative.push("..");
+    }
+    for part in &to_parts[common..] {
+        relative.push(part);
+    }
+    if relative.as_os_str().is_empty() { PathBuf::from(".") } else { relative }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_paths_are_relative_to_the_project() {
+        assert_eq!(
+            relative_path(Path::new("/builds/group/project"), Path::new("/cache/group/project/default/cache.zip")),
+            PathBuf::from("../../../cache/group/project/default/cache.zip")
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! `[runners.cache]` as plain values, remote object names and the pre-signed URLs the
+//! runner hands to the cache helper; [`NoUrlReason`] says why there is no URL when the
+//! configuration cannot produce one (the helper then prints `No URL provided, ...`).
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use url::Url;
+
+use crate::sigv4::{PresignInput, presign, uri_encode};
+
+/// A credential whose `Debug` output is redacted.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for signing only. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret([MASKED])" })
+    }
+}
+
+/// `[runners.cache]`, mapped from config.toml by the binary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// `Type`: empty (local cache only), `s3`; `gcs` and `azure` are not supported yet.
+    pub cache_type: String,
+    /// `Path`: prefix of object names.
+    pub path: String,
+    /// `Shared`: when false, objects live under `runner/<short token>/`.
+    pub shared: bool,
+    /// `MaxUploadedArchiveSize` in bytes; 0 is unlimited.
+    pub max_uploaded_archive_size: u64,
+    /// `[runners.cache.s3]`.
+    pub s3: Option<S3Settings>,
+}
+
+/// `[runners.cache.s3]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `ServerAddress`: `host[:port]`; empty means AWS.
+    pub server_address: String,
+    /// `AccessKey`.
+    pub access_key: String,
+    /// `SecretKey`.
+    pub secret_key: Secret,
+    /// `SessionToken`.
+    pub session_token: Secret,
+    /// `BucketName`.
+    pub bucket_name: String,
+    /// `BucketLocation`; empty means `us-east-1`.
+    pub bucket_location: String,
+    /// `Insecure`: use `http://`.
+    pub insecure: bool,
+    /// `PathStyle`; `None` auto-detects (virtual-host style only for AWS endpoints).
+    pub path_style: Option<bool>,
+    /// `AuthenticationType`: `access-key`, `iam` or empty (derived).
+    pub authentication_type: String,
+    /// `ServerSideEncryption`: `S3`/`AES256`, `KMS`/`aws:kms`, or empty.
+    pub server_side_encryption: String,
+    /// `ServerSideEncryptionKeyID`.
+    pub server_side_encryption_key_id: String,
+}
+
+/// Why the configuration produces no pre-signed URL. Logged by the runner; the helper then
+/// says `No URL provided, cache will not be downloaded/uploaded ...`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoUrlReason {
+    /// No `[runners.cache]` `Type`: local cache only.
+    #[error("no distributed cache is configured ([runners.cache] Type is empty)")]
+    NotConfigured,
+    /// `Type` names a backend this runner does not implement.
+    #[error("cache factory not found: unsupported cache Type {0:?}")]
+    UnsupportedType(String),
+    /// `Type = "s3"` without `[runners.cache.s3]`.
+    #[error("missing S3 configuration")]
+    MissingS3Section,
+    /// No `BucketName`.
+    #[error("error while generating S3 pre-signed URL: bucket name cannot be empty")]
+    MissingBucket,
+    /// No static credentials; instance-profile (IAM) credentials are not supported here.
+    #[error("S3 credentials are missing: set AccessKey and SecretKey (IAM authentication is not supported)")]
+    MissingCredentials,
+    /// `ServerAddress` is not `host[:port]`.
+    #[error("invalid S3 ServerAddress {0:?}")]
+    InvalidServerAddress(String),
+    /// The key is empty.
+    #[error("empty cache key")]
+    EmptyKey,
+    /// The object name would leave the project's prefix.
+    #[error("computed cache path outside of project bucket. Please remove `../` from cache key")]
+    OutsideProject,
+}
+
+/// The pre-signed requests for one cache key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheUrls {
+    /// GET, for `cache-extractor --url`.
+    pub download: Url,
+    /// HEAD, for `--head-url` / `--check-url`.
+    pub head: Url,
+    /// PUT, for `cache-archiver --url`.
+    pub upload: Url,
+    /// Headers the PUT must carry (`--header "name: value"`), signed into `upload`.
+    pub upload_headers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for CacheUrls {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("CacheUrls")
+            .field("download", &crate::transfer::clean_url(&self.download))
+            .field("upload", &crate::transfer::clean_url(&self.upload))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CacheSettings {
+    /// The remote object name: `[<Path>/][runner/<short token>/]project/<id>/<key>`.
+    pub fn object_name(&self, short_token: &str, project_id: u64, key: &str) -> Result<String, NoUrlReason> {
+        if key.is_empty() {
+            return Err(NoUrlReason::EmptyKey);
+        }
+        let mut base: Vec<&str> = self.path.split('/').filter(|part| !part.is_empty()).collect();
+        if !self.shared {
+            base.extend(["runner", short_token]);
+        }
+        let project = project_id.to_string();
+        base.extend(["project", project.as_str()]);
+        let base = base.join("/");
+        let full = crate::key::sanitize_cache_key(&format!("{base}/{key}")).map_err(|_| NoUrlReason::OutsideProject)?;
+        if !full.starts_with(&format!("{base}/")) {
+            return Err(NoUrlReason::OutsideProject);
+        }
+        Ok(full)
+    }
+
+    /// Pre-signed GET, HEAD and PUT URLs for `key`, valid for `expires` from `now`
+    /// (upstream uses the job timeout). `metadata` becomes `x-amz-meta-*` upload headers.
+    pub fn cache_urls(
+        &self,
+        short_token: &str,
+        project_id: u64,
+        key: &str,
+        metadata: &[(&str, &str)],
+        expires: Duration,
+        now: SystemTime,
+    ) -> Result<CacheUrls, NoUrlReason> {
+        let s3 = match self.cache_type.as_str() {
+            "" => return Err(NoUrlReason::NotConfigured),
+            "s3" => self.s3.as_ref().ok_or(NoUrlReason::MissingS3Section)?,
+            other => return Err(NoUrlReason::UnsupportedType(other.to_owned())),
+        };
+        let object = self.object_name(short_token, project_id, key)?;
+        if s3.bucket_name.is_empty() {
+            return Err(NoUrlReason::MissingBucket);
+        }
+        if s3.access_key.is_empty() || s3.secret_key.is_empty() || s3.authentication_type.eq_ignore_ascii_case("iam") {
+            return Err(NoUrlReason::MissingCredentials);
+        }
+        let endpoint = Endpoint::resolve(s3)?;
+        let mut upload_headers = s3.encryption_headers();
+        for (name, value) in metadata {
+            upload_headers.push((format!("x-amz-meta-{}", name.to_ascii_lowercase()), (*value).to_owned()));
+        }
+        let sign = |method: &str, headers: &[(String, String)]| -> Result<Url, NoUrlReason> {
+            let (host, path) = endpoint.host_and_path(&s3.bucket_name, &object);
+            let text = presign(&PresignInput {
+                method,
+                scheme: endpoint.scheme,
+                host: &host,
+                encoded_path: &path,
+                region: &endpoint.region,
+                access_key: &s3.access_key,
+                secret_key: s3.secret_key.expose(),
+                session_token: (!s3.session_token.is_empty()).then(|| s3.session_token.expose()),
+                expires_seconds: expires.as_secs().clamp(1, 604_800),
+                headers,
+                now,
+            });
+            Url::parse(&text).map_err(|_| NoUrlReason::InvalidServerAddress(s3.server_address.clone()))
+        };
+        Ok(CacheUrls {
+            download: sign("GET", &[])?,
+            head: sign("HEAD", &[])?,
+            upload: sign("PUT", &upload_headers)?,
+            upload_headers,
+        })
+    }
+}
+
+impl S3Settings {
+    fn encryption_headers(&self) -> Vec<(String, String)> {
+        match self.server_side_encryption.to_ascii_uppercase().as_str() {
+            "S3" | "AES256" => vec![("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())],
+            "KMS" | "AWS:KMS" => vec![
+                ("x-amz-server-side-encryption".to_owned(), "aws:kms".to_owned()),
+                ("x-amz-server-side-encryption-aws-kms-key-id".to_owned(), self.server_side_encryption_key_id.clone()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Where requests go.
+struct Endpoint {
+    scheme: &'static str,
+    host: String,
+    region: String,
+    path_style: bool,
+}
+
+impl Endpoint {
+    fn resolve(s3: &S3Settings) -> Result<Self, NoUrlReason> {
+        let scheme = if s3.insecure { "http" } else { "https" };
+        let region = if s3.bucket_location.is_empty() { "us-east-1".to_owned() } else { s3.bucket_location.clone() };
+        let mut host = if s3.server_address.is_empty() {
+            if region == "us-east-1" { "s3.amazonaws.com".to_owned() } else { format!("s3.{region}.amazonaws.com") }
+        } else {
+            s3.server_address.clone()
+        };
+        let default_port = if s3.insecure { ":80" } else { ":443" };
+        if let Some(stripped) = host.strip_suffix(default_port) {
+            host = stripped.to_owned();
+        }
+        let valid = !host.is_empty()
+            && Url::parse(&format!("{scheme}://{host}/")).is_ok_and(|url| url.path() == "/" && url.username().is_empty());
+        if !valid || host.contains('/') {
+            return Err(NoUrlReason::InvalidServerAddress(s3.server_address.clone()));
+        }
+        let is_aws = host.ends_with("amazonaws.com");
+        let path_style = s3.path_style.unwrap_or(!is_aws) || s3.bucket_name.contains('.');
+        Ok(Self { scheme, host, region, path_style })
+    }
+
+    fn host_and_path(&self, bucket: &str, object: &str) -> (String, String) {
+        let object = uri_encode(object, false);
+        if self.path_style {
+            (self.host.clone(), format!("/{}/{object}", uri_encode(bucket, true)))
+        } else {
+            (format!("{bucket}.{}", self.host), format!("/{object}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CacheSettings {
+        CacheSettings {
+            cache_type: "s3".into(),
+            path: "prefix".into(),
+            s3: Some(S3Settings {
+                server_address: "127.0.0.1:9000".into(),
+                access_key: "AKIA".into(),
+                secret_key: Secret::new("very-secret"),
+                bucket_name: "runner".into(),
+                insecure: true,
+                ..S3Settings::default()
+            }),
+            ..CacheSettings::default()
+        }
+    }
+
+    #[test]
+    fn object_names_follow_upstream_layout() {
+        let mut cache = settings();
+        assert_eq!(cache.object_name("abc", 7, "main").unwrap(), "prefix/runner/abc/project/7/main");
+        cache.shared = true;
+        cache.path.clear();
+        assert_eq!(cache.object_name("abc", 7, "a/b").unwrap(), "project/7/a/b");
+        assert_eq!(cache.object_name("abc", 7, "../../x"), Err(NoUrlReason::OutsideProject));
+    }
+
+    #[test]
+    fn urls_are_path_style_for_custom_endpoints() {
+        let urls = settings().cache_urls("abc", 7, "main", &[("cachekey", "main")], Duration::from_secs(3600), SystemTime::UNIX_EPOCH).unwrap();
+        assert!(urls.download.as_str().starts_with("http://127.0.0.1:9000/runner/prefix/runner/abc/project/7/main?"));
+        assert!(urls.upload.as_str().contains("X-Amz-SignedHeaders=host%3Bx-amz-meta-cachekey"));
+        assert!(!format!("{urls:?}").contains("X-Amz-Signature"));
+    }
+
+    #[test]
+    fn incomplete_configurations_give_reasons() {
+        let check = |cache: CacheSettings, reason: NoUrlReason| {
+            let result = cache.cache_urls("abc", 1, "k", &[], Duration::from_secs(60), SystemTime::UNIX_EPOCH);
+            assert_eq!(result.unwrap_err(), reason);
+        };
+        check(CacheSettings::default(), NoUrlReason::NotConfigured);
+        check(CacheSettings { s3: None, ..settings() }, NoUrlReason::MissingS3Section);
+        let mut no_bucket = settings();
+        if let Some(s3) = no_bucket.s3.as_mut() {
+            s3.bucket_name.clear();
+        }
+        check(no_bucket, NoUrlReason::MissingBucket);
+        let mut no_keys = settings();
+        if let Some(s3) = no_keys.s3.as_mut() {
+            s3.secret_key = Secret::default();
+        }
+        check(no_keys, NoUrlReason::MissingCredentials);
+        check(CacheSettings { cache_type: "gcs".into(), ..settings() }, NoUrlReason::UnsupportedType("gcs".into()));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert!(!format!("{:?}", settings()).contains("very-secret"));
+    }
+}

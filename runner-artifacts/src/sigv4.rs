@@ -1,0 +1,140 @@
+//! AWS Signature Version 4 query-string pre-signing (the `X-Amz-*` parameters), written on
+//! `sha2` so the runner needs no S3 SDK: the runner signs, the helper only does plain
+//! HTTP GET/HEAD/PUT on the URL.
+
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use crate::civil::{Civil, unix_seconds};
+
+/// What to sign.
+#[derive(Debug, Clone)]
+pub(crate) struct PresignInput<'a> {
+    pub(crate) method: &'a str,
+    /// `http` or `https`.
+    pub(crate) scheme: &'a str,
+    /// Host header value (with a non-default port).
+    pub(crate) host: &'a str,
+    /// The already URI-encoded absolute path.
+    pub(crate) encoded_path: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) access_key: &'a str,
+    pub(crate) secret_key: &'a str,
+    pub(crate) session_token: Option<&'a str>,
+    pub(crate) expires_seconds: u64,
+    /// Extra headers the client must send, lowercase names; signed along with `host`.
+    pub(crate) headers: &'a [(String, String)],
+    pub(crate) now: SystemTime,
+}
+
+/// The pre-signed URL.
+pub(crate) fn presign(input: &PresignInput<'_>) -> String {
+    let civil = Civil::from_unix(unix_seconds(input.now));
+    let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
+    let amz_date = format!("{date}T{:02}{:02}{:02}Z", civil.hour, civil.minute, civil.second);
+    let scope = format!("{date}/{}/s3/aws4_request", input.region);
+
+    let mut signed_headers: Vec<(String, String)> = vec![("host".to_owned(), input.host.to_owned())];
+    signed_headers.extend(input.headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())));
+    signed_headers.sort();
+    let signed_header_names = signed_headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(";");
+
+    let mut query: Vec<(String, String)> = vec![
+        ("X-Amz-Algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
+        ("X-Amz-Credential".to_owned(), format!("{}/{scope}", input.access_key)),
+        ("X-Amz-Date".to_owned(), amz_date.clone()),
+        ("X-Amz-Expires".to_owned(), input.expires_seconds.to_string()),
+        ("X-Amz-SignedHeaders".to_owned(), signed_header_names.clone()),
+    ];
+    if let Some(token) = input.session_token {
+        query.push(("X-Amz-Security-Token".to_owned(), token.to_owned()));
+    }
+    let mut encoded_query: Vec<(String, String)> =
+        query.iter().map(|(key, value)| (uri_encode(key, true), uri_encode(value, true))).collect();
+    encoded_query.sort();
+    let canonical_query =
+        encoded_query.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join("&");
+    let canonical_headers: String = signed_headers.iter().map(|(name, value)| format!("{name}:{value}\n")).collect();
+    let canonical_request = format!(
+        "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_header_names}\nUNSIGNED-PAYLOAD",
+        input.method, input.encoded_path
+    );
+    let string_to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical_request.as_bytes())));
+    let date_key = hmac_sha256(format!("AWS4{}", input.secret_key).as_bytes(), date.as_bytes());
+    let region_key = hmac_sha256(&date_key, input.region.as_bytes());
+    let service_key = hmac_sha256(&region_key, b"s3");
+    let signing_key = hmac_sha256(&service_key, b"aws4_request");
+    let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
+    format!("{}://{}{}?{canonical_query}&X-Amz-Signature={signature}", input.scheme, input.host, input.encoded_path)
+}
+
+/// RFC 3986 encoding as S3 wants it: unreserved characters stay, `/` stays unless
+/// `encode_slash`, everything else becomes `%XX`.
+pub(crate) fn uri_encode(text: &str, encode_slash: bool) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') || (byte == b'/' && !encode_slash) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block_key = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block_key[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block_key[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block_key.map(|byte| byte ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(block_key.map(|byte| byte ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::civil::from_unix_seconds;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn aws_documented_presigned_get_example() {
+        // The example of AWS's "Authenticating Requests: Using Query Parameters" page.
+        let url = presign(&PresignInput {
+            method: "GET",
+            scheme: "https",
+            host: "examplebucket.s3.amazonaws.com",
+            encoded_path: "/test.txt",
+            region: "us-east-1",
+            access_key: "AKIAIOSFODNN7EXAMPLE",
+            secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            session_token: None,
+            expires_seconds: 86_400,
+            headers: &[],
+            now: from_unix_seconds(1_369_353_600),
+        });
+        assert_eq!(
+            url,
+            "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! Command-line definition: upstream's commands, flags and environment variables
+//! (cli.md), parsed with clap.
+//!
+//! Only parsing lives here; each command's behaviour is in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A GitLab Runner written in Rust.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gitlab-runner-rs",
+    about = "a GitLab Runner written in Rust",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Debug logging (wins over --log-level and the config file).
+    #[arg(long, global = true, env = "RUNNER_DEBUG")]
+    pub debug: bool,
+    /// Log level: debug, info, warn, error, fatal, panic.
+    #[arg(short = 'l', long, global = true, env = "LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format: runner, text, json.
+    #[arg(long, global = true, env = "LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Accepted for compatibility with upstream; Rust builds write no Go CPU profile.
+    #[arg(long, global = true, env = "CPU_PROFILE", hide = true)]
+    pub cpuprofile: Option<String>,
+    /// Print the version block and exit.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands of the runner.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the multi-runner service: poll GitLab for every [[runners]] entry and run jobs.
+    Run(RunArgs),
+    /// Run jobs for a single runner given on the command line.
+    RunSingle(Box<RunSingleArgs>),
+    /// Register a new runner and append it to the config file.
+    Register(Box<RegisterArgs>),
+    /// Unregister runners from GitLab and remove them from the config file.
+    Unregister(UnregisterArgs),
+    /// Check that the registered runners can talk to GitLab.
+    Verify(VerifyArgs),
+    /// List the runners in the config file (tokens shortened).
+    List(ConfigArgs),
+    /// Validate a config file.
+    Lint(ConfigArgs),
+    /// Rotate a runner's authentication token.
+    ResetToken(ResetTokenArgs),
+}
+
+/// `-c/--config`, shared by every command that reads the file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// Config file (default: /etc/gitlab-runner/config.toml as root, ~/.gitlab-runner/config.toml otherwise).
+    #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Metrics and debug server address; overrides listen_address in the file.
+    #[arg(long, env = "LISTEN_ADDRESS")]
+    pub listen_address: Option<String>,
+    /// Service name (accepted for compatibility).
+    #[arg(short = 'n', long, default_value = "gitlab-runner")]
+    pub service: String,
+    /// Change to this directory before loading the config.
+    #[arg(short = 'd', long)]
+    pub working_directory: Option<PathBuf>,
+    /// Run shell-executor job scripts as this user.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Log to syslog (accepted for compatibility; logs stay on stderr).
+    #[arg(long, env = "LOG_SYSLOG")]
+    pub syslog: bool,
+}
+
+/// The runner definition given by flags (register, run-single); cli.md 3.2.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunnerArgs {
+    /// GitLab instance URL.
+    #[arg(short = 'u', long, env = "CI_SERVER_URL")]
+    pub url: Option<String>,
+    /// Runner authentication token (glrt-...).
+    #[arg(short = 't', long, env = "CI_SERVER_TOKEN")]
+    pub token: Option<String>,
+    /// Runner name (default: the host name).
+    #[arg(long, alias = "description", env = "RUNNER_NAME")]
+    pub name: Option<String>,
+    /// Executor: shell, docker, kubernetes.
+    #[arg(long, env = "RUNNER_EXECUTOR")]
+    pub executor: Option<String>,
+    /// Shell used for job scripts.
+    #[arg(long, env = "RUNNER_SHELL")]
+    pub shell: Option<String>,
+    /// Maximum concurrent jobs of this runner (0 = unlimited).
+    #[arg(long, env = "RUNNER_LIMIT")]
+    pub limit: Option<i64>,
+    /// Maximum concurrent job requests of this runner.
+    #[arg(long, env = "RUNNER_REQUEST_CONCURRENCY")]
+    pub request_concurrency: Option<i64>,
+    /// Maximum job log size in KiB.
+    #[arg(long, env = "RUNNER_OUTPUT_LIMIT")]
+    pub output_limit: Option<i64>,
+    /// Directory for builds.
+    #[arg(long, env = "RUNNER_BUILDS_DIR")]
+    pub builds_dir: Option<String>,
+    /// Directory for the local cache.
+    #[arg(long, env = "RUNNER_CACHE_DIR")]
+    pub cache_dir: Option<String>,
+    /// Extra environment for jobs, KEY=VALUE (repeat).
+    #[arg(long = "env", env = "RUNNER_ENV", value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Script run before sources are fetched.
+    #[arg(long, env = "RUNNER_PRE_GET_SOURCES_SCRIPT")]
+    pub pre_get_sources_script: Option<String>,
+    /// Script run after sources are fetched.
+    #[arg(long, env = "RUNNER_POST_GET_SOURCES_SCRIPT")]
+    pub post_get_sources_script: Option<String>,
+    /// Script run before the build script.
+    #[arg(long, env = "RUNNER_PRE_BUILD_SCRIPT")]
+    pub pre_build_script: Option<String>,
+    /// Script run after the build script.
+    #[arg(long, env = "RUNNER_POST_BUILD_SCRIPT")]
+    pub post_build_script: Option<String>,
+    /// CA certificate file for the GitLab connection.
+    #[arg(long, env = "CI_SERVER_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate file for the GitLab connection.
+    #[arg(long, env = "CI_SERVER_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Client key file for the GitLab connection.
+    #[arg(long, env = "CI_SERVER_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// URL used for git clones instead of the project's.
+    #[arg(long, env = "CLONE_URL")]
+    pub clone_url: Option<String>,
+    /// Feature flags, FF_NAME:true (repeat).
+    #[arg(long = "feature-flags", env = "FEATURE_FLAGS", value_delimiter = ',')]
+    pub feature_flags: Vec<String>,
+    /// Default Docker image.
+    #[arg(long, env = "DOCKER_IMAGE")]
+    pub docker_image: Option<String>,
+    /// Kubernetes namespace.
+    #[arg(long, env = "KUBERNETES_NAMESPACE")]
+    pub kubernetes_namespace: Option<String>,
+}
+
+/// Flags of `register` (cli.md 3).
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner definition.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// TOML template with one [[runners]] entry filling fields still empty.
+    #[arg(long, env = "TEMPLATE_CONFIG_FILE")]
+    pub template_config: Option<PathBuf>,
+    /// Never prompt; missing values are errors.
+    #[arg(short = 'n', long, env = "REGISTER_NON_INTERACTIVE")]
+    pub non_interactive: bool,
+    /// Do not delete the runner in GitLab if registration fails afterwards.
+    #[arg(long, env = "REGISTER_LEAVE_RUNNER")]
+    pub leave_runner: bool,
+    /// Legacy registration token (deprecated).
+    #[arg(short = 'r', long, env = "REGISTRATION_TOKEN")]
+    pub registration_token: Option<String>,
+    /// Comma-separated tags (legacy flow only).
+    #[arg(long, env = "RUNNER_TAG_LIST")]
+    pub tag_list: Option<String>,
+    /// Run untagged jobs (legacy flow only).
+    #[arg(long, env = "REGISTER_RUN_UNTAGGED")]
+    pub run_untagged: Option<bool>,
+    /// Lock the runner to the project (legacy flow only).
+    #[arg(long, env = "REGISTER_LOCKED")]
+    pub locked: Option<bool>,
+    /// not_protected or ref_protected.
+    #[arg(long, env = "REGISTER_ACCESS_LEVEL")]
+    pub access_level: Option<String>,
+    /// Maximum job timeout in seconds (legacy flow only).
+    #[arg(long, env = "REGISTER_MAXIMUM_TIMEOUT")]
+    pub maximum_timeout: Option<i64>,
+    /// Register paused (legacy flow only).
+    #[arg(long, env = "REGISTER_PAUSED")]
+    pub paused: bool,
+    /// Maintenance note (legacy flow only).
+    #[arg(long, env = "REGISTER_MAINTENANCE_NOTE")]
+    pub maintenance_note: Option<String>,
+}
+
+/// Flags of `unregister` (cli.md 4).
+#[derive(Debug, Args)]
+pub struct UnregisterArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Select by name.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Accepted, not used for selection.
+    #[arg(short = 'u', long, env = "CI_SERVER_URL")]
+    pub url: Option<String>,
+    /// Select by token.
+    #[arg(short = 't', long, env = "CI_SERVER_TOKEN")]
+    pub token: Option<String>,
+    /// Unregister every runner in the file.
+    #[arg(long)]
+    pub all_runners: bool,
+}
+
+/// Flags of `verify` (cli.md 5).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only runners with this name.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// With --token: also match the URL.
+    #[arg(short = 'u', long)]
+    pub url: Option<String>,
+    /// Only runners with this token.
+    #[arg(short = 't', long)]
+    pub token: Option<String>,
+    /// Remove runners that GitLab reports as gone.
+    #[arg(long)]
+    pub delete: bool,
+}
+
+/// Flags of `reset-token` (cli.md 8).
+#[derive(Debug, Args)]
+pub struct ResetTokenArgs {
+    /// The config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Runner by name.
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Runner by URL (with --id).
+    #[arg(short = 'u', long)]
+    pub url: Option<String>,
+    /// Runner by GitLab runner ID (with --url).
+    #[arg(short = 'i', long)]
+    pub id: Option<i64>,
+    /// Personal access token for already-expired runner tokens.
+    #[arg(long)]
+    pub pat: Option<String>,
+    /// Reset every runner in the file.
+    #[arg(long)]
+    pub all_runners: bool,
+}
+
+/// Flags of `run-single` (cli.md 9).
+#[derive(Debug, Args)]
+pub struct RunSingleArgs {
+    /// The config file (only used with --runner).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The runner definition.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// Take the runner entry with this name from the config file.
+    #[arg(short = 'r', long = "runner")]
+    pub runner_name: Option<String>,
+    /// Exit after this many jobs (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub max_builds: u64,
+    /// Exit when no job arrived for this many seconds (0 = forever).
+    #[arg(long, default_value_t = 0)]
+    pub wait_timeout: u64,
+    /// Seconds to wait for an aborted job to report before exiting.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_timeout: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_come_before_the_command() {
+        let cli = Cli::try_parse_from(["gitlab-runner-rs", "--debug", "list", "-c", "/tmp/x.toml"]).unwrap();
+        assert!(cli.debug);
+        assert!(matches!(cli.command, Some(Command::List(ConfigArgs { config: Some(_) }))));
+    }
+}

@@ -1,0 +1,175 @@
+//! The one place where a coordinator job (`runner_api::JobResponse`) and a `[[runners]]`
+//! entry (`runner_config::RunnerConfig`) become the executor's plain job model
+//! (`runner_executor::JobSpec`). `run`, `run-single` and `exec` all go through here, so
+//! every executor sees jobs the same way whatever brought them.
+
+use std::time::Duration;
+
+use runner_api::wire;
+use runner_config::RunnerConfig;
+use runner_executor::{
+    Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RunnerSettings, Secret, ServerFeatures, Step,
+    Variable, When,
+};
+
+use crate::version;
+
+/// Facts about this runner process that every job shows (header, `CI_RUNNER_*`).
+#[derive(Debug, Clone)]
+pub struct RunnerIdentity {
+    /// The system id (`s_` + 12 hex) of this runner manager.
+    pub system_id: String,
+    /// The slot of the job within its runner (`CI_CONCURRENT_ID`).
+    pub concurrent_id: u32,
+}
+
+/// Builds the executor's job model from the coordinator's job and the runner's config.
+pub fn from_wire(job: &wire::JobResponse, runner: &RunnerConfig, identity: &RunnerIdentity) -> JobSpec {
+    JobSpec {
+        id: i64::try_from(job.id).unwrap_or(i64::MAX),
+        token: Secret::new(job.token.expose()),
+        name: job.job_info.name.clone(),
+        project_id: job.job_info.project_id,
+        pipeline_id: job.job_info.pipeline_id,
+        project_path: job.job_info.project_full_path.clone(),
+        allow_git_fetch: job.allow_git_fetch,
+        git: GitSource {
+            repo_url: job.git_info.repo_url.clone(),
+            repo_object_format: job.git_info.repo_object_format.clone(),
+            ref_name: job.git_info.git_ref.clone(),
+            sha: job.git_info.sha.clone(),
+            before_sha: job.git_info.before_sha.clone(),
+            ref_type: job.git_info.ref_type.clone(),
+            refspecs: job.git_info.refspecs.clone(),
+            depth: u32::try_from(job.git_info.depth.max(0)).unwrap_or(u32::MAX),
+            protected: job.git_info.protected,
+        },
+        timeout: job.timeout(),
+        variables: job.variables.iter().map(variable).collect(),
+        steps: job.steps.iter().map(step).collect(),
+        image: (!job.image.name.is_empty()).then(|| image(&job.image)),
+        services: job.services.iter().map(image).collect(),
+        artifacts: job.artifacts.iter().map(artifact).collect(),
+        cache: job.cache.iter().map(cache).collect(),
+        dependencies: job.dependencies.iter().map(dependency).collect(),
+        hooks: hooks(&job.hooks),
+        features: ServerFeatures {
+            trace_sections: job.features.trace_sections,
+            token_mask_prefixes: job.features.token_mask_prefixes.clone(),
+            failure_reasons: job.features.failure_reasons.clone(),
+        },
+        runner: runner_settings(runner, identity),
+    }
+}
+
+/// The runner-side half of a job: what `config.toml` says about how jobs run.
+pub fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) -> RunnerSettings {
+    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    RunnerSettings {
+        name: runner.name.clone(),
+        short_token: runner.short_token().to_owned(),
+        system_id: identity.system_id.clone(),
+        version: version::VERSION.to_owned(),
+        revision: version::REVISION.to_owned(),
+        executable_arch: format!("{}/{}", version::os(), version::arch()),
+        user_agent: runner_api::user_agent(),
+        builds_dir: non_empty(&runner.builds_dir),
+        cache_dir: non_empty(&runner.cache_dir),
+        concurrent_id: identity.concurrent_id,
+        concurrent_project_id: 0,
+        environment: runner.environment.clone(),
+        pre_get_sources_script: non_empty(&runner.pre_get_sources_script),
+        post_get_sources_script: non_empty(&runner.post_get_sources_script),
+        pre_build_script: non_empty(&runner.pre_build_script),
+        post_build_script: non_empty(&runner.post_build_script),
+        output_limit_kib: if runner.output_limit > 0 {
+            u64::try_from(runner.output_limit).unwrap_or(4096)
+        } else {
+            4096
+        },
+        shell: non_empty(&runner.shell).unwrap_or_else(|| "bash".to_owned()),
+        clone_url: non_empty(&runner.clone_url),
+        feature_flags: runner.feature_flags.clone(),
+        prepare_timeout: runner.prepare_timeout.and_then(|d| d.to_std()),
+        get_sources_timeout: runner.get_sources_timeout.and_then(|d| d.to_std()),
+        debug_trace_disabled: runner.debug_trace_disabled,
+        prepare_retry_delay: Duration::from_secs(3),
+    }
+}
+
+fn variable(variable: &wire::Variable) -> Variable {
+    Variable {
+        key: variable.key.clone(),
+        value: variable.value.expose().to_owned(),
+        public: variable.public,
+        file: variable.file,
+        masked: variable.masked,
+        raw: variable.raw,
+    }
+}
+
+fn step(step: &wire::Step) -> Step {
+    Step {
+        name: step.name.clone(),
+        script: step.script.clone(),
+        timeout: u64::try_from(step.timeout).ok().filter(|s| *s > 0).map(Duration::from_secs),
+        when: When::parse(&step.when),
+        allow_failure: step.allow_failure,
+    }
+}
+
+fn image(image: &wire::Image) -> Image {
+    Image {
+        name: image.name.clone(),
+        alias: image.alias.clone(),
+        command: image.command.clone(),
+        entrypoint: image.entrypoint.clone(),
+        pull_policy: image.pull_policy.clone(),
+        variables: image.variables.iter().map(variable).collect(),
+    }
+}
+
+fn artifact(artifact: &wire::Artifact) -> Artifact {
+    Artifact {
+        name: artifact.name.clone(),
+        untracked: artifact.untracked,
+        paths: artifact.paths.clone(),
+        exclude: artifact.exclude.clone(),
+        when: When::parse(&artifact.when),
+        artifact_type: artifact.artifact_type.clone(),
+        artifact_format: artifact.artifact_format.clone(),
+        expire_in: artifact.expire_in.clone(),
+    }
+}
+
+fn cache(cache: &wire::Cache) -> Cache {
+    Cache {
+        key: cache.key.clone(),
+        untracked: cache.untracked,
+        policy: cache.policy.clone(),
+        paths: cache.paths.clone(),
+        when: When::parse(&cache.when),
+        fallback_keys: cache.fallback_keys.clone(),
+    }
+}
+
+fn dependency(dependency: &wire::Dependency) -> Dependency {
+    Dependency {
+        id: i64::try_from(dependency.id).unwrap_or(i64::MAX),
+        token: Secret::new(dependency.token.expose()),
+        name: dependency.name.clone(),
+        artifacts_filename: dependency.artifacts_file.filename.clone(),
+    }
+}
+
+fn hooks(hooks: &[wire::Hook]) -> JobHooks {
+    let mut result = JobHooks::default();
+    for hook in hooks {
+        match hook.name.as_str() {
+            "pre_get_sources_script" => result.pre_get_sources_script.extend(hook.script.iter().cloned()),
+            "post_get_sources_script" => result.post_get_sources_script.extend(hook.script.iter().cloned()),
+            other => tracing::debug!(hook = other, "ignoring unknown job hook"),
+        }
+    }
+    result
+}

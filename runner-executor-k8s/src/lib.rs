@@ -1,0 +1,73 @@
+//! Kubernetes executor of gitlab-runner-rs, built on kube and k8s-openapi.
+//!
+//! [`KubernetesExecutor`] implements `runner_executor::Backend`: `prepare` plans the build pod
+//! (namespace, names, pull policies, resources, security contexts, volumes, services) without
+//! touching the cluster; the first stage creates the image-pull secret and the pod, then polls it
+//! every `poll_interval` until it runs or `poll_timeout` passes (K1, K2); every stage runs in the
+//! pod; `cleanup` always deletes the pod and the secret and reports failures in upstream's words (K3).
+//!
+//! **Transport: exec, not attach.** Each stage is one `pods/exec` WebSocket session (channel
+//! protocol `v5.channel.k8s.io`) in the `build` or `helper` container running the detect-shell
+//! program (`sh -c`, bash → sh → busybox, K10) with the stage script on stdin. Closing stdin sends
+//! the v5 CLOSE frame, so the shell sees end of input while output keeps flowing; stdout and
+//! stderr are relayed into the trace as they arrive, and the exit code is read from the channel-3
+//! status (`Success` → 0, `NonZeroExitCode` → the `ExitCode` cause). This is upstream's "legacy
+//! execution strategy"; it was chosen over upstream's default attach + `read-logs` helper protocol
+//! because it needs no helper binary in the pod, has a single source of truth for the exit code,
+//! and kube's exec support covers it completely. A session that ends without a status is never
+//! read as success. While a stage runs the pod is fetched every `poll_interval`: an evicted,
+//! deleted or broken pod fails the job with upstream's message (`pod "<ns>/<name>" is disrupted:
+//! reason "...", message "..."`). Both feature flags of K10 are accepted; execution is always exec.
+//!
+//! What it does not do: talk to GitLab, read `config.toml` or environment variables (the binary
+//! passes a [`ClusterAccess`] and [`Settings`]), retry pulls with the next pull policy, create
+//! per-job namespaces, proxy Services or PodDisruptionBudgets, or attach to services' logs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), runner_executor_k8s::Error> {
+//! use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings};
+//! let access = ClusterAccess::Kubeconfig { path: "/home/runner/.kube/config".into(), context: None };
+//! let settings = Settings { namespace: "ci".to_owned(), ..Settings::default() };
+//! let executor = KubernetesExecutor::connect(&access, settings).await?;
+//! // `executor` implements `runner_executor::Backend`, hence `Executor::run(job, trace, cancel)`.
+//! # let _ = executor; Ok(()) }
+//! ```
+
+mod cleanup;
+mod client;
+mod credentials;
+mod error;
+mod exec;
+mod executor;
+#[cfg(feature = "test-util")]
+pub mod fake;
+mod manifest;
+mod names;
+mod pod_status;
+mod pull_policy;
+mod resources;
+mod security;
+mod services;
+mod settings;
+mod shell;
+mod stage;
+mod volumes;
+
+pub use client::ClusterAccess;
+pub use error::{ApiError, Error, Result};
+pub use executor::{KubernetesExecutor, Session};
+pub use settings::{
+    ContainerSecurityContext, EmptyDirVolume, HostAlias, HostPathVolume, Mount, PodSecurityContext,
+    Profile, ProjectedVolume, PvcVolume, Resources, Settings, Volumes,
+};
+
+/// Runs an API call under `timeout`; expiry reads `context deadline exceeded` like Go's context.
+pub(crate) async fn deadline<T>(
+    timeout: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(ApiError::from_kube),
+        Err(_elapsed) => Err(ApiError::deadline_exceeded()),
+    }
+}

@@ -1,0 +1,423 @@
+//! The build pod (executors.md §8.3): metadata, the `build`, `helper` and service containers, the
+//! optional `init-permissions` init container, volumes, scheduling and security settings.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvVar, HostAlias as K8sHostAlias, LocalObjectReference, Pod, PodSpec,
+    ResourceRequirements, SecurityContext, Toleration, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use runner_executor::JobSpec;
+
+use crate::names::{sanitize_label, sanitize_label_value};
+use crate::services::{PodService, host_alias_names};
+use crate::settings::Settings;
+
+/// Label keys under this domain belong to the runner and cannot be set by `pod_labels`.
+const RUNNER_LABEL_DOMAIN: &str = "runner.gitlab.com";
+
+/// Everything decided during `prepare` that the pod needs.
+#[derive(Debug, Clone)]
+pub(crate) struct PodInputs<'a> {
+    pub(crate) job: &'a JobSpec,
+    pub(crate) settings: &'a Settings,
+    pub(crate) pod_name: String,
+    pub(crate) namespace: String,
+    pub(crate) image: String,
+    pub(crate) helper_image: String,
+    pub(crate) builds_dir: String,
+    pub(crate) services: Vec<PodService>,
+    /// First effective pull policy per container name (empty = cluster default).
+    pub(crate) pull_policies: BTreeMap<String, String>,
+    pub(crate) pull_secret: Option<String>,
+    pub(crate) build_resources: Option<ResourceRequirements>,
+    pub(crate) helper_resources: Option<ResourceRequirements>,
+    pub(crate) service_resources: Option<ResourceRequirements>,
+    pub(crate) service_account: Option<String>,
+}
+
+/// Builds the pod; errors are configuration errors (bad affinity, alias, DNS policy).
+pub(crate) fn build_pod(inputs: &PodInputs<'_>) -> Result<Pod, String> {
+    let job = inputs.job;
+    let settings = inputs.settings;
+    let (volumes, mounts) = crate::volumes::volumes(&settings.volumes, &inputs.builds_dir)?;
+    let dumb_init = job
+        .feature_flag("FF_USE_DUMB_INIT_WITH_KUBERNETES_EXECUTOR")
+        .unwrap_or(false);
+    let scripts_dir = format!(
+        "{}/scripts-{}-{}",
+        settings.scripts_base_dir, job.project_id, job.id
+    );
+    let mut mounts = mounts;
+    let mut volumes = volumes;
+    if dumb_init {
+        volumes.push(k8s_openapi::api::core::v1::Volume {
+            name: "scripts".to_owned(),
+            empty_dir: Some(Default::default()),
+            ..Default::default()
+        });
+        mounts.push(VolumeMount {
+            name: "scripts".to_owned(),
+            mount_path: scripts_dir.clone(),
+            ..Default::default()
+        });
+    }
+    let shell_command = if dumb_init {
+        let mut command = vec![format!("{scripts_dir}/dumb-init"), "--".to_owned()];
+        command.extend(crate::shell::detect_shell_command());
+        command
+    } else {
+        crate::shell::detect_shell_command()
+    };
+
+    let mut containers = vec![
+        Container {
+            name: "build".to_owned(),
+            image: Some(inputs.image.clone()),
+            image_pull_policy: policy(inputs, "build"),
+            command: Some(shell_command.clone()),
+            args: job
+                .image
+                .as_ref()
+                .filter(|i| !i.command.is_empty())
+                .map(|i| i.command.clone()),
+            env: Some(pod_env(job, &[])),
+            resources: inputs.build_resources.clone(),
+            security_context: crate::security::container_context(
+                settings,
+                &settings.build_container_security_context,
+            ),
+            stdin: Some(true),
+            volume_mounts: Some(mounts.clone()),
+            ..Container::default()
+        },
+        Container {
+            name: "helper".to_owned(),
+            image: Some(inputs.helper_image.clone()),
+            image_pull_policy: policy(inputs, "helper"),
+            command: Some(shell_command),
+            resources: inputs.helper_resources.clone(),
+            security_context: crate::security::container_context(
+                settings,
+                &settings.helper_container_security_context,
+            ),
+            stdin: Some(true),
+            volume_mounts: Some(mounts.clone()),
+            ..Container::default()
+        },
+    ];
+    for service in &inputs.services {
+        let image = &service.image;
+        containers.push(Container {
+            name: service.container_name.clone(),
+            image: Some(image.name.clone()),
+            image_pull_policy: policy(inputs, &service.container_name),
+            command: (!image.entrypoint.is_empty()).then(|| image.entrypoint.clone()),
+            args: (!image.command.is_empty()).then(|| image.command.clone()),
+            env: Some(pod_env(job, &image.variables)),
+            resources: inputs.service_resources.clone(),
+            security_context: crate::security::container_context(
+                settings,
+                &settings.service_container_security_context,
+            ),
+            volume_mounts: Some(mounts.clone()),
+            ..Container::default()
+        });
+    }
+    let init_containers = dumb_init.then(|| {
+        vec![Container {
+            name: "init-permissions".to_owned(),
+            image: Some(inputs.helper_image.clone()),
+            image_pull_policy: policy(inputs, "helper"),
+            command: Some(vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                format!("cp /usr/bin/dumb-init {scripts_dir}/ && chmod +x {scripts_dir}/dumb-init"),
+            ]),
+            resources: inputs.helper_resources.clone(),
+            security_context: init_context(settings),
+            volume_mounts: Some(mounts.clone()),
+            ..Container::default()
+        }]
+    });
+
+    let mut host_aliases = Vec::new();
+    let service_names = host_alias_names(&inputs.services)?;
+    if !service_names.is_empty() {
+        host_aliases.push(K8sHostAlias {
+            ip: "127.0.0.1".to_owned(),
+            hostnames: Some(service_names),
+        });
+    }
+    for alias in &settings.host_aliases {
+        host_aliases.push(K8sHostAlias {
+            ip: alias.ip.clone(),
+            hostnames: Some(alias.hostnames.clone()),
+        });
+    }
+
+    let affinity = match &settings.affinity {
+        Some(value) => Some(
+            serde_json::from_value::<Affinity>(value.clone())
+                .map_err(|e| format!("invalid affinity: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut image_pull_secrets: Vec<LocalObjectReference> = settings
+        .image_pull_secrets
+        .iter()
+        .map(|name| LocalObjectReference { name: name.clone() })
+        .collect();
+    if let Some(secret) = &inputs.pull_secret {
+        image_pull_secrets.push(LocalObjectReference {
+            name: secret.clone(),
+        });
+    }
+    let active_deadline = job
+        .feature_flag("FF_USE_POD_ACTIVE_DEADLINE_SECONDS")
+        .unwrap_or(true)
+        .then(|| {
+            i64::try_from(job.timeout.as_secs())
+                .unwrap_or(i64::MAX)
+                .saturating_add(1)
+        });
+
+    Ok(Pod {
+        metadata: ObjectMeta {
+            name: Some(inputs.pod_name.clone()),
+            namespace: Some(inputs.namespace.clone()),
+            labels: Some(labels(job, settings)),
+            annotations: Some(annotations(job, settings)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PodSpec {
+            restart_policy: Some("Never".to_owned()),
+            volumes: Some(volumes),
+            scheduler_name: settings.scheduler_name.clone(),
+            service_account_name: inputs.service_account.clone(),
+            automount_service_account_token: settings.automount_service_account_token,
+            node_selector: (!settings.node_selector.is_empty())
+                .then(|| settings.node_selector.clone()),
+            tolerations: tolerations(&settings.node_tolerations),
+            init_containers,
+            containers,
+            termination_grace_period_seconds: settings.pod_termination_grace_period_seconds,
+            active_deadline_seconds: active_deadline,
+            image_pull_secrets: (!settings.use_service_account_image_pull_secrets
+                && !image_pull_secrets.is_empty())
+            .then_some(image_pull_secrets),
+            security_context: crate::security::pod_context(&settings.pod_security_context),
+            host_aliases: (!host_aliases.is_empty()).then_some(host_aliases),
+            affinity,
+            dns_policy: dns_policy(settings.dns_policy.as_deref())?,
+            priority_class_name: settings.priority_class_name.clone(),
+            runtime_class_name: settings.runtime_class_name.clone(),
+            ..PodSpec::default()
+        }),
+        status: None,
+    })
+}
+
+fn policy(inputs: &PodInputs<'_>, container: &str) -> Option<String> {
+    inputs
+        .pull_policies
+        .get(container)
+        .filter(|p| !p.is_empty())
+        .cloned()
+}
+
+fn init_context(settings: &Settings) -> Option<SecurityContext> {
+    crate::security::container_context(
+        settings,
+        &settings.init_permissions_container_security_context,
+    )
+}
+
+/// Public job variables, runner `environment` and service variables; masked or non-public
+/// values stay out of the pod spec (the scripts export them).
+fn pod_env(job: &JobSpec, extra: &[runner_executor::Variable]) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = Vec::new();
+    let mut push = |key: &str, value: &str| {
+        env.retain(|e| e.name != key);
+        env.push(EnvVar {
+            name: key.to_owned(),
+            value: Some(value.to_owned()),
+            value_from: None,
+        });
+    };
+    for variable in job
+        .variables
+        .iter()
+        .chain(extra)
+        .filter(|v| v.public && !v.masked && !v.file)
+    {
+        push(&variable.key, &variable.value);
+    }
+    for entry in &job.runner.environment {
+        if let Some((key, value)) = entry.split_once('=') {
+            push(key, value);
+        }
+    }
+    env
+}
+
+fn labels(job: &JobSpec, settings: &Settings) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    for (key, value) in &settings.pod_labels {
+        let domain = key.split_once('/').map_or("", |(domain, _)| domain);
+        if domain == RUNNER_LABEL_DOMAIN || domain.ends_with(&format!(".{RUNNER_LABEL_DOMAIN}")) {
+            continue;
+        }
+        labels.insert(key.clone(), value.clone());
+    }
+    let prefix = sanitize_label(&crate::names::pod_prefix(
+        &job.runner.short_token,
+        job.project_id,
+        job.runner.concurrent_project_id,
+    ));
+    let (project_namespace, project_name) = job
+        .project_path
+        .rsplit_once('/')
+        .unwrap_or(("", &job.project_path));
+    let root_namespace = project_namespace.split('/').next().unwrap_or("");
+    let runner_labels = [
+        ("pod", prefix.clone()),
+        ("job.runner.gitlab.com/pod", prefix),
+        ("project.runner.gitlab.com/id", job.project_id.to_string()),
+        (
+            "project.runner.gitlab.com/name",
+            sanitize_label_value(project_name),
+        ),
+        (
+            "project.runner.gitlab.com/namespace",
+            sanitize_label_value(project_namespace),
+        ),
+        (
+            "project.runner.gitlab.com/root-namespace",
+            sanitize_label_value(root_namespace),
+        ),
+        (
+            "manager.runner.gitlab.com/name",
+            sanitize_label_value(&job.runner.name),
+        ),
+        (
+            "manager.runner.gitlab.com/id-short",
+            sanitize_label_value(&job.runner.short_token),
+        ),
+    ];
+    for (key, value) in runner_labels {
+        labels.insert(key.to_owned(), value);
+    }
+    labels
+}
+
+fn annotations(job: &JobSpec, settings: &Settings) -> BTreeMap<String, String> {
+    let mut annotations = settings.pod_annotations.clone();
+    let runner_annotations = [
+        ("job.runner.gitlab.com/id", job.id.to_string()),
+        ("job.runner.gitlab.com/sha", job.git.sha.clone()),
+        (
+            "job.runner.gitlab.com/before_sha",
+            job.git.before_sha.clone(),
+        ),
+        ("job.runner.gitlab.com/ref", job.git.ref_name.clone()),
+        ("job.runner.gitlab.com/name", job.name.clone()),
+        (
+            "job.runner.gitlab.com/timeout",
+            go_duration(job.timeout.as_secs()),
+        ),
+        ("project.runner.gitlab.com/id", job.project_id.to_string()),
+    ];
+    for (key, value) in runner_annotations {
+        annotations.insert(key.to_owned(), value);
+    }
+    annotations
+}
+
+/// Go's `time.Duration` text for whole seconds, e.g. `1h0m0s`.
+fn go_duration(seconds: u64) -> String {
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, _) => format!("{minutes}m{seconds}s"),
+        _ => format!("{hours}h{minutes}m{seconds}s"),
+    }
+}
+
+/// `node_tolerations`: `key=value` → `Equal`, `key` → `Exists`; the value is the effect.
+fn tolerations(config: &BTreeMap<String, String>) -> Option<Vec<Toleration>> {
+    let list: Vec<Toleration> = config
+        .iter()
+        .map(|(key, effect)| {
+            let effect = (!effect.is_empty()).then(|| effect.clone());
+            match key.split_once('=') {
+                Some((key, value)) => Toleration {
+                    key: Some(key.to_owned()),
+                    operator: Some("Equal".to_owned()),
+                    value: Some(value.to_owned()),
+                    effect,
+                    ..Toleration::default()
+                },
+                None => Toleration {
+                    key: (!key.is_empty()).then(|| key.clone()),
+                    operator: Some("Exists".to_owned()),
+                    effect,
+                    ..Toleration::default()
+                },
+            }
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+fn dns_policy(value: Option<&str>) -> Result<Option<String>, String> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let policy = match value {
+        "none" => "None",
+        "default" => "Default",
+        "cluster-first" => "ClusterFirst",
+        "cluster-first-with-host-net" => "ClusterFirstWithHostNet",
+        other => return Err(format!("unsupported kubernetes-dns-policy: {other:?}")),
+    };
+    Ok(Some(policy.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(3600), "1h0m0s");
+        assert_eq!(go_duration(90), "1m30s");
+        assert_eq!(go_duration(5), "5s");
+    }
+
+    #[test]
+    fn tolerations_follow_the_key_shape() {
+        let config = BTreeMap::from([
+            ("gpu=true".to_owned(), "NoSchedule".to_owned()),
+            ("spot".to_owned(), String::new()),
+        ]);
+        let list = tolerations(&config).unwrap();
+        assert_eq!(list[0].operator.as_deref(), Some("Equal"));
+        assert_eq!(list[0].value.as_deref(), Some("true"));
+        assert_eq!(list[1].operator.as_deref(), Some("Exists"));
+        assert_eq!(list[1].effect, None);
+    }
+
+    #[test]
+    fn dns_policies() {
+        assert_eq!(
+            dns_policy(Some("cluster-first")).unwrap().as_deref(),
+            Some("ClusterFirst")
+        );
+        assert_eq!(
+            dns_policy(Some("bogus")).unwrap_err(),
+            "unsupported kubernetes-dns-policy: \"bogus\""
+        );
+    }
+}

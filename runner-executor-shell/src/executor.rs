@@ -1,0 +1,147 @@
+//! [`ShellExecutor`]: the [`Backend`] that runs each stage with `bash -l` on this host.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use runner_executor::{
+    Backend, BackendDefaults, CancellationToken, JobSpec, StageExit, StageScript, TraceWriter,
+};
+
+use crate::error::Error;
+use crate::process::{StageProcess, run_stage_process};
+
+/// Runs jobs with bash on the runner's host (executors.md §6).
+///
+/// Each stage is a fresh `bash -l` (a login shell, so profile files are read) in its own process
+/// group, with the script on stdin and stdout and stderr streamed into the trace as they arrive.
+/// A stage ends when its bash exits, even if background processes still hold the output pipes;
+/// those leftovers are killed. Cancel and timeouts send SIGTERM to the group, then SIGKILL.
+#[derive(Debug, Clone)]
+pub struct ShellExecutor {
+    working_directory: PathBuf,
+    bash: PathBuf,
+    kill_grace: Duration,
+    force_kill_wait: Duration,
+    drain_grace: Duration,
+}
+
+impl ShellExecutor {
+    /// An executor whose default builds and cache roots are `<working_directory>/builds` and
+    /// `<working_directory>/cache` (pass an absolute path: the runner's working directory).
+    pub fn new(working_directory: impl Into<PathBuf>) -> Self {
+        Self {
+            working_directory: working_directory.into(),
+            bash: PathBuf::from("bash"),
+            kill_grace: Duration::from_secs(600),
+            force_kill_wait: Duration::from_secs(10),
+            drain_grace: Duration::from_secs(2),
+        }
+    }
+
+    /// The bash program to run (default `bash`, found through `PATH`).
+    #[must_use]
+    pub fn with_bash(mut self, program: impl Into<PathBuf>) -> Self {
+        self.bash = program.into();
+        self
+    }
+
+    /// How long a stopped stage may take after SIGTERM before SIGKILL (upstream: 10 minutes).
+    #[must_use]
+    pub fn with_kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
+        self
+    }
+
+    /// How long output is still read after a stage's bash exited and its leftovers were killed
+    /// (only matters for processes that left the group but kept the pipes; default 2 s).
+    #[must_use]
+    pub fn with_drain_grace(mut self, grace: Duration) -> Self {
+        self.drain_grace = grace;
+        self
+    }
+
+    fn builds_root(&self, job: &JobSpec) -> PathBuf {
+        job.runner
+            .builds_dir
+            .as_ref()
+            .map_or_else(|| self.working_directory.join("builds"), PathBuf::from)
+    }
+}
+
+/// State of one job on the shell executor.
+#[derive(Debug)]
+pub struct ShellSession {
+    builds_root: PathBuf,
+}
+
+impl ShellSession {
+    /// The directory stage processes start in.
+    pub fn builds_root(&self) -> &Path {
+        &self.builds_root
+    }
+}
+
+impl Backend for ShellExecutor {
+    type Error = Error;
+    type Session = ShellSession;
+
+    fn defaults(&self, _job: &JobSpec) -> BackendDefaults {
+        BackendDefaults {
+            name: "shell".to_owned(),
+            builds_dir: absolute(&self.working_directory.join("builds")),
+            cache_dir: absolute(&self.working_directory.join("cache")),
+            shared_builds_dir: true,
+            custom_build_dir: false,
+            shared_environment: true,
+            scrub_git_config: false,
+        }
+    }
+
+    async fn prepare(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<ShellSession, Error> {
+        let shell = job.runner.shell.as_str();
+        if !(shell.is_empty() || shell == "bash") {
+            return Err(Error::UnsupportedShell {
+                shell: shell.to_owned(),
+            });
+        }
+        trace.plain("Using Shell (bash) executor...").await;
+        let builds_root = self.builds_root(job);
+        tokio::fs::create_dir_all(&builds_root)
+            .await
+            .map_err(|source| Error::CreateDir {
+                path: builds_root.clone(),
+                source,
+            })?;
+        Ok(ShellSession { builds_root })
+    }
+
+    async fn run_stage(
+        &self,
+        session: &mut ShellSession,
+        script: &StageScript,
+        trace: &mut TraceWriter,
+        stop: CancellationToken,
+    ) -> Result<StageExit, Error> {
+        tracing::debug!(stage = %script.stage, "running stage with bash");
+        let process = StageProcess {
+            program: &self.bash,
+            working_directory: &session.builds_root,
+            script: script.script.as_bytes(),
+            kill_grace: self.kill_grace,
+            force_kill_wait: self.force_kill_wait,
+            drain_grace: self.drain_grace,
+        };
+        run_stage_process(process, trace, stop).await
+    }
+
+    async fn cleanup(&self, _session: ShellSession, _trace: &mut TraceWriter) {
+        // Every stage already killed its leftovers; the project directory persists by design.
+    }
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,181 @@
+//! One stage as a `bash -l` process group: feed the script, stream output, stop on request, and
+//! kill leftovers once bash exits (J5).
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use runner_executor::{CancellationToken, StageExit, TraceWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+use tokio::time::{Instant, sleep_until};
+
+use crate::error::Error;
+
+/// What to run.
+#[derive(Debug)]
+pub(crate) struct StageProcess<'a> {
+    pub(crate) program: &'a Path,
+    pub(crate) working_directory: &'a Path,
+    pub(crate) script: &'a [u8],
+    pub(crate) kill_grace: Duration,
+    pub(crate) force_kill_wait: Duration,
+    pub(crate) drain_grace: Duration,
+}
+
+/// Where the stop sequence is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    Running,
+    Terminated { kill_at: Instant },
+    Killed { give_up_at: Instant },
+}
+
+/// Runs the stage and reports how it ended.
+pub(crate) async fn run_stage_process(
+    process: StageProcess<'_>,
+    trace: &mut TraceWriter,
+    stop: CancellationToken,
+) -> Result<StageExit, Error> {
+    let mut child = Command::new(process.program)
+        .arg("-l")
+        .current_dir(process.working_directory)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            program: process.program.to_path_buf(),
+            source,
+        })?;
+    let pid = child.id().unwrap_or(0);
+    let group = Pid::from_raw(i32::try_from(pid).unwrap_or(0));
+    let mut stdin = child.stdin.take();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let script = process.script;
+    let feed = async move {
+        if let Some(mut stdin) = stdin.take() {
+            // Bash may exit before reading everything (errexit in a profile): a broken pipe is fine.
+            let _ = stdin.write_all(script).await;
+        }
+    };
+    tokio::pin!(feed);
+    let mut fed = false;
+    let mut stopping = Stopping::Running;
+    let mut out_buffer = vec![0u8; 16 * 1024];
+    let mut err_buffer = vec![0u8; 16 * 1024];
+    let status: ExitStatus = loop {
+        let deadline = match stopping {
+            Stopping::Running => None,
+            Stopping::Terminated { kill_at } => Some(kill_at),
+            Stopping::Killed { give_up_at } => Some(give_up_at),
+        };
+        tokio::select! {
+            biased;
+            () = stop.cancelled(), if stopping == Stopping::Running => {
+                signal_group(group, Signal::SIGTERM);
+                stopping = Stopping::Terminated { kill_at: Instant::now() + process.kill_grace };
+            }
+            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                match stopping {
+                    Stopping::Terminated { .. } => {
+                        signal_group(group, Signal::SIGKILL);
+                        stopping = Stopping::Killed { give_up_at: Instant::now() + process.force_kill_wait };
+                    }
+                    _ => return Err(Error::Dormant { pid }),
+                }
+            }
+            () = &mut feed, if !fed => fed = true,
+            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &out_buffer, trace).await,
+            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &err_buffer, trace).await,
+            status = child.wait() => break status.map_err(|source| Error::Wait { pid, source })?,
+        }
+    };
+    // The stage is over when bash is. Leftover background processes may still hold the pipes:
+    // kill the whole group, then read what is buffered until the pipes close or a short grace ends.
+    signal_group(group, Signal::SIGKILL);
+    let drain_until = Instant::now() + process.drain_grace;
+    while stdout.is_some() || stderr.is_some() {
+        tokio::select! {
+            biased;
+            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &out_buffer, trace).await,
+            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &err_buffer, trace).await,
+            () = sleep_until(drain_until) => {
+                tracing::debug!(pid, "stage output still open after the drain grace; stop reading");
+                break;
+            }
+        }
+    }
+    if stopping != Stopping::Running {
+        return Ok(StageExit::Stopped);
+    }
+    Ok(exit_of(status))
+}
+
+/// Reads from `pipe` if it is still open; pends forever once closed so `select!` ignores it.
+async fn read_some<R: AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    buffer: &mut [u8],
+) -> std::io::Result<usize> {
+    match pipe {
+        Some(reader) => reader.read(buffer).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes a read chunk to the trace, or closes the pipe on EOF or error.
+async fn forward<R>(
+    read: std::io::Result<usize>,
+    pipe: &mut Option<R>,
+    buffer: &[u8],
+    trace: &mut TraceWriter,
+) {
+    match read {
+        Ok(0) | Err(_) => *pipe = None,
+        Ok(count) => trace.write(&buffer[..count]).await,
+    }
+}
+
+fn signal_group(group: Pid, signal: Signal) {
+    if group.as_raw() <= 0 {
+        return;
+    }
+    if let Err(error) = killpg(group, signal) {
+        // ESRCH: the group is already gone, which is what we want.
+        tracing::trace!(%error, ?signal, "signalling stage process group");
+    }
+}
+
+/// Upstream's wording: `exit status <n>`, or `signal: <name>` with code -1.
+fn exit_of(status: ExitStatus) -> StageExit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(0), _) => StageExit::Success,
+        (Some(code), _) => StageExit::Failed {
+            exit_code: code,
+            message: format!("exit status {code}"),
+        },
+        (None, signal) => {
+            let name = match signal.and_then(|s| Signal::try_from(s).ok()) {
+                Some(Signal::SIGKILL) => "killed".to_owned(),
+                Some(Signal::SIGTERM) => "terminated".to_owned(),
+                Some(Signal::SIGINT) => "interrupt".to_owned(),
+                Some(Signal::SIGHUP) => "hangup".to_owned(),
+                Some(Signal::SIGQUIT) => "quit".to_owned(),
+                Some(Signal::SIGABRT) => "aborted".to_owned(),
+                Some(Signal::SIGSEGV) => "segmentation fault".to_owned(),
+                Some(other) => other.as_str().to_lowercase(),
+                None => "unknown".to_owned(),
+            };
+            StageExit::Failed {
+                exit_code: -1,
+                message: format!("signal: {name}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the shell executor with real bash and git.
+
+mod cancel;
+mod git;
+mod jobs;
+mod support;

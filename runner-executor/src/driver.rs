@@ -1,0 +1,284 @@
+//! [`run_job`]: upstream's stage order and failure rules (executors.md §1), shared by all backends.
+
+mod stage_run;
+
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::{Backend, Target};
+use crate::driver::stage_run::{
+    Interrupt, Limits, OnGraceful, StageResult, canceled, error_chain, job_timeout, run_stage,
+    script,
+};
+use crate::duration::format_go_duration;
+use crate::job::{JobSpec, Step};
+use crate::layout::Layout;
+use crate::outcome::{FailureReason, JobFailure, Outcome};
+use crate::script::stages::ScriptContext;
+use crate::settings::Settings;
+use crate::stage::Stage;
+use crate::trace::writer::TraceWriter;
+use crate::variables::JobVariables;
+
+/// The two cancel signals of a job (§1.6).
+#[derive(Debug, Clone, Default)]
+pub struct Cancellation {
+    /// Abort (`Job-Status: canceled`, 403, runner shutdown): the current stage is stopped and
+    /// nothing else runs except the backend's cleanup.
+    pub abort: CancellationToken,
+    /// Graceful cancel (`Job-Status: canceling`): stops the user steps only; after_script,
+    /// on-failure uploads and cleanup still run. Before the user steps it acts as an abort.
+    pub graceful: CancellationToken,
+}
+
+impl Cancellation {
+    /// Only an abort token; graceful cancel never fires.
+    pub fn abort_only(abort: CancellationToken) -> Self {
+        Self {
+            abort,
+            graceful: CancellationToken::new(),
+        }
+    }
+}
+
+const PREPARE_ATTEMPTS: u32 = 3;
+const SHELL_PROFILE_HINT: &str =
+    "Check https://docs.gitlab.com/runner/shells/#shell-profile-loading for more information";
+
+/// Runs `job` on `backend`: header, `prepare_executor`, every stage in upstream's order, the
+/// backend's cleanup, then the final `Job succeeded` / `ERROR: Job failed...` line; flushes `trace`.
+pub async fn run_job<B: Backend>(
+    backend: &B,
+    job: JobSpec,
+    mut trace: TraceWriter,
+    cancel: Cancellation,
+) -> Outcome {
+    let job_deadline = Instant::now() + job.timeout;
+    write_header(&job, &mut trace).await;
+    let result = execute(backend, &job, &mut trace, &cancel, job_deadline).await;
+    let outcome = match result {
+        Ok(()) => {
+            trace.info("Job succeeded").await;
+            Outcome::Success
+        }
+        Err(failure) => {
+            trace.error(&failure.trace_line()).await;
+            Outcome::Failed(failure)
+        }
+    };
+    trace.finish().await;
+    outcome
+}
+
+async fn write_header(job: &JobSpec, trace: &mut TraceWriter) {
+    let runner = &job.runner;
+    trace
+        .plain(&format!(
+            "Running with gitlab-runner-rs {} ({})",
+            runner.version, runner.revision
+        ))
+        .await;
+    let mut on = format!("  on {} {}", runner.name, runner.short_token);
+    if !runner.system_id.is_empty() {
+        on.push_str(&format!(", system ID: {}", runner.system_id));
+    }
+    trace.plain(&on).await;
+    if !runner.feature_flags.is_empty() {
+        let flags: Vec<String> = runner
+            .feature_flags
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
+        trace
+            .plain(&format!("  feature flags: {}", flags.join(", ")))
+            .await;
+    }
+}
+
+/// Everything between the header and the final line.
+async fn execute<B: Backend>(
+    backend: &B,
+    job: &JobSpec,
+    trace: &mut TraceWriter,
+    cancel: &Cancellation,
+    job_deadline: Instant,
+) -> Result<(), JobFailure> {
+    let defaults = backend.defaults(job);
+    let provisional = Layout::new(job, &defaults, None, false)?;
+    let provisional_variables = JobVariables::assemble(job, &provisional, &defaults);
+    let read = |variables: &JobVariables| {
+        Settings::read(
+            variables,
+            job.allow_git_fetch,
+            job.git.depth,
+            job.timeout,
+            job.runner.debug_trace_disabled,
+        )
+    };
+    let first = read(&provisional_variables);
+    let empty = first.git_strategy == crate::settings::GitStrategy::Empty;
+    let layout = Layout::new(job, &defaults, first.git_clone_path.as_deref(), empty)?;
+    let mut variables = JobVariables::assemble(job, &layout, &defaults);
+    let settings = read(&variables);
+    for warning in &settings.warnings {
+        trace.warning(warning).await;
+    }
+    let markers = job.features.trace_sections;
+    trace
+        .section_start(
+            "prepare_executor",
+            &format!("Preparing the \"{}\" executor", defaults.name),
+            markers,
+        )
+        .await;
+    let prepared = prepare(backend, job, trace, cancel, job_deadline).await;
+    trace.section_end("prepare_executor", markers).await;
+    let mut session = prepared?;
+    let mut run = Run {
+        backend,
+        job,
+        trace,
+        cancel,
+        job_deadline,
+        markers,
+        layout: &layout,
+        settings: &settings,
+    };
+    let result = run
+        .stages(&mut session, &mut variables, defaults.scrub_git_config)
+        .await;
+    backend.cleanup(session, trace).await;
+    result
+}
+
+async fn prepare<B: Backend>(
+    backend: &B,
+    job: &JobSpec,
+    trace: &mut TraceWriter,
+    cancel: &Cancellation,
+    job_deadline: Instant,
+) -> Result<B::Session, JobFailure> {
+    let prepare_timeout = clamp_timeout(job.runner.prepare_timeout, job.timeout);
+    let prepare_deadline = (Instant::now() + prepare_timeout).min(job_deadline);
+    let timeout_failure = || {
+        JobFailure::new(
+            FailureReason::JobExecutionTimeout,
+            format!(
+                "prepare timeout: exceeded timeout of {}",
+                format_go_duration(prepare_timeout)
+            ),
+        )
+    };
+    let mut attempt = 1;
+    loop {
+        let result = tokio::select! {
+            biased;
+            () = cancel.abort.cancelled() => return Err(canceled()),
+            () = cancel.graceful.cancelled() => return Err(canceled()),
+            () = sleep_until(prepare_deadline) => return Err(timeout_failure()),
+            result = backend.prepare(job, trace) => result,
+        };
+        let error = match result {
+            Ok(session) => return Ok(session),
+            Err(error) => error,
+        };
+        let message = error_chain(&error);
+        if let Some(reason) = backend.failure_reason(&error) {
+            return Err(JobFailure::new(reason, message));
+        }
+        if attempt >= PREPARE_ATTEMPTS {
+            return Err(JobFailure::new(FailureReason::RunnerSystemFailure, message));
+        }
+        attempt += 1;
+        trace.error(&format!("Preparation failed: {message}")).await;
+        let delay = job.runner.prepare_retry_delay;
+        trace
+            .plain(&format!(
+                "Will be retried in {} ...",
+                format_go_duration(delay)
+            ))
+            .await;
+        tokio::select! {
+            biased;
+            () = cancel.abort.cancelled() => return Err(canceled()),
+            () = cancel.graceful.cancelled() => return Err(canceled()),
+            () = sleep_until(prepare_deadline) => return Err(timeout_failure()),
+            () = sleep(delay) => {}
+        }
+    }
+}
+
+/// `None`, zero or longer than the job: the job timeout.
+fn clamp_timeout(configured: Option<Duration>, job_timeout: Duration) -> Duration {
+    match configured {
+        Some(timeout) if !timeout.is_zero() && timeout <= job_timeout => timeout,
+        _ => job_timeout,
+    }
+}
+
+/// State shared by the stages of one job.
+struct Run<'a, B: Backend> {
+    backend: &'a B,
+    job: &'a JobSpec,
+    trace: &'a mut TraceWriter,
+    cancel: &'a Cancellation,
+    job_deadline: Instant,
+    markers: bool,
+    layout: &'a Layout,
+    settings: &'a Settings,
+}
+
+mod flow;
+
+impl<B: Backend> Run<'_, B> {
+    fn context<'v>(&'v self, variables: &'v JobVariables) -> ScriptContext<'v> {
+        ScriptContext {
+            job: self.job,
+            layout: self.layout,
+            variables,
+            settings: self.settings,
+        }
+    }
+
+    fn limits(&self, stage_deadline: Option<Instant>, graceful: OnGraceful) -> Limits {
+        Limits {
+            job_deadline: self.job_deadline,
+            stage_deadline,
+            graceful,
+        }
+    }
+
+    async fn stage(
+        &mut self,
+        session: &mut B::Session,
+        stage: Stage,
+        target: Target,
+        body: String,
+        limits: Limits,
+    ) -> StageResult {
+        run_stage(
+            self.backend,
+            session,
+            self.trace,
+            self.cancel,
+            self.markers,
+            script(stage, target, body),
+            limits,
+        )
+        .await
+    }
+
+    /// The failure that ends the job when a whole-job interrupt happened.
+    fn interrupt_failure(&self, interrupt: Interrupt) -> JobFailure {
+        match interrupt {
+            Interrupt::JobTimeout => job_timeout(self.job.timeout),
+            Interrupt::Abort | Interrupt::Graceful | Interrupt::StageTimeout => canceled(),
+        }
+    }
+
+    fn user_steps(&self) -> impl Iterator<Item = &Step> {
+        self.job.steps.iter().filter(|s| s.name != "after_script")
+    }
+}

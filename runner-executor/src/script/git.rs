@@ -1,0 +1,380 @@
+//! The `get_sources` stage body (executors.md §4.3): hooks, git init/fetch/checkout, submodules.
+
+use crate::layout::split_url;
+use crate::script::bash::ScriptBody;
+use crate::script::escape::escape;
+use crate::script::stages::ScriptContext;
+use crate::settings::{GitStrategy, SubmoduleStrategy};
+
+impl ScriptContext<'_> {
+    /// The `get_sources` script.
+    pub(crate) fn get_sources(&self, scrub_git_config: bool) -> String {
+        self.finish(self.get_sources_body(scrub_git_config))
+    }
+
+    fn get_sources_body(&self, scrub_git_config: bool) -> ScriptBody {
+        let settings = self.settings;
+        let job = self.job;
+        let dir = &self.layout.project_dir;
+        let mut body = ScriptBody::default();
+        self.preamble(&mut body);
+        body.export("GIT_TERMINAL_PROMPT", "0");
+        body.export("GCM_INTERACTIVE", "Never");
+        let uses_git = matches!(
+            settings.git_strategy,
+            GitStrategy::Fetch | GitStrategy::Clone
+        );
+        if uses_git {
+            if let Some(pre) = job
+                .runner
+                .pre_get_sources_script
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+            {
+                body.command(pre);
+            }
+            for line in &job.hooks.pre_get_sources_script {
+                body.command(line);
+            }
+        }
+        if !settings.lfs_skip_smudge_by_job {
+            body.export("GIT_LFS_SKIP_SMUDGE", "1");
+        }
+        match settings.git_strategy {
+            GitStrategy::Fetch | GitStrategy::Clone => self.fetch(&mut body, scrub_git_config),
+            GitStrategy::None => {
+                body.notice("Skipping Git repository setup");
+                body.line(&format!("mkdir -p {}", escape(dir)));
+            }
+            GitStrategy::Empty => {
+                body.notice("Skipping Git repository setup and creating an empty build directory");
+                body.line(&format!("rm -r -f {}", escape(dir)));
+                body.line(&format!("mkdir -p {}", escape(dir)));
+            }
+        }
+        if uses_git && settings.git_checkout {
+            let sha = &job.git.sha;
+            let short: String = sha.chars().take(8).collect();
+            body.notice(&format!(
+                "Checking out {short} as detached HEAD (ref is {})...",
+                job.git.ref_name
+            ));
+            body.line(&format!(
+                "git -c submodule.recurse=false checkout -f -q {}",
+                escape(sha)
+            ));
+            if !settings.git_clean_flags.is_empty() {
+                body.line(&format!(
+                    "git clean {}",
+                    split_flags(&settings.git_clean_flags)
+                ));
+            }
+            if !settings.lfs_skip_smudge_by_job {
+                body.line("if git lfs version >/dev/null 2>&1; then git lfs pull; fi");
+            }
+        } else {
+            body.notice("Skipping Git checkout");
+        }
+        self.submodules(&mut body, uses_git);
+        if uses_git {
+            if let Some(post) = job
+                .runner
+                .post_get_sources_script
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+            {
+                body.command(post);
+            }
+            for line in &job.hooks.post_get_sources_script {
+                body.command(line);
+            }
+        }
+        body
+    }
+
+    fn fetch(&self, body: &mut ScriptBody, scrub_git_config: bool) {
+        let settings = self.settings;
+        let git = &self.job.git;
+        let dir = &self.layout.project_dir;
+        let tmp = &self.layout.tmp_dir;
+        let dot_git = format!("{dir}/.git");
+        let locks: Vec<String> = [
+            "index.lock",
+            "shallow.lock",
+            "HEAD.lock",
+            "config.lock",
+            "hooks/post-checkout",
+        ]
+        .iter()
+        .map(|f| escape(&format!("{dot_git}/{f}")))
+        .collect();
+        body.line(&format!("rm -f {}", locks.join(" ")));
+        let refs = escape(&format!("{dot_git}/refs"));
+        body.line(&format!(
+            "if [ -d {refs} ]; then find {refs} -type f -name '*.lock' -exec rm -f {{}} +; fi"
+        ));
+        if scrub_git_config {
+            body.line(&format!("rm -f {}", escape(&format!("{dot_git}/config"))));
+            body.line(&format!("rm -r -f {}", escape(&format!("{dot_git}/hooks"))));
+        }
+        let template = format!("{tmp}/git-template");
+        let template_config = escape(&format!("{template}/config"));
+        let external = format!("{tmp}/.gitlab-runner.ext.conf");
+        body.line(&format!("rm -r -f {}", escape(&template)));
+        body.line(&format!("mkdir -p {}", escape(&template)));
+        for (key, value) in [
+            ("init.defaultBranch", "none"),
+            ("fetch.recurseSubmodules", "false"),
+            ("credential.interactive", "never"),
+            ("gc.autoDetach", "false"),
+        ] {
+            body.line(&format!("git config -f {template_config} {key} {value}"));
+        }
+        body.line(&format!("rm -f {}", escape(&external)));
+        body.line(&format!("touch {}", escape(&external)));
+        let (plain_url, credential_url) = self.remote_urls();
+        if plain_url != credential_url {
+            body.line(&format!(
+                "git config -f {} --replace-all {} {}",
+                escape(&external),
+                escape(&format!("url.{credential_url}.insteadOf")),
+                escape(&plain_url)
+            ));
+        }
+        body.line(&format!(
+            "git config -f {template_config} include.path {}",
+            escape(&external)
+        ));
+        body.export("GLR_EXT_GIT_CONFIG_PATH", &external);
+        if settings.git_strategy == GitStrategy::Clone {
+            let quoted = escape(dir);
+            body.line(&format!(
+                "if [ -d {quoted} ]; then chmod -R u+w {quoted} 2>/dev/null || true; fi"
+            ));
+            body.line(&format!("rm -r -f {quoted}"));
+        }
+        if git.depth > 0 {
+            body.notice(&format!(
+                "Fetching changes with git depth set to {}...",
+                git.depth
+            ));
+        } else {
+            body.notice("Fetching changes...");
+        }
+        let mut init = format!("git init {} --template {}", escape(dir), escape(&template));
+        if !git.repo_object_format.is_empty() && git.repo_object_format != "sha1" {
+            init.push_str(&format!(
+                " --object-format {}",
+                escape(&git.repo_object_format)
+            ));
+        }
+        body.line(&init);
+        body.cd(dir);
+        body.line(&format!(
+            "if git remote add origin {url} >/dev/null 2>&1; then echo {fresh}; else git remote set-url origin {url}; \
+             git config --replace-all include.path {external}; fi",
+            url = escape(&plain_url),
+            fresh = escape("\x1b[32;1mCreated fresh repository.\x1b[0;m"),
+            external = escape(&external),
+        ));
+        let mut fetch = format!(
+            "git -c {} fetch origin --no-recurse-submodules",
+            escape(&format!("http.userAgent={}", self.job.runner.user_agent))
+        );
+        for refspec in &git.refspecs {
+            fetch.push(' ');
+            fetch.push_str(&escape(refspec));
+        }
+        if git.depth > 0 {
+            fetch.push_str(&format!(" --depth {}", git.depth));
+        }
+        if !settings.git_fetch_extra_flags.is_empty() {
+            fetch.push(' ');
+            fetch.push_str(&split_flags(&settings.git_fetch_extra_flags));
+        }
+        if git.depth == 0 {
+            body.line(&format!(
+                "if [ -f .git/shallow ]; then {fetch} --unshallow; else {fetch}; fi"
+            ));
+        } else {
+            body.line(&fetch);
+        }
+    }
+
+    fn submodules(&self, body: &mut ScriptBody, uses_git: bool) {
+        let settings = self.settings;
+        let recursive = match settings.submodule_strategy {
+            SubmoduleStrategy::Normal if uses_git => false,
+            SubmoduleStrategy::Recursive if uses_git => true,
+            _ => {
+                body.notice("Skipping Git submodules setup");
+                return;
+            }
+        };
+        let flag = if recursive { " --recursive" } else { "" };
+        let mut notice = format!(
+            "Updating/initializing submodules{}",
+            if recursive { " recursively" } else { "" }
+        );
+        if settings.submodule_depth > 0 {
+            notice.push_str(&format!(
+                " with git depth set to {}",
+                settings.submodule_depth
+            ));
+        }
+        body.notice(&format!("{notice}..."));
+        let paths = if settings.submodule_paths.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" -- {}", split_flags(&settings.submodule_paths))
+        };
+        body.line(&format!("git submodule init{paths}"));
+        body.line(&format!("git submodule sync{flag}{paths}"));
+        if !settings.git_clean_flags.is_empty() {
+            body.line(&format!(
+                "git submodule foreach{flag} git clean {}",
+                split_flags(&settings.git_clean_flags)
+            ));
+        }
+        body.line(&format!("git submodule foreach{flag} git reset --hard"));
+        let mut update = format!(
+            "git -c include.path=\"$GLR_EXT_GIT_CONFIG_PATH\" submodule update --init{flag}"
+        );
+        if settings.submodule_depth > 0 {
+            update.push_str(&format!(" --depth {}", settings.submodule_depth));
+        }
+        if !settings.submodule_update_flags.trim().is_empty() {
+            update.push(' ');
+            update.push_str(&split_flags(&settings.submodule_update_flags));
+        }
+        update.push_str(&paths);
+        body.line(&update);
+        body.notice("Updated submodules");
+        body.line(&format!("git submodule sync{flag}{paths}"));
+    }
+
+    /// The remote URL without credentials, and the one git really uses (with the job token).
+    fn remote_urls(&self) -> (String, String) {
+        let job = self.job;
+        let base = match job.runner.clone_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(clone_url) => format!(
+                "{}/{}.git",
+                clone_url.trim_end_matches('/'),
+                job.project_path
+            ),
+            None => job.git.repo_url.clone(),
+        };
+        match split_url(&base) {
+            Some(parts) if matches!(parts.scheme, "http" | "https") && !parts.host.is_empty() => {
+                let plain = format!("{}://{}{}", parts.scheme, parts.host, parts.path);
+                let with_token = format!(
+                    "{}://gitlab-ci-token:{}@{}{}",
+                    parts.scheme,
+                    job.token.expose(),
+                    parts.host,
+                    parts.path
+                );
+                (plain, with_token)
+            }
+            Some(parts) => {
+                let plain = format!("{}://{}{}", parts.scheme, parts.host, parts.path);
+                (plain.clone(), plain)
+            }
+            None => (base.clone(), base),
+        }
+    }
+}
+
+/// Space-separated flags, each quoted.
+fn split_flags(flags: &str) -> String {
+    flags
+        .split_whitespace()
+        .map(escape)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::BackendDefaults;
+    use crate::job::{JobSpec, Variable};
+    use crate::layout::Layout;
+    use crate::script::stages::ScriptContext;
+    use crate::settings::Settings;
+    use crate::variables::JobVariables;
+
+    fn get_sources(job: &JobSpec) -> String {
+        let defaults = BackendDefaults {
+            name: "shell".to_owned(),
+            builds_dir: "/b".to_owned(),
+            cache_dir: "/c".to_owned(),
+            shared_builds_dir: true,
+            custom_build_dir: false,
+            shared_environment: true,
+            scrub_git_config: false,
+        };
+        let layout = Layout::new(job, &defaults, None, false).unwrap();
+        let variables = JobVariables::assemble(job, &layout, &defaults);
+        let settings = Settings::read(
+            &variables,
+            job.allow_git_fetch,
+            job.git.depth,
+            job.timeout,
+            false,
+        );
+        let context = ScriptContext {
+            job,
+            layout: &layout,
+            variables: &variables,
+            settings: &settings,
+        };
+        context.get_sources_body(false).text().to_owned()
+    }
+
+    #[test]
+    fn fetch_uses_refspecs_depth_and_prune() {
+        let job = JobSpec::builder(9, "glcbt-tok")
+            .repo(
+                "https://gitlab-ci-token:glcbt-tok@gitlab.example.com/g/p.git",
+                "0123456789abcdef",
+                "main",
+            )
+            .refspecs([
+                "+0123456789abcdef:refs/pipelines/77",
+                "+refs/heads/main:refs/remotes/origin/main",
+            ])
+            .depth(50)
+            .runner(|r| r.user_agent = "gitlab-runner-rs 0.1.0 linux/amd64".to_owned())
+            .build();
+        let script = get_sources(&job);
+        let expected = "git -c $'http.userAgent=gitlab-runner-rs 0.1.0 linux/amd64' fetch origin \
+            --no-recurse-submodules $'+0123456789abcdef:refs/pipelines/77' \
+            $'+refs/heads/main:refs/remotes/origin/main' --depth 50 --prune --quiet";
+        assert!(script.contains(expected), "{script}");
+        assert!(
+            script.contains("git remote add origin $'https://gitlab.example.com/g/p.git'"),
+            "{script}"
+        );
+        assert!(script.contains(
+            "url.https://gitlab-ci-token:glcbt-tok@gitlab.example.com/g/p.git.insteadOf"
+        ));
+        assert!(script.contains("Checking out 01234567 as detached HEAD (ref is main)..."));
+    }
+
+    #[test]
+    fn clean_and_fetch_flags_can_be_turned_off() {
+        let job = JobSpec::builder(9, "t")
+            .variable(Variable::new("GIT_FETCH_EXTRA_FLAGS", "none"))
+            .variable(Variable::new("GIT_CLEAN_FLAGS", "none"))
+            .variable(Variable::new("GIT_CHECKOUT", "false"))
+            .build();
+        let script = get_sources(&job);
+        assert!(!script.contains("--prune"), "{script}");
+        assert!(!script.contains("git clean"), "{script}");
+        assert!(script.contains("Skipping Git checkout"));
+        assert!(
+            script.contains("--unshallow"),
+            "depth 0 unshallows an existing shallow clone"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The body of every stage except `get_sources` (executors.md §4.2, §4.5, §4.7, §4.9).
+
+use crate::job::{JobSpec, Step};
+use crate::layout::Layout;
+use crate::script::bash::ScriptBody;
+use crate::script::escape::escape;
+use crate::settings::Settings;
+use crate::variables::JobVariables;
+
+/// What script generation reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScriptContext<'a> {
+    pub(crate) job: &'a JobSpec,
+    pub(crate) layout: &'a Layout,
+    pub(crate) variables: &'a JobVariables,
+    pub(crate) settings: &'a Settings,
+}
+
+impl ScriptContext<'_> {
+    /// Wraps `body` in the envelope.
+    pub(crate) fn finish(&self, body: ScriptBody) -> String {
+        body.into_script(self.settings.debug_trace)
+    }
+
+    /// The common preamble (§4.2): exports, file variables, `GITLAB_ENV`.
+    pub(crate) fn preamble(&self, body: &mut ScriptBody) {
+        let tmp = &self.layout.tmp_dir;
+        body.line(&format!("mkdir -p {}", escape(tmp)));
+        for variable in self.variables.iter() {
+            if variable.file {
+                let path = self.variables.file_path(&variable.key);
+                body.line(&format!(
+                    "printf '%s' {} > {}",
+                    escape(&variable.value),
+                    escape(&path)
+                ));
+                body.export(&variable.key, &path);
+            } else {
+                body.export(&variable.key, &variable.value);
+            }
+        }
+        body.export("GITLAB_ENV", &format!("{tmp}/gitlab_runner_env"));
+        body.line("touch \"$GITLAB_ENV\"");
+        body.line(
+            "while IFS= read -r gitlab_env_line || [ -n \"$gitlab_env_line\" ]; do \
+             if [ -n \"$gitlab_env_line\" ]; then export \"$gitlab_env_line\"; fi; done < \"$GITLAB_ENV\"",
+        );
+    }
+
+    /// `prepare_script`: where the job runs; drops the previous job's `GITLAB_ENV`.
+    pub(crate) fn prepare_script(&self) -> String {
+        let mut body = ScriptBody::default();
+        body.line("echo $'\\x1b[32;1m'\"Running on $(hostname)...\"$'\\x1b[0;m'");
+        body.line(&format!(
+            "rm -f {}",
+            escape(&format!("{}/gitlab_runner_env", self.layout.tmp_dir))
+        ));
+        self.finish(body)
+    }
+
+    /// `clear_worktree`: before a second `get_sources` attempt.
+    pub(crate) fn clear_worktree(&self) -> String {
+        let mut body = ScriptBody::default();
+        body.notice("Deleting tracked and untracked files...");
+        let dir = escape(&self.layout.project_dir);
+        body.line(&format!(
+            "if [ -d {dir} ]; then chmod -R u+w {dir} 2>/dev/null || true; rm -r -f {dir}; fi"
+        ));
+        self.finish(body)
+    }
+
+    /// `step_<name>`: `pre_build_script`, the step's lines, `post_build_script`.
+    pub(crate) fn user_step(&self, step: &Step) -> String {
+        let mut body = ScriptBody::default();
+        self.preamble(&mut body);
+        body.cd(&self.layout.project_dir);
+        if let Some(pre) = self
+            .job
+            .runner
+            .pre_build_script
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            body.command(pre);
+        }
+        for line in &step.script {
+            body.command(line);
+        }
+        if let Some(post) = self
+            .job
+            .runner
+            .post_build_script
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            body.command(post);
+        }
+        self.finish(body)
+    }
+
+    /// `after_script` in a fresh shell.
+    pub(crate) fn after_script(&self, step: &Step) -> String {
+        let mut body = ScriptBody::default();
+        self.preamble(&mut body);
+        body.cd(&self.layout.project_dir);
+        body.notice("Running after script...");
+        for line in &step.script {
+            body.command(line);
+        }
+        self.finish(body)
+    }
+
+    /// `cleanup_file_variables`: removes the env file, git config helpers and file variables.
+    pub(crate) fn cleanup_file_variables(&self) -> String {
+        let mut body = ScriptBody::default();
+        let tmp = &self.layout.tmp_dir;
+        let mut files: Vec<String> = [
+            "gitlab_runner_env",
+            "masking.db",
+            ".gitlab-runner.ext.conf",
+            ".glr.gconf",
+        ]
+        .iter()
+        .map(|name| format!("{tmp}/{name}"))
+        .collect();
+        files.extend(
+            self.variables
+                .iter()
+                .filter(|v| v.file)
+                .map(|v| self.variables.file_path(&v.key)),
+        );
+        files.sort();
+        files.dedup();
+        let quoted: Vec<String> = files.iter().map(|f| escape(f)).collect();
+        body.line(&format!("rm -f {}", quoted.join(" ")));
+        self.finish(body)
+    }
+}

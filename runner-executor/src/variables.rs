@@ -1,0 +1,275 @@
+//! Variable assembly (executors.md §2.1), one-level `$VAR` expansion (§2.5) and file variables (§2.6).
+
+use std::collections::HashMap;
+
+use crate::backend::BackendDefaults;
+use crate::job::{JobSpec, Variable};
+use crate::layout::Layout;
+use crate::settings::parse_bool;
+
+/// Expands `$NAME` and `${NAME}` in `value` once with `lookup` (§2.5): unknown names become empty,
+/// `$$` becomes `$`, special names (`$1`, `$*`, `$?`...) become empty, a lone `$` stays.
+///
+/// ```
+/// let lookup = |name: &str| (name == "B").then(|| "b".to_owned());
+/// assert_eq!(runner_executor::expand("a-$B-${B}-$C-$$-$", lookup), "a-b-b--$-$");
+/// ```
+pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let bytes = value.as_bytes();
+    let mut out = String::with_capacity(value.len());
+    let mut last = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] != b'$' || index + 1 >= bytes.len() {
+            index += 1;
+            continue;
+        }
+        out.push_str(&value[last..index]);
+        let next = bytes[index + 1];
+        let (replacement, consumed) = if next == b'$' {
+            (Some("$".to_owned()), 2)
+        } else if next == b'{' {
+            match value[index + 2..].find('}') {
+                Some(end) => (
+                    Some(lookup(&value[index + 2..index + 2 + end]).unwrap_or_default()),
+                    end + 3,
+                ),
+                None => (None, 1),
+            }
+        } else if next.is_ascii_digit() || b"*#@!?-".contains(&next) {
+            (Some(String::new()), 2)
+        } else {
+            let name_len = bytes[index + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            if name_len == 0 {
+                (None, 1)
+            } else {
+                (
+                    Some(lookup(&value[index + 1..index + 1 + name_len]).unwrap_or_default()),
+                    name_len + 1,
+                )
+            }
+        };
+        match replacement {
+            Some(text) => out.push_str(&text),
+            None => out.push('$'),
+        }
+        index += consumed;
+        last = index;
+    }
+    out.push_str(&value[last..]);
+    out
+}
+
+/// The job's variables in assembly order, values expanded once.
+#[derive(Debug, Clone)]
+pub(crate) struct JobVariables {
+    list: Vec<Variable>,
+    /// For each file variable (same index as `list`), the path its content is written to.
+    paths: Vec<Option<String>>,
+    tmp_dir: String,
+}
+
+impl JobVariables {
+    /// Assembles the list in upstream's order (§2.1) and expands it.
+    pub(crate) fn assemble(job: &JobSpec, layout: &Layout, defaults: &BackendDefaults) -> Self {
+        let mut list = Vec::new();
+        let public = |key: &str, value: String| Variable::new(key, value);
+        for (key, value) in job.feature_flags() {
+            list.push(public(&key, value.to_string()));
+        }
+        if let Some(image) = job.image.as_ref().filter(|i| !i.name.is_empty()) {
+            list.push(public("CI_JOB_IMAGE", image.name.clone()));
+        }
+        list.push(public(
+            "CI_RUNNER_SHORT_TOKEN",
+            job.runner.short_token.clone(),
+        ));
+        list.extend(environment_variables(job));
+        list.push(public("CI_BUILDS_DIR", layout.builds_dir.clone()));
+        list.push(public("CI_PROJECT_DIR", layout.project_dir.clone()));
+        list.push(public(
+            "CI_CONCURRENT_ID",
+            job.runner.concurrent_id.to_string(),
+        ));
+        list.push(public(
+            "CI_CONCURRENT_PROJECT_ID",
+            job.runner.concurrent_project_id.to_string(),
+        ));
+        list.push(public("CI_SERVER", "yes".to_owned()));
+        list.push(public("CI_JOB_STATUS", "running".to_owned()));
+        list.push(public("CI_JOB_TIMEOUT", job.timeout.as_secs().to_string()));
+        list.extend(
+            job.variables
+                .iter()
+                .filter(|v| !v.key.starts_with("FF_"))
+                .cloned(),
+        );
+        if defaults.shared_environment {
+            list.push(public("CI_SHARED_ENVIRONMENT", "true".to_owned()));
+        } else {
+            list.push(public("CI_DISPOSABLE_ENVIRONMENT", "true".to_owned()));
+        }
+        list.push(public("CI_RUNNER_VERSION", job.runner.version.clone()));
+        list.push(public("CI_RUNNER_REVISION", job.runner.revision.clone()));
+        list.push(public(
+            "CI_RUNNER_EXECUTABLE_ARCH",
+            job.runner.executable_arch.clone(),
+        ));
+        list.push(public("RUNNER_TEMP_PROJECT_DIR", layout.tmp_dir.clone()));
+        let tmp_dir = layout.tmp_dir.clone();
+        let list = expand_all(&list, &tmp_dir);
+        let paths = list
+            .iter()
+            .map(|v| v.file.then(|| format!("{tmp_dir}/{}", v.key)))
+            .collect();
+        Self {
+            list,
+            paths,
+            tmp_dir,
+        }
+    }
+
+    /// The value of `key` (last definition wins); for file variables, the file's path.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        let index = self.list.iter().rposition(|v| v.key == key)?;
+        Some(
+            self.paths[index]
+                .as_deref()
+                .unwrap_or(&self.list[index].value),
+        )
+    }
+
+    /// Every variable, in order (file variables carry their content).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Variable> {
+        self.list.iter()
+    }
+
+    /// Where a file variable's content is written.
+    pub(crate) fn file_path(&self, key: &str) -> String {
+        format!("{}/{key}", self.tmp_dir)
+    }
+
+    /// Overwrites every definition of `key`.
+    pub(crate) fn set(&mut self, key: &str, value: &str) {
+        for variable in self.list.iter_mut().filter(|v| v.key == key) {
+            variable.value = value.to_owned();
+        }
+    }
+}
+
+/// Expands every non-raw value once against the raw list (file variables expand to their path).
+fn expand_all(list: &[Variable], tmp_dir: &str) -> Vec<Variable> {
+    let mut last: HashMap<&str, &Variable> = HashMap::new();
+    for variable in list {
+        last.insert(variable.key.as_str(), variable);
+    }
+    let lookup = |name: &str| {
+        last.get(name).map(|v| {
+            if v.file {
+                format!("{tmp_dir}/{}", v.key)
+            } else {
+                v.value.clone()
+            }
+        })
+    };
+    list.iter()
+        .map(|v| {
+            let mut copy = v.clone();
+            if !v.raw {
+                copy.value = expand(&v.value, lookup);
+            }
+            copy
+        })
+        .collect()
+}
+
+fn environment_variables(job: &JobSpec) -> impl Iterator<Item = Variable> + '_ {
+    job.runner.environment.iter().filter_map(|entry| {
+        let (key, value) = entry.split_once('=')?;
+        Some(Variable::new(key, value))
+    })
+}
+
+impl JobSpec {
+    /// A feature flag's value: `[runners.feature_flags]` beats a job variable of the same name.
+    pub fn feature_flag(&self, name: &str) -> Option<bool> {
+        if let Some(value) = self.runner.feature_flags.get(name) {
+            return Some(*value);
+        }
+        self.variables
+            .iter()
+            .rev()
+            .find(|v| v.key == name)
+            .and_then(|v| parse_bool(&v.value))
+    }
+
+    /// Every value the trace must mask: masked variables (raw and expanded against the job's
+    /// own variables and `environment`), the job token and the dependencies' tokens.
+    pub fn masked_values(&self) -> Vec<String> {
+        let mut last: HashMap<&str, &str> = HashMap::new();
+        for variable in &self.variables {
+            last.insert(&variable.key, &variable.value);
+        }
+        let mut values: Vec<String> = Vec::new();
+        for variable in self.variables.iter().filter(|v| v.masked) {
+            values.push(variable.value.clone());
+            if !variable.raw && variable.value.contains('$') {
+                values.push(expand(&variable.value, |name| {
+                    last.get(name).map(|v| (*v).to_owned())
+                }));
+            }
+        }
+        values.push(self.token.expose().to_owned());
+        values.extend(
+            self.dependencies
+                .iter()
+                .map(|d| d.token.expose().to_owned()),
+        );
+        values.retain(|v| !v.trim().is_empty());
+        values
+    }
+
+    /// Feature flags for the variable list: config entries, then job `FF_*` variables not in the config.
+    fn feature_flags(&self) -> Vec<(String, bool)> {
+        let mut flags: Vec<(String, bool)> = self
+            .runner
+            .feature_flags
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        for variable in self.variables.iter().filter(|v| v.key.starts_with("FF_")) {
+            if self.runner.feature_flags.contains_key(&variable.key) {
+                continue;
+            }
+            if let Some(value) = parse_bool(&variable.value) {
+                flags.retain(|(k, _)| k != &variable.key);
+                flags.push((variable.key.clone(), value));
+            }
+        }
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(name: &str) -> Option<String> {
+        match name {
+            "A" => Some("$B".to_owned()),
+            "X" => Some("x".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expansion_is_one_level() {
+        assert_eq!(expand("$A", lookup), "$B");
+        assert_eq!(expand("${X}_y $X $1 $? ${", lookup), "x_y x   ${");
+        assert_eq!(expand("cost: $", lookup), "cost: $");
+        assert_eq!(expand("a$-b", lookup), "ab");
+    }
+}

@@ -1,0 +1,318 @@
+//! `artifacts` and `cache`: parsed from YAML and rendered as the payload's `artifacts[]` (one
+//! archive entry plus one per report, as GitLab's runner presenter does) and `cache[]` (§6.7, §6.8).
+
+use serde_json::{Value as Json, json};
+use serde_yaml_ng::Value;
+
+use crate::error::{Error, Result};
+use crate::warning::Warnings;
+use crate::yaml;
+
+/// A job's `artifacts`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Artifacts {
+    name: Option<String>,
+    paths: Option<Vec<String>>,
+    exclude: Vec<String>,
+    untracked: bool,
+    when: Option<String>,
+    expire_in: Option<String>,
+    /// `(artifact_type, paths)` per report, in file order.
+    reports: Vec<(String, Vec<String>)>,
+}
+
+/// A job's `cache` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cache {
+    key: String,
+    paths: Vec<String>,
+    untracked: bool,
+    policy: String,
+    when: String,
+    fallback_keys: Vec<String>,
+}
+
+const WHEN_VALUES: [&str; 3] = ["on_success", "on_failure", "always"];
+
+/// Parses `artifacts`.
+pub(crate) fn parse_artifacts(
+    value: &Value,
+    job: Option<&str>,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<Artifacts> {
+    let mut artifacts = Artifacts::default();
+    let Some(fields) = value.as_mapping() else {
+        return Err(Error::invalid(location, "should be a mapping"));
+    };
+    for (key, item) in fields {
+        let key = yaml::key_str(key);
+        let at = format!("{location}:{key}");
+        match key.as_str() {
+            "name" => artifacts.name = Some(yaml::string(item, &at)?),
+            "paths" => artifacts.paths = Some(yaml::string_list(item, &at)?),
+            "exclude" => artifacts.exclude = yaml::string_list(item, &at)?,
+            "untracked" => artifacts.untracked = yaml::boolean(item, &at)?,
+            "when" => artifacts.when = Some(when_value(item, &at)?),
+            "expire_in" => artifacts.expire_in = Some(yaml::string(item, &at)?),
+            "reports" => artifacts.reports = parse_reports(item, &at)?,
+            "expose_as" | "public" | "access" => {
+                warnings.no_local_effect(job, format!("artifacts:{key}"))
+            }
+            _ => warnings.push(job, format!("artifacts:{key}"), "unknown keyword, ignored"),
+        }
+    }
+    Ok(artifacts)
+}
+
+fn parse_reports(value: &Value, location: &str) -> Result<Vec<(String, Vec<String>)>> {
+    let Some(fields) = value.as_mapping() else {
+        return Err(Error::invalid(
+            location,
+            "should be a mapping of report types to paths",
+        ));
+    };
+    let mut reports = Vec::new();
+    for (key, item) in fields {
+        let key = yaml::key_str(key);
+        let at = format!("{location}:{key}");
+        if key == "coverage_report" {
+            // `coverage_report: {coverage_format: cobertura, path: coverage.xml}` becomes an
+            // artifact whose type is the coverage format.
+            let format = item
+                .get("coverage_format")
+                .and_then(Value::as_str)
+                .unwrap_or("cobertura");
+            let path = item
+                .get("path")
+                .map(|path| yaml::string_list(path, &at))
+                .transpose()?
+                .unwrap_or_default();
+            reports.push((format.to_owned(), path));
+        } else {
+            reports.push((key, yaml::string_list(item, &at)?));
+        }
+    }
+    Ok(reports)
+}
+
+fn when_value(value: &Value, location: &str) -> Result<String> {
+    let when = yaml::string(value, location)?;
+    if WHEN_VALUES.contains(&when.as_str()) {
+        Ok(when)
+    } else {
+        Err(Error::invalid(
+            location,
+            format!(
+                "unknown value `{when}`, expected one of {}",
+                WHEN_VALUES.join(", ")
+            ),
+        ))
+    }
+}
+
+/// GitLab's archive format for each report type (`Ci::JobArtifact::TYPE_AND_FORMAT_PAIRS`).
+fn report_format(artifact_type: &str) -> &'static str {
+    match artifact_type {
+        "junit"
+        | "metrics"
+        | "dotenv"
+        | "cobertura"
+        | "jacoco"
+        | "cyclonedx"
+        | "annotations"
+        | "repository_xray"
+        | "metrics_referee"
+        | "network_referee"
+        | "cluster_applications" => "gzip",
+        "lsif" => "zip",
+        _ => "raw",
+    }
+}
+
+impl Artifacts {
+    /// The payload entries: the archive (when it has paths or untracked) then each report.
+    pub(crate) fn to_json(&self) -> Vec<Json> {
+        let mut entries = Vec::new();
+        let expire_in = self.expire_in.clone().unwrap_or_default();
+        if self.paths.is_some() || self.untracked {
+            entries.push(json!({
+                "name": self.name.clone().unwrap_or_default(),
+                "untracked": self.untracked,
+                "paths": self.paths.clone().unwrap_or_default(),
+                "exclude": self.exclude,
+                "when": self.when.clone().unwrap_or_else(|| "on_success".to_owned()),
+                "artifact_type": "archive",
+                "artifact_format": "zip",
+                "expire_in": expire_in,
+            }));
+        }
+        for (artifact_type, paths) in &self.reports {
+            entries.push(json!({
+                "name": artifact_type,
+                "untracked": false,
+                "paths": paths,
+                "when": "always",
+                "artifact_type": artifact_type,
+                "artifact_format": report_format(artifact_type),
+                "expire_in": expire_in,
+            }));
+        }
+        entries
+    }
+}
+
+/// Parses `cache`: one mapping or a list of them.
+pub(crate) fn parse_caches(
+    value: &Value,
+    job: Option<&str>,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<Cache>> {
+    let items: Vec<&Value> = match value {
+        Value::Sequence(_) => yaml::flat_items(value),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|item| parse_cache(item, job, location, warnings))
+        .collect()
+}
+
+fn parse_cache(
+    value: &Value,
+    job: Option<&str>,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<Cache> {
+    let Some(fields) = value.as_mapping() else {
+        return Err(Error::invalid(
+            location,
+            "should be a mapping or a list of mappings",
+        ));
+    };
+    let mut cache = Cache {
+        key: "default".to_owned(),
+        paths: Vec::new(),
+        untracked: false,
+        policy: "pull-push".to_owned(),
+        when: "on_success".to_owned(),
+        fallback_keys: Vec::new(),
+    };
+    for (key, item) in fields {
+        let key = yaml::key_str(key);
+        let at = format!("{location}:{key}");
+        match key.as_str() {
+            "key" => cache.key = parse_key(item, job, &at, warnings)?,
+            "paths" => cache.paths = yaml::string_list(item, &at)?,
+            "untracked" => cache.untracked = yaml::boolean(item, &at)?,
+            "policy" => cache.policy = yaml::string(item, &at)?,
+            "when" => cache.when = when_value(item, &at)?,
+            "fallback_keys" => cache.fallback_keys = yaml::string_list(item, &at)?,
+            "unprotect" => warnings.no_local_effect(job, "cache:unprotect"),
+            _ => warnings.push(job, format!("cache:{key}"), "unknown keyword, ignored"),
+        }
+    }
+    Ok(cache)
+}
+
+fn parse_key(
+    value: &Value,
+    job: Option<&str>,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<String> {
+    let Some(fields) = value.as_mapping() else {
+        return yaml::string(value, location);
+    };
+    // GitLab derives the key from the last commits touching `files`; locally the key is the
+    // fallback GitLab uses when those files do not exist: `<prefix>-default` or `default`.
+    if fields.contains_key("files") {
+        warnings.push(
+            job,
+            "cache:key:files",
+            "not supported locally, the key falls back to `default`",
+        );
+    }
+    match fields.get("prefix") {
+        Some(prefix) => Ok(format!("{}-default", yaml::string(prefix, location)?)),
+        None => Ok("default".to_owned()),
+    }
+}
+
+impl Cache {
+    /// The payload entry.
+    pub(crate) fn to_json(&self) -> Json {
+        json!({
+            "key": self.key,
+            "untracked": self.untracked,
+            "policy": self.policy,
+            "paths": self.paths,
+            "when": self.when,
+            "fallback_keys": self.fallback_keys,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn value(text: &str) -> Value {
+        yaml::parse(Path::new("t.yml"), text).expect("yaml")
+    }
+
+    #[test]
+    fn archive_and_reports_become_separate_entries() {
+        let mut warnings = Warnings::default();
+        let artifacts = parse_artifacts(
+            &value("{paths: [bin/], expire_in: 1 week, reports: {junit: report.xml, coverage_report: {coverage_format: cobertura, path: cov.xml}}}"),
+            Some("job"),
+            "jobs:job:artifacts",
+            &mut warnings,
+        )
+        .expect("parses");
+        let entries = artifacts.to_json();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0]["artifact_type"], "archive");
+        assert_eq!(entries[0]["when"], "on_success");
+        assert_eq!(
+            entries[1],
+            json!({"name": "junit", "untracked": false, "paths": ["report.xml"], "when": "always",
+            "artifact_type": "junit", "artifact_format": "gzip", "expire_in": "1 week"})
+        );
+        assert_eq!(entries[2]["artifact_type"], "cobertura");
+        assert_eq!(entries[2]["paths"], json!(["cov.xml"]));
+    }
+
+    #[test]
+    fn reports_only_means_no_archive() {
+        let mut warnings = Warnings::default();
+        let artifacts = parse_artifacts(
+            &value("{reports: {dotenv: build.env}}"),
+            None,
+            "a",
+            &mut warnings,
+        )
+        .expect("parses");
+        assert_eq!(artifacts.to_json().len(), 1);
+    }
+
+    #[test]
+    fn cache_key_files_warns_and_falls_back() {
+        let mut warnings = Warnings::default();
+        let caches = parse_caches(
+            &value("[{key: {files: [Gemfile.lock], prefix: gems}, paths: [vendor/]}, {paths: [.npm/], policy: pull}]"),
+            Some("job"),
+            "jobs:job:cache",
+            &mut warnings,
+        )
+        .expect("parses");
+        assert_eq!(caches[0].to_json()["key"], "gems-default");
+        assert_eq!(caches[1].to_json()["key"], "default");
+        assert_eq!(caches[1].to_json()["policy"], "pull");
+        assert_eq!(warnings.0[0].keyword(), "cache:key:files");
+    }
+}

@@ -1,0 +1,355 @@
+//! One job definition: every per-job keyword parsed into plain data, with a warning for each
+//! keyword that is unknown or has no effect when running locally.
+
+use serde_json::{Value as Json, json};
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::artifacts::{self, Artifacts, Cache};
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::image::{self, Image, ImageKind};
+use crate::rules::{self, Rule};
+use crate::variables::{self, Variable};
+use crate::warning::Warnings;
+use crate::when::When;
+use crate::yaml;
+
+/// A job as defined (after `extends`, `!reference` and `default`), before rules are evaluated.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub(crate) name: String,
+    pub(crate) stage: String,
+    pub(crate) image: Option<Image>,
+    pub(crate) services: Vec<Image>,
+    pub(crate) before_script: Vec<String>,
+    pub(crate) script: Vec<String>,
+    pub(crate) after_script: Vec<String>,
+    pub(crate) hooks: Vec<Json>,
+    pub(crate) variables: Vec<Variable>,
+    pub(crate) rules: Option<Vec<Rule>>,
+    /// `when` as written; `None` means the default (`on_success`).
+    pub(crate) when: Option<When>,
+    /// `allow_failure` as written; `None` means the default (depends on `when`).
+    pub(crate) allow_failure: Option<bool>,
+    pub(crate) allow_failure_exit_codes: Vec<i32>,
+    pub(crate) needs: Option<Vec<Need>>,
+    pub(crate) dependencies: Option<Vec<String>>,
+    pub(crate) artifacts: Option<Artifacts>,
+    pub(crate) caches: Vec<Cache>,
+    pub(crate) timeout: Option<u64>,
+    pub(crate) parallel: u32,
+    pub(crate) environment: Option<(String, Option<String>)>,
+}
+
+/// One `needs` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Need {
+    pub(crate) job: String,
+    pub(crate) artifacts: bool,
+    pub(crate) optional: bool,
+}
+
+/// GitLab's limit for `parallel`.
+const MAX_PARALLEL: u64 = 200;
+
+/// Parses a job mapping whose defaults are already merged in.
+pub(crate) fn parse(name: &str, fields: &Mapping, warnings: &mut Warnings) -> Result<Job> {
+    let mut job = Job {
+        name: name.to_owned(),
+        stage: "test".to_owned(),
+        image: None,
+        services: Vec::new(),
+        before_script: Vec::new(),
+        script: Vec::new(),
+        after_script: Vec::new(),
+        hooks: Vec::new(),
+        variables: Vec::new(),
+        rules: None,
+        when: None,
+        allow_failure: None,
+        allow_failure_exit_codes: Vec::new(),
+        needs: None,
+        dependencies: None,
+        artifacts: None,
+        caches: Vec::new(),
+        timeout: None,
+        parallel: 1,
+        environment: None,
+    };
+    let warn_job = Some(name);
+    for (key, value) in fields {
+        let key = yaml::key_str(key);
+        let at = format!("jobs:{name}:{key}");
+        match key.as_str() {
+            "stage" => job.stage = yaml::string(value, &at)?,
+            "image" => {
+                job.image = Some(image::parse(
+                    value,
+                    ImageKind::Image,
+                    warn_job,
+                    &at,
+                    warnings,
+                )?)
+            }
+            "services" => job.services = image::parse_services(value, warn_job, &at, warnings)?,
+            "before_script" => job.before_script = yaml::string_list(value, &at)?,
+            "script" => job.script = yaml::string_list(value, &at)?,
+            "after_script" => job.after_script = yaml::string_list(value, &at)?,
+            "hooks" => job.hooks = parse_hooks(value, &at)?,
+            "variables" => job.variables = variables::parse_yaml(value, warn_job, &at, warnings)?,
+            "rules" => job.rules = Some(rules::parse(value, warn_job, &at, warnings)?),
+            "when" => job.when = Some(When::parse(value, &at)?),
+            "allow_failure" => parse_allow_failure(value, &at, &mut job)?,
+            "needs" => job.needs = Some(parse_needs(value, name, &at, warnings)?),
+            "dependencies" => job.dependencies = Some(yaml::string_list(value, &at)?),
+            "artifacts" => {
+                job.artifacts = Some(artifacts::parse_artifacts(value, warn_job, &at, warnings)?)
+            }
+            "cache" => job.caches = artifacts::parse_caches(value, warn_job, &at, warnings)?,
+            "timeout" => {
+                let text = yaml::string(value, &at)?;
+                let seconds = duration::parse_seconds(&text)
+                    .ok_or_else(|| Error::invalid(&at, format!("`{text}` is not a duration")))?;
+                job.timeout = Some(seconds);
+            }
+            "parallel" => job.parallel = parse_parallel(value, name, &at, warnings)?,
+            "environment" => {
+                job.environment = Some(parse_environment(value, &at)?);
+                warnings.push(
+                    warn_job,
+                    "environment",
+                    "only sets CI_ENVIRONMENT_* variables locally, no deployment is recorded",
+                );
+            }
+            "start_in" => warnings.push(
+                warn_job,
+                "start_in",
+                "delayed jobs run without waiting locally",
+            ),
+            "only" | "except" => warnings.push(
+                warn_job,
+                key.as_str(),
+                "not supported locally (use rules), ignored: the job is kept",
+            ),
+            "tags"
+            | "retry"
+            | "interruptible"
+            | "coverage"
+            | "resource_group"
+            | "release"
+            | "pages"
+            | "identity"
+            | "manual_confirmation"
+            | "dast_configuration" => warnings.no_local_effect(warn_job, key.as_str()),
+            "id_tokens" | "secrets" | "run" | "inputs" => {
+                warnings.unsupported(warn_job, key.as_str())
+            }
+            _ => warnings.push(warn_job, key.as_str(), "unknown keyword, ignored"),
+        }
+    }
+    if job.script.is_empty() {
+        return Err(Error::invalid(
+            format!("jobs:{name}"),
+            "config should implement the script: keyword",
+        ));
+    }
+    if job.when == Some(When::Delayed) && !fields.contains_key("start_in") {
+        return Err(Error::invalid(
+            format!("jobs:{name}"),
+            "`when: delayed` needs `start_in`",
+        ));
+    }
+    Ok(job)
+}
+
+fn parse_allow_failure(value: &Value, location: &str, job: &mut Job) -> Result<()> {
+    match value {
+        Value::Bool(flag) => job.allow_failure = Some(*flag),
+        Value::Mapping(fields) => {
+            let codes = fields
+                .get("exit_codes")
+                .ok_or_else(|| Error::invalid(location, "expects `exit_codes`"))?;
+            job.allow_failure_exit_codes = yaml::flat_items(codes)
+                .into_iter()
+                .map(|code| {
+                    code.as_i64()
+                        .and_then(|code| i32::try_from(code).ok())
+                        .ok_or_else(|| {
+                            Error::invalid(format!("{location}:exit_codes"), "should be integers")
+                        })
+                })
+                .collect::<Result<_>>()?;
+            job.allow_failure = Some(false);
+        }
+        _ => {
+            return Err(Error::invalid(
+                location,
+                "should be a boolean or {exit_codes}",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_needs(
+    value: &Value,
+    job: &str,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<Need>> {
+    let mut needs = Vec::new();
+    for item in yaml::flat_items(value) {
+        match item {
+            Value::Null => {}
+            Value::Mapping(fields) => {
+                if let Some(key) = ["pipeline", "project"]
+                    .into_iter()
+                    .find(|key| fields.contains_key(*key))
+                {
+                    warnings.push(
+                        Some(job),
+                        format!("needs:{key}"),
+                        "cross-pipeline needs are not supported locally, ignored",
+                    );
+                    continue;
+                }
+                let name = fields
+                    .get("job")
+                    .ok_or_else(|| Error::invalid(location, "entries need a `job`"))?;
+                let artifacts = fields
+                    .get("artifacts")
+                    .map(|flag| yaml::boolean(flag, location))
+                    .transpose()?;
+                let optional = fields
+                    .get("optional")
+                    .map(|flag| yaml::boolean(flag, location))
+                    .transpose()?;
+                if fields.contains_key("parallel") {
+                    warnings.unsupported(Some(job), "needs:parallel");
+                }
+                needs.push(Need {
+                    job: yaml::string(name, location)?,
+                    artifacts: artifacts.unwrap_or(true),
+                    optional: optional.unwrap_or(false),
+                });
+            }
+            other => needs.push(Need {
+                job: yaml::string(other, location)?,
+                artifacts: true,
+                optional: false,
+            }),
+        }
+    }
+    Ok(needs)
+}
+
+fn parse_parallel(
+    value: &Value,
+    job: &str,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<u32> {
+    if value
+        .as_mapping()
+        .is_some_and(|fields| fields.contains_key("matrix"))
+    {
+        warnings.push(
+            Some(job),
+            "parallel:matrix",
+            "not supported locally, the job runs once",
+        );
+        return Ok(1);
+    }
+    match value.as_u64() {
+        Some(count @ 1..=MAX_PARALLEL) => Ok(u32::try_from(count).unwrap_or(1)),
+        _ => Err(Error::invalid(
+            location,
+            format!("should be an integer from 1 to {MAX_PARALLEL} or {{matrix}}"),
+        )),
+    }
+}
+
+fn parse_environment(value: &Value, location: &str) -> Result<(String, Option<String>)> {
+    match value {
+        Value::Mapping(fields) => {
+            let name = fields
+                .get("name")
+                .ok_or_else(|| Error::invalid(location, "needs a `name`"))?;
+            let url = fields
+                .get("url")
+                .map(|url| yaml::string(url, location))
+                .transpose()?;
+            Ok((yaml::string(name, location)?, url))
+        }
+        other => Ok((yaml::string(other, location)?, None)),
+    }
+}
+
+fn parse_hooks(value: &Value, location: &str) -> Result<Vec<Json>> {
+    let Some(fields) = value.as_mapping() else {
+        return Err(Error::invalid(location, "should be a mapping"));
+    };
+    fields
+        .iter()
+        .map(|(key, script)| {
+            let name = yaml::key_str(key);
+            if name != "pre_get_sources_script" && name != "post_get_sources_script" {
+                return Err(Error::invalid(location, format!("unknown hook `{name}`")));
+            }
+            Ok(json!({"name": name, "script": yaml::string_list(script, location)?}))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn job(text: &str) -> (Result<Job>, Warnings) {
+        let value = yaml::parse(Path::new("t.yml"), text).expect("yaml");
+        let mut warnings = Warnings::default();
+        (
+            parse("build", value.as_mapping().expect("mapping"), &mut warnings),
+            warnings,
+        )
+    }
+
+    #[test]
+    fn keywords_parse() {
+        let (parsed, warnings) = job(
+            "script: [make]\nstage: build\ntimeout: 1h 30m\nparallel: 3\nallow_failure: {exit_codes: [137, 255]}\n\
+             needs: [lint, {job: gen, artifacts: false}]\nwhen: manual\n",
+        );
+        let parsed = parsed.expect("job");
+        assert!(warnings.0.is_empty(), "{:?}", warnings.0);
+        assert_eq!(parsed.timeout, Some(5400));
+        assert_eq!(parsed.parallel, 3);
+        assert_eq!(parsed.allow_failure_exit_codes, [137, 255]);
+        assert_eq!(parsed.when, Some(When::Manual));
+        let needs = parsed.needs.expect("needs");
+        assert_eq!((needs[1].job.as_str(), needs[1].artifacts), ("gen", false));
+    }
+
+    #[test]
+    fn unsupported_keywords_warn_with_job_and_keyword() {
+        let (parsed, warnings) = job(
+            "script: x\nonly: [main]\ntags: [docker]\nparallel: {matrix: [{A: [1, 2]}]}\nfoo: 1\n",
+        );
+        assert_eq!(parsed.expect("job").parallel, 1);
+        let keywords: Vec<&str> = warnings.0.iter().map(|w| w.keyword()).collect();
+        assert_eq!(keywords, ["only", "tags", "parallel:matrix", "foo"]);
+        assert!(warnings.0.iter().all(|w| w.job() == Some("build")));
+    }
+
+    #[test]
+    fn a_script_is_required() {
+        let (parsed, _) = job("stage: build\n");
+        assert!(
+            parsed
+                .expect_err("no script")
+                .to_string()
+                .contains("jobs:build")
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! `rules` (and `workflow:rules`): the first rule whose clauses all match decides whether and how
+//! a job runs, and may add variables.
+
+use std::collections::HashMap;
+
+use serde_yaml_ng::Value;
+
+use crate::error::{Error, Result};
+use crate::expr::{self, Expr};
+use crate::variables::{self, Variable};
+use crate::warning::Warnings;
+use crate::when::When;
+use crate::yaml;
+
+/// One entry of `rules`.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    condition: Option<(String, Expr)>,
+    when: Option<When>,
+    allow_failure: Option<bool>,
+    variables: Vec<Variable>,
+}
+
+/// What the first matching rule decided.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleOutcome {
+    /// The rule's `when`, if it set one.
+    pub(crate) when: Option<When>,
+    pub(crate) allow_failure: Option<bool>,
+    pub(crate) variables: Vec<Variable>,
+}
+
+/// Parses a `rules` list; `changes` and `exists` are warned about and treated as matching.
+pub(crate) fn parse(
+    value: &Value,
+    job: Option<&str>,
+    location: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<Rule>> {
+    if !value.is_sequence() {
+        return Err(Error::invalid(location, "should be a list of rules"));
+    }
+    let mut rules = Vec::new();
+    for item in yaml::flat_items(value) {
+        let Some(fields) = item.as_mapping() else {
+            return Err(Error::invalid(location, "each rule should be a mapping"));
+        };
+        let mut rule = Rule {
+            condition: None,
+            when: None,
+            allow_failure: None,
+            variables: Vec::new(),
+        };
+        for (key, field) in fields {
+            let key = yaml::key_str(key);
+            let at = format!("{location}:{key}");
+            match key.as_str() {
+                "if" => {
+                    let source = yaml::string(field, &at)?;
+                    let parsed = expr::parse(&source)
+                        .map_err(|message| Error::invalid(&at, format!("`{source}`: {message}")))?;
+                    rule.condition = Some((source, parsed));
+                }
+                "when" => rule.when = Some(When::parse(field, &at)?),
+                "allow_failure" => rule.allow_failure = Some(yaml::boolean(field, &at)?),
+                "variables" => rule.variables = variables::parse_yaml(field, job, &at, warnings)?,
+                "changes" | "exists" => warnings.push(
+                    job,
+                    format!("rules:{key}"),
+                    "not supported locally, the clause is treated as matching",
+                ),
+                "needs" | "start_in" | "interruptible" | "auto_cancel" => {
+                    warnings.unsupported(job, format!("rules:{key}"));
+                }
+                _ => warnings.push(job, format!("rules:{key}"), "unknown keyword, ignored"),
+            }
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// Evaluates `rules` in order against the (expanded) variables; `None` when no rule matches.
+pub(crate) fn evaluate(
+    rules: &[Rule],
+    variables: &HashMap<String, String>,
+    location: &str,
+) -> Result<Option<RuleOutcome>> {
+    for rule in rules {
+        let matched = match &rule.condition {
+            Some((source, condition)) => condition.evaluate(variables).map_err(|message| {
+                Error::invalid(format!("{location}:if"), format!("`{source}`: {message}"))
+            })?,
+            None => true,
+        };
+        if matched {
+            return Ok(Some(RuleOutcome {
+                when: rule.when,
+                allow_failure: rule.allow_failure,
+                variables: rule.variables.clone(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn outcome(rules: &str, branch: &str) -> Option<RuleOutcome> {
+        let value = yaml::parse(Path::new("t.yml"), rules).expect("yaml");
+        let mut warnings = Warnings::default();
+        let parsed = parse(&value, Some("job"), "jobs:job:rules", &mut warnings).expect("rules");
+        let variables = HashMap::from([("BRANCH".to_owned(), branch.to_owned())]);
+        evaluate(&parsed, &variables, "jobs:job:rules").expect("evaluates")
+    }
+
+    #[test]
+    fn first_matching_rule_wins() {
+        let rules = r#"
+- if: $BRANCH == "main"
+  when: manual
+  variables: {DEPLOY: "yes"}
+- if: $BRANCH =~ /^feature/
+  when: never
+- when: on_success
+"#;
+        let main = outcome(rules, "main").expect("matches");
+        assert_eq!(main.when, Some(When::Manual));
+        assert_eq!(main.variables[0].value, "yes");
+        assert_eq!(
+            outcome(rules, "feature/x").expect("matches").when,
+            Some(When::Never)
+        );
+        assert_eq!(
+            outcome(rules, "dev").expect("matches").when,
+            Some(When::OnSuccess)
+        );
+    }
+
+    #[test]
+    fn no_matching_rule_means_excluded() {
+        assert!(outcome("[{if: '$BRANCH == \"main\"'}]", "dev").is_none());
+    }
+
+    #[test]
+    fn changes_warns_and_matches() {
+        let value = yaml::parse(Path::new("t.yml"), "[{changes: [src/**]}]").expect("yaml");
+        let mut warnings = Warnings::default();
+        let parsed = parse(&value, Some("job"), "r", &mut warnings).expect("rules");
+        assert_eq!(warnings.0[0].keyword(), "rules:changes");
+        assert!(
+            evaluate(&parsed, &HashMap::new(), "r")
+                .expect("ok")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn bad_expressions_name_the_keyword() {
+        let value = yaml::parse(Path::new("t.yml"), "[{if: '$A = 1'}]").expect("yaml");
+        let error = parse(
+            &value,
+            Some("job"),
+            "jobs:job:rules",
+            &mut Warnings::default(),
+        )
+        .expect_err("bad");
+        assert!(
+            error.to_string().starts_with("jobs:job:rules:if: `$A = 1`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Prepares, idempotently, what runner-executor-docker's tests need on a Debian machine:
+#   1. docker.io, docker-registry and busybox-static installed with apt-get when missing;
+#   2. a Docker daemon answering `docker info` (dockerd started in the background when none does);
+#   3. the local test images, assembled from the host with `docker import` (no registry is reachable):
+#        gitlab-runner-rs-test/bash:latest    busybox applets, bash and git
+#        gitlab-runner-rs-test/helper:latest  the same image, used as the helper image;
+#   4. a registry on 127.0.0.1:5000 (Debian's docker-registry) for pull-policy tests.
+# Every step checks first and does nothing when its result is already there.
+set -euo pipefail
+
+log() { echo "setup-docker: $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing $*; run as root or install it"
+    exit 1
+  fi
+}
+
+# 1. Packages.
+need_apt=()
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  as_root "${need_apt[*]}"
+  log "installing ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# 2. The daemon.
+DOCKERD_LOG=${DOCKERD_LOG:-/var/log/gitlab-runner-rs-dockerd.log}
+if ! docker info >/dev/null 2>&1; then
+  as_root "a running Docker daemon"
+  log "starting dockerd (log: $DOCKERD_LOG)"
+  nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  if ! docker info >/dev/null 2>&1; then
+    log "dockerd did not answer within 60s; last lines of $DOCKERD_LOG:"
+    tail -n 20 "$DOCKERD_LOG" >&2 || true
+    exit 1
+  fi
+fi
+
+# 3. Test images.
+BASH_IMAGE=gitlab-runner-rs-test/bash:latest
+HELPER_IMAGE=gitlab-runner-rs-test/helper:latest
+
+# Copies the shared libraries `ldd` lists for each ELF file given into $rootfs.
+copy_libs() {
+  local rootfs=$1
+  shift
+  local file lib
+  for file in "$@"; do
+    for lib in $(ldd "$file" 2>/dev/null | grep -o '/[^ ]*' || true); do
+      if [ ! -e "$rootfs$lib" ]; then
+        mkdir -p "$rootfs$(dirname "$lib")"
+        cp -L "$lib" "$rootfs$lib"
+      fi
+    done
+  done
+}
+
+# Copies each ELF file given, and its shared libraries, into $rootfs.
+copy_with_libs() {
+  local rootfs=$1
+  shift
+  local file
+  for file in "$@"; do
+    [ -e "$file" ] || continue
+    mkdir -p "$rootfs$(dirname "$file")"
+    cp -aL "$file" "$rootfs$file"
+    copy_libs "$rootfs" "$file"
+  done
+}
+
+build_bash_image() {
+  local rootfs
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' RETURN
+  mkdir -p "$rootfs"/{bin,usr/bin,usr/sbin,sbin,etc,tmp,root,builds,cache,var/tmp,lib64}
+  chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  # bash and git with their libraries; git's helper programs keep their hard links.
+  copy_with_libs "$rootfs" /bin/bash
+  ln -sf /bin/bash "$rootfs/usr/bin/bash"
+  local git_bin git_exec
+  git_bin=$(command -v git)
+  git_exec=$(git --exec-path)
+  copy_with_libs "$rootfs" "$git_bin"
+  [ "$git_bin" = /usr/bin/git ] || ln -sf "$git_bin" "$rootfs/usr/bin/git"
+  mkdir -p "$rootfs$git_exec"
+  tar -C / -cf - "${git_exec#/}" | tar -C "$rootfs" -xf -
+  local helper
+  for helper in "$git_exec"/*; do
+    if [ -f "$helper" ] && head -c 4 "$helper" | grep -q ELF; then
+      copy_libs "$rootfs" "$helper"
+    fi
+  done
+  [ -d /usr/share/git-core/templates ] && mkdir -p "$rootfs/usr/share/git-core" &&
+    cp -a /usr/share/git-core/templates "$rootfs/usr/share/git-core/"
+  [ -d /etc/ssl/certs ] && mkdir -p "$rootfs/etc/ssl" && cp -aL /etc/ssl/certs "$rootfs/etc/ssl/" 2>/dev/null || true
+  printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
+  tar -C "$rootfs" -cf - . |
+    docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' --change 'CMD ["/bin/sh"]' - "$BASH_IMAGE" >/dev/null
+}
+
+if ! docker image inspect "$BASH_IMAGE" >/dev/null 2>&1; then
+  log "building $BASH_IMAGE"
+  build_bash_image
+fi
+if ! docker image inspect "$HELPER_IMAGE" >/dev/null 2>&1; then
+  docker tag "$BASH_IMAGE" "$HELPER_IMAGE"
+fi
+
+# 4. A plain registry on loopback (no TLS, no auth) for pull-policy tests.
+REGISTRY_DIR=${REGISTRY_DIR:-/var/lib/gitlab-runner-rs-registry}
+if ! (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null; then
+  mkdir -p "$REGISTRY_DIR"
+  cat >"$REGISTRY_DIR/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:5000
+EOF
+  log "starting docker-registry on 127.0.0.1:5000"
+  nohup docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+  for _ in $(seq 1 30); do
+    (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null && break
+    sleep 1
+  done
+fi
+REGISTRY_IMAGE=127.0.0.1:5000/gitlab-runner-rs-test/bash:latest
+if ! docker image inspect "$REGISTRY_IMAGE" >/dev/null 2>&1; then
+  docker tag "$BASH_IMAGE" "$REGISTRY_IMAGE"
+  docker push "$REGISTRY_IMAGE" >/dev/null
+fi
+log "ready"

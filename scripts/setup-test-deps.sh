@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what the test suite needs on a fresh Debian machine:
+# git and bash for the shell executor's real jobs, cargo-nextest for the runner.
+# Later suites (Docker engine, S3 server) add their own steps here.
+set -euo pipefail
+
+need_apt=()
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v bash >/dev/null 2>&1 || need_apt+=(bash)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${need_apt[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
+fi
+
+# git refuses to work in test repositories owned by another user in some CI set-ups,
+# and needs an identity to commit fixtures.
+git config --global --get user.email >/dev/null 2>&1 || git config --global user.email "ci@example.invalid"
+git config --global --get user.name >/dev/null 2>&1 || git config --global user.name "CI"

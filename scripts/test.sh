@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, after installing what the tests need.
+# This is the README's test command and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-test-deps.sh
+# --run-ignored all: tests that need a daemon are #[ignore]d for a plain `cargo test`,
+# but the setup above provided what they need, so CI runs them too.
+cargo nextest run --workspace --all-features --run-ignored all --no-fail-fast
+cargo test --workspace --all-features --doc
