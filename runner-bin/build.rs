@@ -15,7 +15,8 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     let revision = git(&["rev-parse", "--short=8", "HEAD"]).unwrap_or_else(|| "HEAD".to_owned());
-    let branch = git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    let branch =
+        git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=RUNNER_BUILD_REVISION={revision}");
     println!("cargo:rustc-env=RUNNER_BUILD_BRANCH={branch}");
     // Only re-run when HEAD moves, so ordinary edits do not rebuild the binary twice.

@@ -31,6 +31,8 @@ pub struct ResponseEvent {
     pub status: Option<u16>,
     /// 1 for the first attempt, 2 for the first retry, ...
     pub attempt: u32,
+    /// Time from sending the request to its response headers (or the failure).
+    pub elapsed: Duration,
 }
 
 /// Receives a [`ResponseEvent`] after every attempt.

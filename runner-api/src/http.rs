@@ -329,6 +329,7 @@ impl Client {
             headers.insert(http::header::PROXY_AUTHORIZATION, authorization);
         }
         let body = request.body.to_body().await?;
+        let started = std::time::Instant::now();
         let http_request = builder
             .body(body)
             .map_err(|source| self.connect_error(request, Box::new(source)))?;
@@ -349,6 +350,7 @@ impl Client {
                 method: method_name(&request.method),
                 status,
                 attempt,
+                elapsed: started.elapsed(),
             });
         }
         if let Ok(response) = &outcome {

@@ -14,24 +14,41 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use runner_api::{ClientBuilder, Token};
-use runner_artifacts::{ArtifactsUpload, ArtifactsUploaded, CompressionLevel, PathSelector, UploadRetry, upload_artifacts};
+use runner_artifacts::{
+    ArtifactsUpload, ArtifactsUploaded, CompressionLevel, PathSelector, UploadRetry,
+    upload_artifacts,
+};
 
 const FILES: u64 = 10_000;
 
-#[expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+#[expect(
+    clippy::print_stdout,
+    reason = "a bench binary reports its figures on stdout"
+)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let total_mib: u64 = std::env::var("ARTIFACTS_BENCH_MIB").ok().and_then(|value| value.parse().ok()).unwrap_or(1024);
+    let total_mib: u64 = std::env::var("ARTIFACTS_BENCH_MIB")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1024);
     let work = tempfile::tempdir()?;
     let project = work.path().join("project");
     let staging = work.path().join("staging");
     let bytes_written = write_tree(&project, total_mib * 1024 * 1024)?;
-    println!("tree: {FILES} files, {:.1} MiB, semi-compressible data", bytes_written as f64 / 1048576.0);
+    println!(
+        "tree: {FILES} files, {:.1} MiB, semi-compressible data",
+        bytes_written as f64 / 1048576.0
+    );
     println!("VmHWM before: {}", peak_rss());
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     for level in [CompressionLevel::Fastest, CompressionLevel::Default] {
         let (uploaded, received, elapsed) = runtime.block_on(run(&project, &staging, level))?;
-        let ArtifactsUploaded::Uploaded { size } = uploaded else { return Err("nothing uploaded".into()) };
+        let ArtifactsUploaded::Uploaded { size } = uploaded else {
+            return Err("nothing uploaded".into());
+        };
         println!(
             "{level:?}: archive {:.1} MiB, body {:.1} MiB received, {:.2} s, {:.1} MB/s of input, VmHWM {}",
             size as f64 / 1048576.0,
@@ -44,17 +61,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn run(project: &Path, staging: &Path, level: CompressionLevel) -> Result<(ArtifactsUploaded, u64, Duration), Box<dyn std::error::Error>> {
+async fn run(
+    project: &Path,
+    staging: &Path,
+    level: CompressionLevel,
+) -> Result<(ArtifactsUploaded, u64, Duration), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move {
-        let Ok((stream, _)) = listener.accept().await else { return 0u64 };
+        let Ok((stream, _)) = listener.accept().await else {
+            return 0u64;
+        };
         let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = received.clone();
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let counter = counter.clone();
             async move {
-                let chunked = request.headers().contains_key(http::header::TRANSFER_ENCODING);
+                let chunked = request
+                    .headers()
+                    .contains_key(http::header::TRANSFER_ENCODING);
                 let mut body = request.into_body();
                 while let Some(Ok(frame)) = body.frame().await {
                     if let Ok(data) = frame.into_data() {
@@ -62,10 +87,17 @@ async fn run(project: &Path, staging: &Path, level: CompressionLevel) -> Result<
                     }
                 }
                 let status = if chunked { 411 } else { 201 };
-                Ok::<_, Infallible>(http::Response::builder().status(status).body(Full::new(Bytes::from_static(b"{}"))).unwrap_or_default())
+                Ok::<_, Infallible>(
+                    http::Response::builder()
+                        .status(status)
+                        .body(Full::new(Bytes::from_static(b"{}")))
+                        .unwrap_or_default(),
+                )
             }
         });
-        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
         received.load(std::sync::atomic::Ordering::Relaxed)
     });
     let client = ClientBuilder::new(format!("http://{address}/")).build()?;
@@ -73,7 +105,10 @@ async fn run(project: &Path, staging: &Path, level: CompressionLevel) -> Result<
         project_dir: project.to_path_buf(),
         job_id: 1,
         job_token: Token::new("bench-token"),
-        selector: PathSelector { paths: vec!["out/".into()], ..PathSelector::default() },
+        selector: PathSelector {
+            paths: vec!["out/".into()],
+            ..PathSelector::default()
+        },
         name: "bench".into(),
         format: String::new(),
         artifact_type: "archive".into(),
@@ -119,6 +154,11 @@ fn write_tree(project: &Path, total: u64) -> std::io::Result<u64> {
 fn peak_rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("VmHWM:")).map(|line| line["VmHWM:".len()..].trim().to_owned()))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .map(|line| line["VmHWM:".len()..].trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -29,7 +29,12 @@ pub struct UploadRetry {
 
 impl Default for UploadRetry {
     fn default() -> Self {
-        Self { tries: 3, unavailable_tries: 6, min_wait: Duration::from_secs(1), max_wait: Duration::from_secs(5) }
+        Self {
+            tries: 3,
+            unavailable_tries: 6,
+            min_wait: Duration::from_secs(1),
+            max_wait: Duration::from_secs(5),
+        }
     }
 }
 
@@ -74,11 +79,16 @@ pub enum ArtifactsUploaded {
 
 /// Runs `artifacts-uploader` against `client` (built for the coordinator URL `--url`).
 /// Fails on 403 and 413 at once ([`Error::is_too_large`]), after the retries otherwise.
-pub async fn upload_artifacts(client: &Client, request: &ArtifactsUpload) -> Result<ArtifactsUploaded> {
+pub async fn upload_artifacts(
+    client: &Client,
+    request: &ArtifactsUpload,
+) -> Result<ArtifactsUploaded> {
     let format: ArchiveFormat = request.format.parse()?;
     let project_dir = request.project_dir.clone();
     let selector = request.selector.clone();
-    let selection = tokio::task::spawn_blocking(move || selector.select(&project_dir)).await.map_err(join_error)??;
+    let selection = tokio::task::spawn_blocking(move || selector.select(&project_dir))
+        .await
+        .map_err(join_error)??;
     if selection.is_empty() {
         tracing::error!("No files to upload");
         return Ok(ArtifactsUploaded::NoFiles);
@@ -105,7 +115,10 @@ pub async fn upload_artifacts(client: &Client, request: &ArtifactsUpload) -> Res
     let mut wait = request.retry.min_wait;
     loop {
         tries += 1;
-        let error = match client.upload_artifacts(request.job_id, &request.job_token, &upload).await {
+        let error = match client
+            .upload_artifacts(request.job_id, &request.job_token, &upload)
+            .await
+        {
             Ok(()) => return Ok(ArtifactsUploaded::Uploaded { size }),
             Err(error) => error,
         };
@@ -143,7 +156,10 @@ pub struct ArtifactsDownload {
 }
 
 /// Runs `artifacts-downloader`: downloads the dependency's archive and extracts it.
-pub async fn download_artifacts(client: &Client, request: &ArtifactsDownload) -> Result<ExtractStats> {
+pub async fn download_artifacts(
+    client: &Client,
+    request: &ArtifactsDownload,
+) -> Result<ExtractStats> {
     std::fs::create_dir_all(&request.staging_dir).map_err(Error::io(&request.staging_dir))?;
     let staged = tempfile::Builder::new()
         .prefix("artifacts")
@@ -153,10 +169,14 @@ pub async fn download_artifacts(client: &Client, request: &ArtifactsDownload) ->
     let mut attempt = 1u32;
     loop {
         let direct = request.direct_download && attempt == 1;
-        match client.download_artifacts(request.job_id, &request.job_token, staged.path(), direct).await {
+        match client
+            .download_artifacts(request.job_id, &request.job_token, staged.path(), direct)
+            .await
+        {
             Ok(_) => break,
             Err(error) => {
-                let permanent = matches!(error.status(), Some(401 | 403 | 404)) || error.is_cancelled();
+                let permanent =
+                    matches!(error.status(), Some(401 | 403 | 404)) || error.is_cancelled();
                 if permanent || attempt >= request.retry.attempts.max(1) {
                     return Err(Error::Api(error));
                 }
@@ -166,7 +186,10 @@ pub async fn download_artifacts(client: &Client, request: &ArtifactsDownload) ->
             }
         }
     }
-    tracing::info!(job = request.job_id, "Downloading artifacts from coordinator... ok");
+    tracing::info!(
+        job = request.job_id,
+        "Downloading artifacts from coordinator... ok"
+    );
     let mut magic = [0u8; 4];
     let read = {
         use std::io::Read;
@@ -174,10 +197,20 @@ pub async fn download_artifacts(client: &Client, request: &ArtifactsDownload) ->
         file.read(&mut magic).map_err(Error::io(staged.path()))?
     };
     match &magic[..read.min(4)] {
-        [0x28, 0xb5, 0x2f, 0xfd] => return Err(Error::UnsupportedFormat { format: "tarzstd".to_owned() }),
-        [0x1f, 0x8b, ..] => return Err(Error::UnsupportedFormat { format: "gzip".to_owned() }),
+        [0x28, 0xb5, 0x2f, 0xfd] => {
+            return Err(Error::UnsupportedFormat {
+                format: "tarzstd".to_owned(),
+            });
+        }
+        [0x1f, 0x8b, ..] => {
+            return Err(Error::UnsupportedFormat {
+                format: "gzip".to_owned(),
+            });
+        }
         _ => {}
     }
     let project_dir = request.project_dir.clone();
-    tokio::task::spawn_blocking(move || extract_zip(staged.path(), &project_dir)).await.map_err(join_error)?
+    tokio::task::spawn_blocking(move || extract_zip(staged.path(), &project_dir))
+        .await
+        .map_err(join_error)?
 }

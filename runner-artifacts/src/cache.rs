@@ -16,11 +16,9 @@ use crate::select::PathSelector;
 use crate::transfer::{Download, clean_url, download, upload};
 
 /// Upstream's message when the archiver has no upload URL.
-pub const NO_UPLOAD_URL_MESSAGE: &str =
-    "No URL provided, cache will not be uploaded to shared cache server. Cache will be stored only locally.";
+pub const NO_UPLOAD_URL_MESSAGE: &str = "No URL provided, cache will not be uploaded to shared cache server. Cache will be stored only locally.";
 /// Upstream's message when the extractor has no download URL.
-pub const NO_DOWNLOAD_URL_MESSAGE: &str =
-    "No URL provided, cache will not be downloaded from shared cache server. Instead a local version of cache will be extracted.";
+pub const NO_DOWNLOAD_URL_MESSAGE: &str = "No URL provided, cache will not be downloaded from shared cache server. Instead a local version of cache will be extracted.";
 
 /// A pre-signed upload: the PUT URL and the headers signed into it.
 #[derive(Clone, PartialEq, Eq)]
@@ -33,7 +31,10 @@ pub struct UploadTarget {
 
 impl std::fmt::Debug for UploadTarget {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("UploadTarget").field("url", &clean_url(&self.url)).finish_non_exhaustive()
+        formatter
+            .debug_struct("UploadTarget")
+            .field("url", &clean_url(&self.url))
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +49,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 3, pause: Duration::from_secs(1) }
+        Self {
+            attempts: 3,
+            pause: Duration::from_secs(1),
+        }
     }
 }
 
@@ -106,47 +110,80 @@ pub enum RemoteCache {
 pub async fn archive_cache(request: &CacheArchive) -> Result<CacheArchived> {
     let project_dir = request.project_dir.clone();
     let selector = request.selector.clone();
-    let selection = tokio::task::spawn_blocking(move || selector.select(&project_dir)).await.map_err(join_error)??;
+    let selection = tokio::task::spawn_blocking(move || selector.select(&project_dir))
+        .await
+        .map_err(join_error)??;
     if selection.is_empty() {
         tracing::warn!("No files to cache.");
         return Ok(CacheArchived::NoFiles);
     }
     let archive_path = request.project_dir.join(&request.file);
-    let archive_modified = std::fs::metadata(&archive_path).and_then(|metadata| metadata.modified()).ok();
+    let archive_modified = std::fs::metadata(&archive_path)
+        .and_then(|metadata| metadata.modified())
+        .ok();
     if archive_modified.is_some_and(|modified| !selection.has_changed_since(modified)) {
         tracing::info!("Archive is up to date!");
         return Ok(CacheArchived::UpToDate);
     }
-    let directory = archive_path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let directory = archive_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&directory).map_err(Error::io(&directory))?;
-    let temporary = tempfile::Builder::new().prefix("archive_").tempfile_in(&directory).map_err(Error::io(&directory))?;
+    let temporary = tempfile::Builder::new()
+        .prefix("archive_")
+        .tempfile_in(&directory)
+        .map_err(Error::io(&directory))?;
     let compression = request.compression;
     let (temporary, size) = tokio::task::spawn_blocking(move || {
-        create_archive(ArchiveFormat::Zip, compression, &selection, temporary.path()).map(|size| (temporary, size))
+        create_archive(
+            ArchiveFormat::Zip,
+            compression,
+            &selection,
+            temporary.path(),
+        )
+        .map(|size| (temporary, size))
     })
     .await
     .map_err(join_error)??;
-    temporary.persist(&archive_path).map_err(|error| Error::Io { path: archive_path.clone(), source: error.error })?;
+    temporary
+        .persist(&archive_path)
+        .map_err(|error| Error::Io {
+            path: archive_path.clone(),
+            source: error.error,
+        })?;
     write_metadata(&directory, &request.metadata)?;
 
     let Some(target) = &request.upload else {
         tracing::info!("{NO_UPLOAD_URL_MESSAGE}");
-        return Ok(CacheArchived::Created { size, remote: RemoteCache::NoUrl });
+        return Ok(CacheArchived::Created {
+            size,
+            remote: RemoteCache::NoUrl,
+        });
     };
     if request.max_uploaded_archive_size != 0 && size > request.max_uploaded_archive_size {
         tracing::info!(
             "Cache archive size ({size}) is too big (Limit is set to {}). Cache will be stored only locally.",
             request.max_uploaded_archive_size
         );
-        return Ok(CacheArchived::Created { size, remote: RemoteCache::TooBig });
+        return Ok(CacheArchived::Created {
+            size,
+            remote: RemoteCache::TooBig,
+        });
     }
-    let file_name = archive_path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = archive_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     retry(request.retry, || async {
         tracing::info!("Uploading {file_name} to {}", clean_url(&target.url));
         upload(&target.url, &target.headers, &archive_path, request.timeout).await
     })
     .await?;
-    Ok(CacheArchived::Created { size, remote: RemoteCache::Uploaded })
+    Ok(CacheArchived::Created {
+        size,
+        remote: RemoteCache::Uploaded,
+    })
 }
 
 /// What `cache-extractor` does.
@@ -164,20 +201,34 @@ pub struct CacheExtract {
     pub retry: RetryPolicy,
 }
 
-/// Runs `cache-extractor`. A failed download only warns (the local copy, if any, is still
-/// extracted); a missing archive is [`Error::CacheFileMissing`] (`Cache file does not
-/// exist`), a corrupt one [`Error::CorruptArchive`].
+/// Runs `cache-extractor`. A failed or missing download, or a missing archive, is
+/// [`Error::CacheFileMissing`] or the transfer error (upstream warns and exits 1); a corrupt
+/// archive is [`Error::CorruptArchive`]. The job script only warns about any of them.
 pub async fn extract_cache(request: &CacheExtract) -> Result<ExtractStats> {
     let archive_path = request.project_dir.join(&request.file);
     match &request.download {
         Some(url) => {
-            let outcome = retry(request.retry, || download(url, &archive_path, request.timeout)).await;
-            let file_name = archive_path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let outcome = retry(request.retry, || {
+                download(url, &archive_path, request.timeout)
+            })
+            .await;
+            let file_name = archive_path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // As upstream, a failed download ends the extractor (exit 1, so the script tries
+            // the next fallback key) instead of extracting a possibly stale local copy.
             match outcome {
                 Ok(Download::UpToDate) => tracing::info!("{file_name} is up to date"),
                 Ok(Download::Written(bytes)) => tracing::info!(bytes, "Downloaded {file_name}"),
-                Ok(Download::NotFound) => tracing::debug!(url = %clean_url(url), "remote cache not found"),
-                Err(error) => tracing::warn!("{}", crate::render(&error)),
+                Ok(Download::NotFound) => {
+                    tracing::warn!("file does not exist");
+                    return Err(Error::CacheFileMissing { path: archive_path });
+                }
+                Err(error) => {
+                    tracing::warn!("{}", crate::render(&error));
+                    return Err(error);
+                }
             }
         }
         None => tracing::info!("{NO_DOWNLOAD_URL_MESSAGE}"),
@@ -187,7 +238,9 @@ pub async fn extract_cache(request: &CacheExtract) -> Result<ExtractStats> {
         return Err(Error::CacheFileMissing { path: archive_path });
     }
     let project_dir = request.project_dir.clone();
-    tokio::task::spawn_blocking(move || extract_zip(&archive_path, &project_dir)).await.map_err(join_error)?
+    tokio::task::spawn_blocking(move || extract_zip(&archive_path, &project_dir))
+        .await
+        .map_err(join_error)?
 }
 
 fn write_metadata(directory: &Path, metadata: &BTreeMap<String, String>) -> Result<()> {
@@ -197,7 +250,10 @@ fn write_metadata(directory: &Path, metadata: &BTreeMap<String, String>) -> Resu
         .map(|(key, value)| (key.to_ascii_lowercase(), value))
         .collect();
     let path = directory.join("metadata.json");
-    let text = serde_json::to_vec(&normalized).map_err(|error| Error::Io { path: path.clone(), source: error.into() })?;
+    let text = serde_json::to_vec(&normalized).map_err(|error| Error::Io {
+        path: path.clone(),
+        source: error.into(),
+    })?;
     std::fs::write(&path, text).map_err(Error::io(&path))
 }
 
@@ -222,5 +278,8 @@ where
 }
 
 pub(crate) fn join_error(error: tokio::task::JoinError) -> Error {
-    Error::Io { path: PathBuf::from("."), source: std::io::Error::other(error) }
+    Error::Io {
+        path: PathBuf::from("."),
+        source: std::io::Error::other(error),
+    }
 }

@@ -22,11 +22,16 @@ impl Civil {
         let shifted = days + 719_468;
         let era = shifted.div_euclid(146_097);
         let day_of_era = shifted.rem_euclid(146_097);
-        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
         let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
         let month_index = (5 * day_of_year + 2) / 153;
         let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-        let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
         let year = year_of_era + era * 400 + i64::from(month <= 2);
         Self {
             year,
@@ -40,14 +45,23 @@ impl Civil {
 
     /// Seconds since the Unix epoch of this date and time.
     pub(crate) fn to_unix(self) -> i64 {
-        let year = if self.month <= 2 { self.year - 1 } else { self.year };
+        let year = if self.month <= 2 {
+            self.year - 1
+        } else {
+            self.year
+        };
         let era = year.div_euclid(400);
         let year_of_era = year.rem_euclid(400);
         let month = i64::from(self.month);
-        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
         let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
         let days = era * 146_097 + day_of_era - 719_468;
-        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
+        days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
     }
 }
 
@@ -75,14 +89,35 @@ mod tests {
     #[test]
     fn known_dates() {
         let date = Civil::from_unix(1_369_353_600);
-        assert_eq!((date.year, date.month, date.day, date.hour), (2013, 5, 24, 0));
+        assert_eq!(
+            (date.year, date.month, date.day, date.hour),
+            (2013, 5, 24, 0)
+        );
         let leap = Civil::from_unix(951_782_400 + 3661);
-        assert_eq!((leap.year, leap.month, leap.day, leap.hour, leap.minute, leap.second), (2000, 2, 29, 1, 1, 1));
+        assert_eq!(
+            (
+                leap.year,
+                leap.month,
+                leap.day,
+                leap.hour,
+                leap.minute,
+                leap.second
+            ),
+            (2000, 2, 29, 1, 1, 1)
+        );
     }
 
     #[test]
     fn round_trips() {
-        for seconds in [0, 1, 86_399, 951_782_400, 1_700_000_000, 4_102_444_800, -86_400] {
+        for seconds in [
+            0,
+            1,
+            86_399,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_800,
+            -86_400,
+        ] {
             assert_eq!(Civil::from_unix(seconds).to_unix(), seconds);
         }
     }

@@ -40,7 +40,10 @@ pub fn sanitize_cache_key(raw: &str) -> Result<String, UnsanitizableKey> {
             other => segments.push(other),
         }
     }
-    let mut owned: Vec<String> = segments.iter().map(|segment| (*segment).to_owned()).collect();
+    let mut owned: Vec<String> = segments
+        .iter()
+        .map(|segment| (*segment).to_owned())
+        .collect();
     while let Some(last) = owned.last_mut() {
         let trimmed = last.trim_end().to_owned();
         if trimmed.is_empty() {
@@ -52,7 +55,9 @@ pub fn sanitize_cache_key(raw: &str) -> Result<String, UnsanitizableKey> {
     }
     let key = owned.join("/");
     if key.is_empty() {
-        return Err(UnsanitizableKey { raw: raw.to_owned() });
+        return Err(UnsanitizableKey {
+            raw: raw.to_owned(),
+        });
     }
     Ok(key)
 }
@@ -62,10 +67,16 @@ fn normalise(raw: &str) -> String {
     let mut output = String::with_capacity(raw.len());
     let mut rest = raw;
     while !rest.is_empty() {
-        if let Some(tail) = ["%2f", "%2F"].iter().find_map(|prefix| rest.strip_prefix(prefix)) {
+        if let Some(tail) = ["%2f", "%2F"]
+            .iter()
+            .find_map(|prefix| rest.strip_prefix(prefix))
+        {
             output.push('/');
             rest = tail;
-        } else if let Some(tail) = ["%2e", "%2E"].iter().find_map(|prefix| rest.strip_prefix(prefix)) {
+        } else if let Some(tail) = ["%2e", "%2E"]
+            .iter()
+            .find_map(|prefix| rest.strip_prefix(prefix))
+        {
             output.push('.');
             rest = tail;
         } else if let Some(tail) = rest.strip_prefix('\\') {
@@ -196,7 +207,10 @@ mod tests {
         assert_eq!("".parse::<CachePolicy>(), Ok(CachePolicy::PullPush));
         assert!(!CachePolicy::Pull.allows_push());
         assert!(!CachePolicy::Push.allows_pull());
-        assert_eq!("bogus".parse::<CachePolicy>().unwrap_err().to_string(), "unknown cache policy bogus");
+        assert_eq!(
+            "bogus".parse::<CachePolicy>().unwrap_err().to_string(),
+            "unknown cache policy bogus"
+        );
         assert!(When::parse("").unwrap().applies(true));
         assert!(!When::OnFailure.applies(true));
         assert!(When::Always.applies(false));

@@ -52,6 +52,7 @@ mod error;
 mod key;
 mod pattern;
 mod plan;
+mod secret;
 mod select;
 mod settings;
 mod sigv4;
@@ -59,15 +60,21 @@ mod transfer;
 
 pub use archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
 pub use artifacts::{
-    ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts, upload_artifacts,
+    ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
+    upload_artifacts,
 };
 pub use cache::{
-    CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE, RemoteCache,
-    RetryPolicy, UploadTarget, archive_cache, extract_cache,
+    CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
+    RemoteCache, RetryPolicy, UploadTarget, archive_cache, extract_cache,
 };
 pub use error::{Error, Result, render};
-pub use key::{CachePolicy, UnknownPolicy, UnsanitizableKey, When, is_allowed_fallback_key, sanitize_cache_key};
+pub use key::{
+    CachePolicy, UnknownPolicy, UnsanitizableKey, When, is_allowed_fallback_key, sanitize_cache_key,
+};
 pub use pattern::expand_variables;
-pub use plan::{CacheEntry, CacheJob, CachePlan, CacheStep, ScriptMessage, plan_archive, plan_restore};
+pub use plan::{
+    CacheEntry, CacheJob, CachePlan, CacheStep, ScriptMessage, plan_archive, plan_restore,
+};
+pub use secret::Secret;
 pub use select::{PathSelector, Selected, Selection};
-pub use settings::{CacheSettings, CacheUrls, NoUrlReason, S3Settings, Secret};
+pub use settings::{CacheSettings, CacheUrls, NoUrlReason, S3Settings};

@@ -42,7 +42,9 @@ pub fn expand_variables(text: &str, lookup: impl Fn(&str) -> Option<String>) -> 
                 }
             }
         } else {
-            let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
             if end == 0 {
                 output.push('$');
             } else {
@@ -81,7 +83,11 @@ pub(crate) fn clean(path: &Path) -> PathBuf {
 /// `path` relative to `base`, both absolute and clean; `None` when it is not below `base`.
 pub(crate) fn relative_below(base: &Path, path: &Path) -> Option<PathBuf> {
     let relative = path.strip_prefix(base).ok()?;
-    if relative.as_os_str().is_empty() { Some(PathBuf::from(".")) } else { Some(relative.to_path_buf()) }
+    if relative.as_os_str().is_empty() {
+        Some(PathBuf::from("."))
+    } else {
+        Some(relative.to_path_buf())
+    }
 }
 
 /// A `paths`/`exclude` entry resolved against the project directory.
@@ -100,16 +106,32 @@ pub(crate) struct ProjectPattern {
 /// `findRelativePathInProject` does: the non-glob prefix must stay inside the project.
 pub(crate) fn project_pattern(project_dir: &Path, entry: &str) -> Result<ProjectPattern, String> {
     if clean(Path::new(entry)) == project_dir {
-        return Ok(ProjectPattern { base: PathBuf::from("."), pattern: ".".to_owned(), is_glob: false });
+        return Ok(ProjectPattern {
+            base: PathBuf::from("."),
+            pattern: ".".to_owned(),
+            is_glob: false,
+        });
     }
     let is_glob = entry.contains(GLOB_META);
-    let (base, rest) = if is_glob { split_pattern(entry) } else { (entry.to_owned(), String::new()) };
+    let (base, rest) = if is_glob {
+        split_pattern(entry)
+    } else {
+        (entry.to_owned(), String::new())
+    };
     let absolute = clean(&project_dir.join(if base.is_empty() { "." } else { base.as_str() }));
     let relative = relative_below(project_dir, &absolute)
         .ok_or_else(|| format!("artifact path is not a subpath of project directory: {entry}"))?;
-    let joined = if rest.is_empty() { relative.clone() } else { relative.join(&rest) };
+    let joined = if rest.is_empty() {
+        relative.clone()
+    } else {
+        relative.join(&rest)
+    };
     let pattern = clean(&joined).to_string_lossy().into_owned();
-    Ok(ProjectPattern { base: relative, pattern, is_glob })
+    Ok(ProjectPattern {
+        base: relative,
+        pattern,
+        is_glob,
+    })
 }
 
 /// Splits a glob at the last `/` before its first meta character (doublestar's `SplitPattern`).
@@ -130,7 +152,10 @@ pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher> {
         .empty_alternates(true)
         .build()
         .map(|glob| glob.compile_matcher())
-        .map_err(|source| Error::Glob { pattern: pattern.to_owned(), source: Box::new(source) })
+        .map_err(|source| Error::Glob {
+            pattern: pattern.to_owned(),
+            source: Box::new(source),
+        })
 }
 
 #[cfg(test)]
@@ -143,7 +168,11 @@ mod tests {
         match expected {
             Ok((base, pattern)) => {
                 let actual = actual.unwrap();
-                assert_eq!((actual.base.to_str().unwrap(), actual.pattern.as_str()), (base, pattern), "{entry}");
+                assert_eq!(
+                    (actual.base.to_str().unwrap(), actual.pattern.as_str()),
+                    (base, pattern),
+                    "{entry}"
+                );
             }
             Err(message) => assert_eq!(actual.unwrap_err(), message, "{entry}"),
         }
@@ -163,8 +192,14 @@ mod tests {
     fn entries_outside_the_project_are_refused() {
         let message = "artifact path is not a subpath of project directory: ../other";
         check("../other", Err(message));
-        check("/etc/passwd", Err("artifact path is not a subpath of project directory: /etc/passwd"));
-        check("../*/x", Err("artifact path is not a subpath of project directory: ../*/x"));
+        check(
+            "/etc/passwd",
+            Err("artifact path is not a subpath of project directory: /etc/passwd"),
+        );
+        check(
+            "../*/x",
+            Err("artifact path is not a subpath of project directory: ../*/x"),
+        );
     }
 
     #[test]

@@ -99,15 +99,26 @@ impl CacheEntry {
 }
 
 /// Plans `restore_cache` for one entry; `Ok(None)` when the entry has no paths (no stage).
-pub fn plan_restore(job: &CacheJob<'_>, entry: &CacheEntry) -> Result<Option<CachePlan>, UnknownPolicy> {
+pub fn plan_restore(
+    job: &CacheJob<'_>,
+    entry: &CacheEntry,
+) -> Result<Option<CachePlan>, UnknownPolicy> {
     if !entry.has_files() {
         return Ok(None);
     }
     let mut plan = CachePlan::default();
-    let Some(primary) = step(job, &entry.key, &mut plan.messages, "extraction") else { return Ok(Some(plan)) };
-    let policy: CachePolicy = entry.policy.parse().map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
+    let Some(primary) = step(job, &entry.key, &mut plan.messages, "extraction") else {
+        return Ok(Some(plan));
+    };
+    let policy: CachePolicy = entry
+        .policy
+        .parse()
+        .map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
     if !policy.allows_pull() {
-        plan.messages.push(ScriptMessage::Notice(format!("Not downloading cache {} due to policy", primary.key)));
+        plan.messages.push(ScriptMessage::Notice(format!(
+            "Not downloading cache {} due to policy",
+            primary.key
+        )));
         return Ok(Some(plan));
     }
     plan.steps.push(primary);
@@ -122,7 +133,9 @@ pub fn plan_restore(job: &CacheJob<'_>, entry: &CacheEntry) -> Result<Option<Cac
                 plan.steps.push(fallback);
             }
         } else {
-            plan.messages.push(ScriptMessage::Warning(format!("CACHE_FALLBACK_KEY {key:?} not allowed to end in \"-protected\"")));
+            plan.messages.push(ScriptMessage::Warning(format!(
+                "CACHE_FALLBACK_KEY {key:?} not allowed to end in \"-protected\""
+            )));
         }
     }
     Ok(Some(plan))
@@ -130,15 +143,31 @@ pub fn plan_restore(job: &CacheJob<'_>, entry: &CacheEntry) -> Result<Option<Cac
 
 /// Plans `archive_cache` / `archive_cache_on_failure` for one entry; `Ok(None)` when the
 /// entry does not apply (`when`, no paths).
-pub fn plan_archive(job: &CacheJob<'_>, entry: &CacheEntry, job_succeeded: bool) -> Result<Option<CachePlan>, UnknownPolicy> {
-    if !When::parse(&entry.when).unwrap_or_default().applies(job_succeeded) || !entry.has_files() {
+pub fn plan_archive(
+    job: &CacheJob<'_>,
+    entry: &CacheEntry,
+    job_succeeded: bool,
+) -> Result<Option<CachePlan>, UnknownPolicy> {
+    if !When::parse(&entry.when)
+        .unwrap_or_default()
+        .applies(job_succeeded)
+        || !entry.has_files()
+    {
         return Ok(None);
     }
     let mut plan = CachePlan::default();
-    let Some(primary) = step(job, &entry.key, &mut plan.messages, "archiving") else { return Ok(Some(plan)) };
-    let policy: CachePolicy = entry.policy.parse().map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
+    let Some(primary) = step(job, &entry.key, &mut plan.messages, "archiving") else {
+        return Ok(Some(plan));
+    };
+    let policy: CachePolicy = entry
+        .policy
+        .parse()
+        .map_err(|UnknownPolicy(policy)| UnknownPolicy(format!("{policy} for {}", primary.key)))?;
     if !policy.allows_push() {
-        plan.messages.push(ScriptMessage::Notice(format!("Not uploading cache {} due to policy", primary.key)));
+        plan.messages.push(ScriptMessage::Notice(format!(
+            "Not uploading cache {} due to policy",
+            primary.key
+        )));
         return Ok(Some(plan));
     }
     plan.steps.push(primary);
@@ -161,9 +190,15 @@ impl CacheStep {
         args
     }
 
-    /// `cache-archiver` arguments: `--file`, `--timeout`, the entry's `--path`/`--untracked`,
-    /// `--max-uploaded-archive-size` when set, `--url` and `--header` when there is a URL.
-    pub fn archiver_args(&self, entry: &CacheEntry, timeout_minutes: u64, max_uploaded_archive_size: u64) -> Vec<String> {
+    /// `cache-archiver` arguments: `--file`, `--timeout`, `--max-uploaded-archive-size` when
+    /// set, the entry's `--path`/`--untracked`, `--metadata {"cachekey":...}`, and `--url` and
+    /// `--header` when there is a URL.
+    pub fn archiver_args(
+        &self,
+        entry: &CacheEntry,
+        timeout_minutes: u64,
+        max_uploaded_archive_size: u64,
+    ) -> Vec<String> {
         let mut args = vec![
             "cache-archiver".to_owned(),
             "--file".to_owned(),
@@ -172,9 +207,14 @@ impl CacheStep {
             timeout_minutes.to_string(),
         ];
         if max_uploaded_archive_size > 0 {
-            args.extend(["--max-uploaded-archive-size".to_owned(), max_uploaded_archive_size.to_string()]);
+            args.extend([
+                "--max-uploaded-archive-size".to_owned(),
+                max_uploaded_archive_size.to_string(),
+            ]);
         }
         args.extend(entry.selection_args());
+        let metadata = serde_json::json!({ "cachekey": self.key }).to_string();
+        args.extend(["--metadata".to_owned(), metadata]);
         if let Ok(urls) = &self.urls {
             args.extend(["--url".to_owned(), urls.upload.to_string()]);
             for (name, value) in &urls.upload_headers {
@@ -186,9 +226,19 @@ impl CacheStep {
 }
 
 /// One key: sanitised (with upstream's warnings), its archive path and URLs.
-fn step(job: &CacheJob<'_>, raw_key: &str, messages: &mut Vec<ScriptMessage>, action: &str) -> Option<CacheStep> {
+fn step(
+    job: &CacheJob<'_>,
+    raw_key: &str,
+    messages: &mut Vec<ScriptMessage>,
+    action: &str,
+) -> Option<CacheStep> {
     let raw = if raw_key.is_empty() {
-        [job.job_name, job.git_ref].iter().filter(|part| !part.is_empty()).copied().collect::<Vec<_>>().join("/")
+        [job.job_name, job.git_ref]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/")
     } else {
         raw_key.to_owned()
     };
@@ -200,21 +250,36 @@ fn step(job: &CacheJob<'_>, raw_key: &str, messages: &mut Vec<ScriptMessage>, ac
         }
     };
     if !key.is_empty() && key != raw {
-        messages.push(ScriptMessage::Warning(format!("cache key {raw:?} sanitized to {key:?}")));
+        messages.push(ScriptMessage::Warning(format!(
+            "cache key {raw:?} sanitized to {key:?}"
+        )));
     }
     if key.is_empty() {
-        messages.push(ScriptMessage::Notice(format!("Skipping cache {action} due to empty cache key")));
+        messages.push(ScriptMessage::Notice(format!(
+            "Skipping cache {action} due to empty cache key"
+        )));
         return None;
     }
     let archive_file = relative_path(job.project_dir, &job.cache_dir.join(&key).join("cache.zip"));
     let metadata = [("cachekey", key.as_str())];
-    let urls = job.settings.cache_urls(job.short_token, job.project_id, &key, &metadata, job.url_expiry, job.now);
+    let urls = job.settings.cache_urls(
+        job.short_token,
+        job.project_id,
+        &key,
+        &metadata,
+        job.url_expiry,
+        job.now,
+    );
     if let Err(reason) = &urls {
         if *reason != NoUrlReason::NotConfigured {
             tracing::warn!(key = %key, reason = %reason, "cache URL not generated");
         }
     }
-    Some(CacheStep { key, archive_file, urls })
+    Some(CacheStep {
+        key,
+        archive_file,
+        urls,
+    })
 }
 
 /// `to` relative to `from`, lexically (both absolute), like Go's `filepath.Rel`.
@@ -223,7 +288,11 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
     let to_clean = crate::pattern::clean(to);
     let from_parts: Vec<Component<'_>> = from_clean.components().collect();
     let to_parts: Vec<Component<'_>> = to_clean.components().collect();
-    let common = from_parts.iter().zip(&to_parts).take_while(|(left, right)| left == right).count();
+    let common = from_parts
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(left, right)| left == right)
+        .count();
     let mut relative = PathBuf::new();
     for _ in common..from_parts.len() {
         relative.push("..");
@@ -231,7 +300,11 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
     for part in &to_parts[common..] {
         relative.push(part);
     }
-    if relative.as_os_str().is_empty() { PathBuf::from(".") } else { relative }
+    if relative.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        relative
+    }
 }
 
 #[cfg(test)]
@@ -239,9 +312,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn helper_arguments_follow_upstream() {
+        let settings = CacheSettings::default();
+        let job = CacheJob {
+            settings: &settings,
+            short_token: "abc",
+            project_id: 1,
+            project_dir: Path::new("/builds/g/p"),
+            cache_dir: Path::new("/cache/g/p"),
+            job_name: "build",
+            git_ref: "main",
+            cache_fallback_key: None,
+            url_expiry: Duration::from_secs(60),
+            now: SystemTime::UNIX_EPOCH,
+        };
+        let entry = CacheEntry {
+            key: "k".into(),
+            paths: vec!["vendor/".into()],
+            untracked: true,
+            ..CacheEntry::default()
+        };
+        let plan = plan_archive(&job, &entry, true).unwrap().unwrap();
+        assert_eq!(
+            plan.steps[0].archiver_args(&entry, 10, 0),
+            [
+                "cache-archiver",
+                "--file",
+                "../../../cache/g/p/k/cache.zip",
+                "--timeout",
+                "10",
+                "--path",
+                "vendor/",
+                "--untracked",
+                "--metadata",
+                r#"{"cachekey":"k"}"#,
+            ]
+        );
+        assert_eq!(
+            plan.steps[0].extractor_args(10),
+            [
+                "cache-extractor",
+                "--file",
+                "../../../cache/g/p/k/cache.zip",
+                "--timeout",
+                "10"
+            ]
+        );
+        assert!(
+            plan_archive(&job, &entry, false).unwrap().is_none(),
+            "on_success entries skip failed jobs"
+        );
+    }
+
+    #[test]
     fn archive_paths_are_relative_to_the_project() {
         assert_eq!(
-            relative_path(Path::new("/builds/group/project"), Path::new("/cache/group/project/default/cache.zip")),
+            relative_path(
+                Path::new("/builds/group/project"),
+                Path::new("/cache/group/project/default/cache.zip")
+            ),
             PathBuf::from("../../../cache/group/project/default/cache.zip")
         );
     }

@@ -55,7 +55,10 @@ impl PathSelector {
     /// subpath of project directory: <p>`, `<pattern>: excluded <n> files`).
     pub fn select(&self, project_dir: &Path) -> Result<Selection> {
         let root = clean(project_dir);
-        let mut selection = Selection { root: root.clone(), ..Selection::default() };
+        let mut selection = Selection {
+            root: root.clone(),
+            ..Selection::default()
+        };
         let excludes = self.exclude_matchers(&root);
         for entry in &self.paths {
             selection.add_path_entry(entry, &excludes);
@@ -66,7 +69,11 @@ impl PathSelector {
         for (rule, count) in &selection.excluded {
             tracing::info!("{rule}: excluded {count} files");
         }
-        if selection.entries.keys().any(|name| name == b".git" || name.starts_with(b".git/")) {
+        if selection
+            .entries
+            .keys()
+            .any(|name| name == b".git" || name.starts_with(b".git/"))
+        {
             tracing::warn!("Part of .git directory is on the list of files to archive");
         }
         Ok(selection)
@@ -75,8 +82,9 @@ impl PathSelector {
     fn exclude_matchers(&self, root: &Path) -> Vec<(String, GlobMatcher)> {
         let mut matchers = Vec::new();
         for rule in &self.exclude {
-            let compiled = project_pattern(root, rule)
-                .and_then(|pattern| compile_glob(&pattern.pattern).map_err(|error| crate::render(&error)));
+            let compiled = project_pattern(root, rule).and_then(|pattern| {
+                compile_glob(&pattern.pattern).map_err(|error| crate::render(&error))
+            });
             match compiled {
                 Ok(matcher) => matchers.push((rule.clone(), matcher)),
                 Err(message) => tracing::warn!("isExcluded: {message}"),
@@ -120,7 +128,12 @@ impl Selection {
     /// Whether any selected path was modified after `time` (upstream's "archive is
     /// up to date" check for caches).
     pub fn has_changed_since(&self, time: SystemTime) -> bool {
-        self.entries.values().any(|selected| selected.metadata.modified().is_ok_and(|modified| modified > time))
+        self.entries.values().any(|selected| {
+            selected
+                .metadata
+                .modified()
+                .is_ok_and(|modified| modified > time)
+        })
     }
 
     fn add_path_entry(&mut self, entry: &str, excludes: &[(String, GlobMatcher)]) {
@@ -161,13 +174,19 @@ impl Selection {
     fn glob(&self, pattern: &crate::pattern::ProjectPattern) -> Result<Vec<PathBuf>> {
         if !pattern.is_glob {
             let relative = PathBuf::from(&pattern.pattern);
-            return Ok(if self.root.join(&relative).symlink_metadata().is_ok() { vec![relative] } else { Vec::new() });
+            return Ok(if self.root.join(&relative).symlink_metadata().is_ok() {
+                vec![relative]
+            } else {
+                Vec::new()
+            });
         }
         let matcher = compile_glob(&pattern.pattern)?;
         let mut matches = Vec::new();
         let mut pending = vec![pattern.base.clone()];
         while let Some(directory) = pending.pop() {
-            let Ok(reader) = std::fs::read_dir(self.root.join(&directory)) else { continue };
+            let Ok(reader) = std::fs::read_dir(self.root.join(&directory)) else {
+                continue;
+            };
             for dirent in reader.flatten() {
                 let relative = if directory == Path::new(".") {
                     PathBuf::from(dirent.file_name())
@@ -191,7 +210,9 @@ impl Selection {
         let mut added = 0;
         let mut pending = vec![relative.to_path_buf()];
         while let Some(current) = pending.pop() {
-            let Ok(metadata) = self.root.join(&current).symlink_metadata() else { continue };
+            let Ok(metadata) = self.root.join(&current).symlink_metadata() else {
+                continue;
+            };
             if metadata.is_dir() {
                 if let Ok(reader) = std::fs::read_dir(self.root.join(&current)) {
                     for dirent in reader.flatten() {
@@ -211,17 +232,28 @@ impl Selection {
     }
 
     /// Adds one candidate unless it lies outside the project or is excluded.
-    fn process(&mut self, candidate: &Path, metadata: Metadata, excludes: &[(String, GlobMatcher)]) -> bool {
+    fn process(
+        &mut self,
+        candidate: &Path,
+        metadata: Metadata,
+        excludes: &[(String, GlobMatcher)],
+    ) -> bool {
         let absolute = clean(&self.root.join(candidate));
         let Some(relative) = relative_below(&self.root, &absolute) else {
-            tracing::warn!("{}: not supported: outside build directory", candidate.display());
+            tracing::warn!(
+                "{}: not supported: outside build directory",
+                candidate.display()
+            );
             return false;
         };
         if relative == Path::new(".") {
             // The project directory itself is not an entry; its contents are.
             return false;
         }
-        if let Some((rule, _)) = excludes.iter().find(|(_, matcher)| matcher.is_match(&relative)) {
+        if let Some((rule, _)) = excludes
+            .iter()
+            .find(|(_, matcher)| matcher.is_match(&relative))
+        {
             *self.excluded.entry(rule.clone()).or_default() += 1;
             return false;
         }
@@ -248,9 +280,15 @@ impl Selection {
             }
         };
         let mut found = 0u64;
-        for name in output.stdout.split(|byte| *byte == 0).filter(|name| !name.is_empty()) {
+        for name in output
+            .stdout
+            .split(|byte| *byte == 0)
+            .filter(|name| !name.is_empty())
+        {
             let candidate = PathBuf::from(std::ffi::OsStr::from_bytes(name));
-            let Ok(metadata) = self.root.join(&candidate).symlink_metadata() else { continue };
+            let Ok(metadata) = self.root.join(&candidate).symlink_metadata() else {
+                continue;
+            };
             if self.process(&candidate, metadata, excludes) {
                 found += 1;
             }

@@ -7,34 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
+use crate::secret::Secret;
 use crate::sigv4::{PresignInput, presign, uri_encode};
-
-/// A credential whose `Debug` output is redacted.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for signing only. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the value is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret([MASKED])" })
-    }
-}
 
 /// `[runners.cache]`, mapped from config.toml by the binary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +69,9 @@ pub enum NoUrlReason {
     #[error("error while generating S3 pre-signed URL: bucket name cannot be empty")]
     MissingBucket,
     /// No static credentials; instance-profile (IAM) credentials are not supported here.
-    #[error("S3 credentials are missing: set AccessKey and SecretKey (IAM authentication is not supported)")]
+    #[error(
+        "S3 credentials are missing: set AccessKey and SecretKey (IAM authentication is not supported)"
+    )]
     MissingCredentials,
     /// `ServerAddress` is not `host[:port]`.
     #[error("invalid S3 ServerAddress {0:?}")]
@@ -133,18 +109,28 @@ impl fmt::Debug for CacheUrls {
 
 impl CacheSettings {
     /// The remote object name: `[<Path>/][runner/<short token>/]project/<id>/<key>`.
-    pub fn object_name(&self, short_token: &str, project_id: u64, key: &str) -> Result<String, NoUrlReason> {
+    pub fn object_name(
+        &self,
+        short_token: &str,
+        project_id: u64,
+        key: &str,
+    ) -> Result<String, NoUrlReason> {
         if key.is_empty() {
             return Err(NoUrlReason::EmptyKey);
         }
-        let mut base: Vec<&str> = self.path.split('/').filter(|part| !part.is_empty()).collect();
+        let mut base: Vec<&str> = self
+            .path
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .collect();
         if !self.shared {
             base.extend(["runner", short_token]);
         }
         let project = project_id.to_string();
         base.extend(["project", project.as_str()]);
         let base = base.join("/");
-        let full = crate::key::sanitize_cache_key(&format!("{base}/{key}")).map_err(|_| NoUrlReason::OutsideProject)?;
+        let full = crate::key::sanitize_cache_key(&format!("{base}/{key}"))
+            .map_err(|_| NoUrlReason::OutsideProject)?;
         if !full.starts_with(&format!("{base}/")) {
             return Err(NoUrlReason::OutsideProject);
         }
@@ -171,13 +157,19 @@ impl CacheSettings {
         if s3.bucket_name.is_empty() {
             return Err(NoUrlReason::MissingBucket);
         }
-        if s3.access_key.is_empty() || s3.secret_key.is_empty() || s3.authentication_type.eq_ignore_ascii_case("iam") {
+        if s3.access_key.is_empty()
+            || s3.secret_key.is_empty()
+            || s3.authentication_type.eq_ignore_ascii_case("iam")
+        {
             return Err(NoUrlReason::MissingCredentials);
         }
         let endpoint = Endpoint::resolve(s3)?;
         let mut upload_headers = s3.encryption_headers();
         for (name, value) in metadata {
-            upload_headers.push((format!("x-amz-meta-{}", name.to_ascii_lowercase()), (*value).to_owned()));
+            upload_headers.push((
+                format!("x-amz-meta-{}", name.to_ascii_lowercase()),
+                (*value).to_owned(),
+            ));
         }
         let sign = |method: &str, headers: &[(String, String)]| -> Result<Url, NoUrlReason> {
             let (host, path) = endpoint.host_and_path(&s3.bucket_name, &object);
@@ -194,7 +186,8 @@ impl CacheSettings {
                 headers,
                 now,
             });
-            Url::parse(&text).map_err(|_| NoUrlReason::InvalidServerAddress(s3.server_address.clone()))
+            Url::parse(&text)
+                .map_err(|_| NoUrlReason::InvalidServerAddress(s3.server_address.clone()))
         };
         Ok(CacheUrls {
             download: sign("GET", &[])?,
@@ -208,10 +201,19 @@ impl CacheSettings {
 impl S3Settings {
     fn encryption_headers(&self) -> Vec<(String, String)> {
         match self.server_side_encryption.to_ascii_uppercase().as_str() {
-            "S3" | "AES256" => vec![("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())],
+            "S3" | "AES256" => vec![(
+                "x-amz-server-side-encryption".to_owned(),
+                "AES256".to_owned(),
+            )],
             "KMS" | "AWS:KMS" => vec![
-                ("x-amz-server-side-encryption".to_owned(), "aws:kms".to_owned()),
-                ("x-amz-server-side-encryption-aws-kms-key-id".to_owned(), self.server_side_encryption_key_id.clone()),
+                (
+                    "x-amz-server-side-encryption".to_owned(),
+                    "aws:kms".to_owned(),
+                ),
+                (
+                    "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
+                    self.server_side_encryption_key_id.clone(),
+                ),
             ],
             _ => Vec::new(),
         }
@@ -229,9 +231,17 @@ struct Endpoint {
 impl Endpoint {
     fn resolve(s3: &S3Settings) -> Result<Self, NoUrlReason> {
         let scheme = if s3.insecure { "http" } else { "https" };
-        let region = if s3.bucket_location.is_empty() { "us-east-1".to_owned() } else { s3.bucket_location.clone() };
+        let region = if s3.bucket_location.is_empty() {
+            "us-east-1".to_owned()
+        } else {
+            s3.bucket_location.clone()
+        };
         let mut host = if s3.server_address.is_empty() {
-            if region == "us-east-1" { "s3.amazonaws.com".to_owned() } else { format!("s3.{region}.amazonaws.com") }
+            if region == "us-east-1" {
+                "s3.amazonaws.com".to_owned()
+            } else {
+                format!("s3.{region}.amazonaws.com")
+            }
         } else {
             s3.server_address.clone()
         };
@@ -240,19 +250,28 @@ impl Endpoint {
             host = stripped.to_owned();
         }
         let valid = !host.is_empty()
-            && Url::parse(&format!("{scheme}://{host}/")).is_ok_and(|url| url.path() == "/" && url.username().is_empty());
+            && Url::parse(&format!("{scheme}://{host}/"))
+                .is_ok_and(|url| url.path() == "/" && url.username().is_empty());
         if !valid || host.contains('/') {
             return Err(NoUrlReason::InvalidServerAddress(s3.server_address.clone()));
         }
         let is_aws = host.ends_with("amazonaws.com");
         let path_style = s3.path_style.unwrap_or(!is_aws) || s3.bucket_name.contains('.');
-        Ok(Self { scheme, host, region, path_style })
+        Ok(Self {
+            scheme,
+            host,
+            region,
+            path_style,
+        })
     }
 
     fn host_and_path(&self, bucket: &str, object: &str) -> (String, String) {
         let object = uri_encode(object, false);
         if self.path_style {
-            (self.host.clone(), format!("/{}/{object}", uri_encode(bucket, true)))
+            (
+                self.host.clone(),
+                format!("/{}/{object}", uri_encode(bucket, true)),
+            )
         } else {
             (format!("{bucket}.{}", self.host), format!("/{object}"))
         }
@@ -282,29 +301,92 @@ mod tests {
     #[test]
     fn object_names_follow_upstream_layout() {
         let mut cache = settings();
-        assert_eq!(cache.object_name("abc", 7, "main").unwrap(), "prefix/runner/abc/project/7/main");
+        assert_eq!(
+            cache.object_name("abc", 7, "main").unwrap(),
+            "prefix/runner/abc/project/7/main"
+        );
         cache.shared = true;
         cache.path.clear();
         assert_eq!(cache.object_name("abc", 7, "a/b").unwrap(), "project/7/a/b");
-        assert_eq!(cache.object_name("abc", 7, "../../x"), Err(NoUrlReason::OutsideProject));
+        assert_eq!(
+            cache.object_name("abc", 7, "../../x"),
+            Err(NoUrlReason::OutsideProject)
+        );
     }
 
     #[test]
     fn urls_are_path_style_for_custom_endpoints() {
-        let urls = settings().cache_urls("abc", 7, "main", &[("cachekey", "main")], Duration::from_secs(3600), SystemTime::UNIX_EPOCH).unwrap();
-        assert!(urls.download.as_str().starts_with("http://127.0.0.1:9000/runner/prefix/runner/abc/project/7/main?"));
-        assert!(urls.upload.as_str().contains("X-Amz-SignedHeaders=host%3Bx-amz-meta-cachekey"));
+        let urls = settings()
+            .cache_urls(
+                "abc",
+                7,
+                "main",
+                &[("cachekey", "main")],
+                Duration::from_secs(3600),
+                SystemTime::UNIX_EPOCH,
+            )
+            .unwrap();
+        assert!(
+            urls.download
+                .as_str()
+                .starts_with("http://127.0.0.1:9000/runner/prefix/runner/abc/project/7/main?")
+        );
+        assert!(
+            urls.upload
+                .as_str()
+                .contains("X-Amz-SignedHeaders=host%3Bx-amz-meta-cachekey")
+        );
         assert!(!format!("{urls:?}").contains("X-Amz-Signature"));
+    }
+
+    #[test]
+    fn presigned_put_matches_botocore() {
+        // Reference: botocore's S3SigV4QueryAuth for the same request at 2024-01-02T03:04:05Z.
+        let now = crate::civil::from_unix_seconds(1_704_164_645);
+        let urls = settings()
+            .cache_urls(
+                "abc",
+                7,
+                "main",
+                &[("cachekey", "main")],
+                Duration::from_secs(3600),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            urls.upload.as_str(),
+            "http://127.0.0.1:9000/runner/prefix/runner/abc/project/7/main?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIA%2F20240102%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240102T030405Z\
+             &X-Amz-Expires=3600&X-Amz-SignedHeaders=host%3Bx-amz-meta-cachekey\
+             &X-Amz-Signature=a49798a5bb097c7ddd252db599dc5619a8c3bcb64836a7cf2cff2c448dd5d685"
+        );
+        assert_eq!(
+            urls.upload_headers,
+            [("x-amz-meta-cachekey".to_owned(), "main".to_owned())]
+        );
     }
 
     #[test]
     fn incomplete_configurations_give_reasons() {
         let check = |cache: CacheSettings, reason: NoUrlReason| {
-            let result = cache.cache_urls("abc", 1, "k", &[], Duration::from_secs(60), SystemTime::UNIX_EPOCH);
+            let result = cache.cache_urls(
+                "abc",
+                1,
+                "k",
+                &[],
+                Duration::from_secs(60),
+                SystemTime::UNIX_EPOCH,
+            );
             assert_eq!(result.unwrap_err(), reason);
         };
         check(CacheSettings::default(), NoUrlReason::NotConfigured);
-        check(CacheSettings { s3: None, ..settings() }, NoUrlReason::MissingS3Section);
+        check(
+            CacheSettings {
+                s3: None,
+                ..settings()
+            },
+            NoUrlReason::MissingS3Section,
+        );
         let mut no_bucket = settings();
         if let Some(s3) = no_bucket.s3.as_mut() {
             s3.bucket_name.clear();
@@ -315,7 +397,13 @@ mod tests {
             s3.secret_key = Secret::default();
         }
         check(no_keys, NoUrlReason::MissingCredentials);
-        check(CacheSettings { cache_type: "gcs".into(), ..settings() }, NoUrlReason::UnsupportedType("gcs".into()));
+        check(
+            CacheSettings {
+                cache_type: "gcs".into(),
+                ..settings()
+            },
+            NoUrlReason::UnsupportedType("gcs".into()),
+        );
     }
 
     #[test]

@@ -32,42 +32,80 @@ pub(crate) struct PresignInput<'a> {
 pub(crate) fn presign(input: &PresignInput<'_>) -> String {
     let civil = Civil::from_unix(unix_seconds(input.now));
     let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
-    let amz_date = format!("{date}T{:02}{:02}{:02}Z", civil.hour, civil.minute, civil.second);
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        civil.hour, civil.minute, civil.second
+    );
     let scope = format!("{date}/{}/s3/aws4_request", input.region);
 
-    let mut signed_headers: Vec<(String, String)> = vec![("host".to_owned(), input.host.to_owned())];
-    signed_headers.extend(input.headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())));
+    let mut signed_headers: Vec<(String, String)> =
+        vec![("host".to_owned(), input.host.to_owned())];
+    signed_headers.extend(
+        input
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())),
+    );
     signed_headers.sort();
-    let signed_header_names = signed_headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(";");
+    let signed_header_names = signed_headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
 
     let mut query: Vec<(String, String)> = vec![
         ("X-Amz-Algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
-        ("X-Amz-Credential".to_owned(), format!("{}/{scope}", input.access_key)),
+        (
+            "X-Amz-Credential".to_owned(),
+            format!("{}/{scope}", input.access_key),
+        ),
         ("X-Amz-Date".to_owned(), amz_date.clone()),
-        ("X-Amz-Expires".to_owned(), input.expires_seconds.to_string()),
-        ("X-Amz-SignedHeaders".to_owned(), signed_header_names.clone()),
+        (
+            "X-Amz-Expires".to_owned(),
+            input.expires_seconds.to_string(),
+        ),
+        (
+            "X-Amz-SignedHeaders".to_owned(),
+            signed_header_names.clone(),
+        ),
     ];
     if let Some(token) = input.session_token {
         query.push(("X-Amz-Security-Token".to_owned(), token.to_owned()));
     }
-    let mut encoded_query: Vec<(String, String)> =
-        query.iter().map(|(key, value)| (uri_encode(key, true), uri_encode(value, true))).collect();
+    let mut encoded_query: Vec<(String, String)> = query
+        .iter()
+        .map(|(key, value)| (uri_encode(key, true), uri_encode(value, true)))
+        .collect();
     encoded_query.sort();
-    let canonical_query =
-        encoded_query.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join("&");
-    let canonical_headers: String = signed_headers.iter().map(|(name, value)| format!("{name}:{value}\n")).collect();
+    let canonical_query = encoded_query
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let canonical_headers: String = signed_headers
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect();
     let canonical_request = format!(
         "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_header_names}\nUNSIGNED-PAYLOAD",
         input.method, input.encoded_path
     );
-    let string_to_sign =
-        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical_request.as_bytes())));
-    let date_key = hmac_sha256(format!("AWS4{}", input.secret_key).as_bytes(), date.as_bytes());
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    let date_key = hmac_sha256(
+        format!("AWS4{}", input.secret_key).as_bytes(),
+        date.as_bytes(),
+    );
     let region_key = hmac_sha256(&date_key, input.region.as_bytes());
     let service_key = hmac_sha256(&region_key, b"s3");
     let signing_key = hmac_sha256(&service_key, b"aws4_request");
     let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
-    format!("{}://{}{}?{canonical_query}&X-Amz-Signature={signature}", input.scheme, input.host, input.encoded_path)
+    format!(
+        "{}://{}{}?{canonical_query}&X-Amz-Signature={signature}",
+        input.scheme, input.host, input.encoded_path
+    )
 }
 
 /// RFC 3986 encoding as S3 wants it: unreserved characters stay, `/` stays unless
@@ -75,7 +113,10 @@ pub(crate) fn presign(input: &PresignInput<'_>) -> String {
 pub(crate) fn uri_encode(text: &str, encode_slash: bool) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') || (byte == b'/' && !encode_slash) {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'.' | b'~')
+            || (byte == b'/' && !encode_slash)
+        {
             encoded.push(char::from(byte));
         } else {
             encoded.push_str(&format!("%{byte:02X}"));
@@ -110,7 +151,10 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

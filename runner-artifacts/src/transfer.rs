@@ -51,30 +51,47 @@ pub(crate) async fn download(url: &Url, destination: &Path, timeout: Duration) -
             return Ok(Download::NotFound);
         }
         if !(200..300).contains(&status) {
-            return Err(Error::Status { method: "GET", url: cleaned.clone(), status });
+            return Err(Error::Status {
+                method: "GET",
+                url: cleaned.clone(),
+                status,
+            });
         }
         let remote_modified = response
             .headers()
             .get(http::header::LAST_MODIFIED)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| httpdate::parse_http_date(value).ok());
-        let local_modified = std::fs::metadata(destination).and_then(|metadata| metadata.modified()).ok();
+        let local_modified = std::fs::metadata(destination)
+            .and_then(|metadata| metadata.modified())
+            .ok();
         if let (Some(remote), Some(local)) = (remote_modified, local_modified) {
             if remote <= local {
                 return Ok(Download::UpToDate);
             }
         }
         let directory = destination.parent().unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(directory).await.map_err(Error::io(directory))?;
-        let temporary = tempfile::Builder::new().prefix("cache").tempfile_in(directory).map_err(Error::io(directory))?;
+        tokio::fs::create_dir_all(directory)
+            .await
+            .map_err(Error::io(directory))?;
+        let temporary = tempfile::Builder::new()
+            .prefix("cache")
+            .tempfile_in(directory)
+            .map_err(Error::io(directory))?;
         let (file, temporary_path) = temporary.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let mut body = response.into_body();
         let mut written = 0u64;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|source| Error::Transfer { method: "GET", url: cleaned.clone(), source: Box::new(source) })?;
+            let frame = frame.map_err(|source| Error::Transfer {
+                method: "GET",
+                url: cleaned.clone(),
+                source: Box::new(source),
+            })?;
             if let Ok(data) = frame.into_data() {
-                file.write_all(&data).await.map_err(Error::io(destination))?;
+                file.write_all(&data)
+                    .await
+                    .map_err(Error::io(destination))?;
                 written += data.len() as u64;
             }
         }
@@ -84,15 +101,30 @@ pub(crate) async fn download(url: &Url, destination: &Path, timeout: Duration) -
             file.set_modified(remote).map_err(Error::io(destination))?;
         }
         drop(file);
-        temporary_path.persist(destination).map_err(|error| Error::Io { path: destination.to_owned(), source: error.error })?;
+        temporary_path
+            .persist(destination)
+            .map_err(|error| Error::Io {
+                path: destination.to_owned(),
+                source: error.error,
+            })?;
         finish(connection).await;
         Ok(Download::Written(written))
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| Error::Timeout { method: "GET", url: clean_url(url) })?
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| Error::Timeout {
+            method: "GET",
+            url: clean_url(url),
+        })?
 }
 
 /// PUTs the file at `path` to `url` with its exact length and `headers`.
-pub(crate) async fn upload(url: &Url, headers: &[(String, String)], path: &Path, timeout: Duration) -> Result<()> {
+pub(crate) async fn upload(
+    url: &Url,
+    headers: &[(String, String)],
+    path: &Path,
+    timeout: Duration,
+) -> Result<()> {
     let cleaned = clean_url(url);
     let work = async {
         let file = tokio::fs::File::open(path).await.map_err(Error::io(path))?;
@@ -108,14 +140,25 @@ pub(crate) async fn upload(url: &Url, headers: &[(String, String)], path: &Path,
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            Err(Error::Status { method: "PUT", url: cleaned.clone(), status })
+            Err(Error::Status {
+                method: "PUT",
+                url: cleaned.clone(),
+                status,
+            })
         }
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| Error::Timeout { method: "PUT", url: clean_url(url) })?
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| Error::Timeout {
+            method: "PUT",
+            url: clean_url(url),
+        })?
 }
 
 fn empty_body() -> Body {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// The task driving the connection; awaited once the response body is consumed.
@@ -135,13 +178,23 @@ async fn send(
     length: Option<u64>,
 ) -> Result<(http::Response<Incoming>, Connection)> {
     let cleaned = clean_url(url);
-    let transfer_error = |source: BoxError| Error::Transfer { method, url: cleaned.clone(), source };
-    let invalid = |reason: &str| Error::InvalidUrl { url: cleaned.clone(), reason: reason.to_owned() };
+    let transfer_error = |source: BoxError| Error::Transfer {
+        method,
+        url: cleaned.clone(),
+        source,
+    };
+    let invalid = |reason: &str| Error::InvalidUrl {
+        url: cleaned.clone(),
+        reason: reason.to_owned(),
+    };
     let host = url.host_str().ok_or_else(|| invalid("no host"))?.to_owned();
-    let port = url.port_or_known_default().ok_or_else(|| invalid("no port"))?;
-    let tcp = tokio::net::TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
-        .await
-        .map_err(|error| transfer_error(Box::new(error)))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| invalid("no port"))?;
+    let tcp =
+        tokio::net::TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+            .await
+            .map_err(|error| transfer_error(Box::new(error)))?;
     let _ = tcp.set_nodelay(true);
     let path_and_query = match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
@@ -151,7 +204,10 @@ async fn send(
         Some(port) => format!("{host}:{port}"),
         None => host.clone(),
     };
-    let mut builder = http::Request::builder().method(method).uri(path_and_query).header(http::header::HOST, host_header);
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(path_and_query)
+        .header(http::header::HOST, host_header);
     for (name, value) in headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -163,19 +219,27 @@ async fn send(
         "http" => exchange(tcp, request).await.map_err(transfer_error),
         "https" => {
             let tls = tls_connector().map_err(transfer_error)?;
-            let server_name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| invalid("invalid host name"))?;
-            let stream = tls.connect(server_name, tcp).await.map_err(|error| transfer_error(Box::new(error)))?;
+            let server_name = rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| invalid("invalid host name"))?;
+            let stream = tls
+                .connect(server_name, tcp)
+                .await
+                .map_err(|error| transfer_error(Box::new(error)))?;
             exchange(stream, request).await.map_err(transfer_error)
         }
         _ => Err(invalid("only http or https scheme supported")),
     }
 }
 
-async fn exchange<S>(stream: S, request: http::Request<Body>) -> Result<(http::Response<Incoming>, Connection), BoxError>
+async fn exchange<S>(
+    stream: S,
+    request: http::Request<Body>,
+) -> Result<(http::Response<Incoming>, Connection), BoxError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%error, "cache transfer connection failed");
@@ -195,9 +259,11 @@ where
 fn tls_connector() -> Result<tokio_rustls::TlsConnector, BoxError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }

@@ -300,8 +300,12 @@ mod tests {
 
     #[test]
     fn global_options_come_before_the_command() {
-        let cli = Cli::try_parse_from(["gitlab-runner-rs", "--debug", "list", "-c", "/tmp/x.toml"]).unwrap();
+        let cli = Cli::try_parse_from(["gitlab-runner-rs", "--debug", "list", "-c", "/tmp/x.toml"])
+            .unwrap();
         assert!(cli.debug);
-        assert!(matches!(cli.command, Some(Command::List(ConfigArgs { config: Some(_) }))));
+        assert!(matches!(
+            cli.command,
+            Some(Command::List(ConfigArgs { config: Some(_) }))
+        ));
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use runner_api::wire;
 use runner_config::RunnerConfig;
 use runner_executor::{
-    Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RunnerSettings, Secret, ServerFeatures, Step,
-    Variable, When,
+    Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RunnerSettings, Secret,
+    ServerFeatures, Step, Variable, When,
 };
 
 use crate::version;
@@ -24,7 +24,11 @@ pub struct RunnerIdentity {
 }
 
 /// Builds the executor's job model from the coordinator's job and the runner's config.
-pub fn from_wire(job: &wire::JobResponse, runner: &RunnerConfig, identity: &RunnerIdentity) -> JobSpec {
+pub fn from_wire(
+    job: &wire::JobResponse,
+    runner: &RunnerConfig,
+    identity: &RunnerIdentity,
+) -> JobSpec {
     JobSpec {
         id: i64::try_from(job.id).unwrap_or(i64::MAX),
         token: Secret::new(job.token.expose()),
@@ -112,7 +116,10 @@ fn step(step: &wire::Step) -> Step {
     Step {
         name: step.name.clone(),
         script: step.script.clone(),
-        timeout: u64::try_from(step.timeout).ok().filter(|s| *s > 0).map(Duration::from_secs),
+        timeout: u64::try_from(step.timeout)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
         when: When::parse(&step.when),
         allow_failure: step.allow_failure,
     }
@@ -166,8 +173,12 @@ fn hooks(hooks: &[wire::Hook]) -> JobHooks {
     let mut result = JobHooks::default();
     for hook in hooks {
         match hook.name.as_str() {
-            "pre_get_sources_script" => result.pre_get_sources_script.extend(hook.script.iter().cloned()),
-            "post_get_sources_script" => result.post_get_sources_script.extend(hook.script.iter().cloned()),
+            "pre_get_sources_script" => result
+                .pre_get_sources_script
+                .extend(hook.script.iter().cloned()),
+            "post_get_sources_script" => result
+                .post_get_sources_script
+                .extend(hook.script.iter().cloned()),
             other => tracing::debug!(hook = other, "ignoring unknown job hook"),
         }
     }

@@ -4,9 +4,18 @@
 //! `main.rs` stays a few lines; everything testable lives here. Start from [`main_entry`].
 
 mod cli;
+mod commands;
+mod config_file;
+mod coordinator;
+mod executors;
+mod job_runner;
+mod job_spec;
 mod limiter;
 mod logging;
+mod poller;
+mod service;
 mod signals;
+mod slots;
 mod version;
 
 use std::process::ExitCode;
@@ -20,7 +29,10 @@ pub use cli::Cli;
 pub fn main_entry() -> ExitCode {
     let cli = Cli::parse();
     if cli.version {
-        #[expect(clippy::print_stdout, reason = "--version prints to stdout like upstream")]
+        #[expect(
+            clippy::print_stdout,
+            reason = "--version prints to stdout like upstream"
+        )]
         {
             println!("{}", version::long_version());
         }
@@ -29,7 +41,12 @@ pub fn main_entry() -> ExitCode {
     let level = if cli.debug {
         tracing::Level::DEBUG
     } else {
-        match cli.log_level.as_deref().map(logging::parse_level).transpose() {
+        match cli
+            .log_level
+            .as_deref()
+            .map(logging::parse_level)
+            .transpose()
+        {
             Ok(level) => level.unwrap_or(tracing::Level::INFO),
             Err(error) => {
                 eprintln!("FATAL: Error while setting up logging configuration: {error}");
@@ -59,6 +76,19 @@ pub fn main_entry() -> ExitCode {
             let _ = Cli::command().print_help();
             ExitCode::SUCCESS
         }
-        Some(_command) => ExitCode::SUCCESS,
+        Some(command) => dispatch(command),
+    }
+}
+
+/// Runs one command.
+fn dispatch(command: cli::Command) -> ExitCode {
+    match command {
+        cli::Command::List(args) => commands::list::run(&args),
+        cli::Command::Lint(args) => commands::lint::run(&args),
+        cli::Command::Run(args) => service::run(args),
+        other => {
+            tracing::error!("command not available in this build: {other:?}");
+            ExitCode::FAILURE
+        }
     }
 }

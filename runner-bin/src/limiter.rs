@@ -41,30 +41,40 @@ impl Limiter {
         Self {
             inner: Arc::new(Inner {
                 semaphore: Arc::new(Semaphore::new(effective)),
-                state: Mutex::new(State { capacity: effective, debt: 0 }),
+                state: Mutex::new(State {
+                    capacity: effective,
+                    debt: 0,
+                }),
             }),
         }
     }
 
     /// Waits for a permit.
     pub async fn acquire(&self) -> Permit {
-        let permit = Arc::clone(&self.inner.semaphore)
-            .acquire_owned()
-            .await
-            .ok();
-        Permit { permit, limiter: self.clone() }
+        let permit = Arc::clone(&self.inner.semaphore).acquire_owned().await.ok();
+        Permit {
+            permit,
+            limiter: self.clone(),
+        }
     }
 
     /// Takes a permit if one is free now.
     pub fn try_acquire(&self) -> Option<Permit> {
         let permit = Arc::clone(&self.inner.semaphore).try_acquire_owned().ok()?;
-        Some(Permit { permit: Some(permit), limiter: self.clone() })
+        Some(Permit {
+            permit: Some(permit),
+            limiter: self.clone(),
+        })
     }
 
     /// Changes the capacity; held permits stay valid.
     pub fn resize(&self, capacity: usize) {
         let capacity = effective(capacity);
-        let mut state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if capacity > state.capacity {
             let mut grow = capacity - state.capacity;
             let repaid = grow.min(state.debt);
@@ -81,20 +91,35 @@ impl Limiter {
 
     /// The current capacity.
     pub fn capacity(&self) -> usize {
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner).capacity
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .capacity
     }
 
     /// Permits currently handed out.
     pub fn in_use(&self) -> usize {
-        let state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         (state.capacity + state.debt).saturating_sub(self.inner.semaphore.available_permits())
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let Some(permit) = self.permit.take() else { return };
-        let mut state = self.limiter.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        let mut state = self
+            .limiter
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if state.debt > 0 {
             state.debt -= 1;
             permit.forget();
@@ -104,7 +129,11 @@ impl Drop for Permit {
 
 /// Upstream treats 0 as "no limit"; a very large capacity is the same in practice.
 fn effective(capacity: usize) -> usize {
-    if capacity == 0 { Semaphore::MAX_PERMITS / 2 } else { capacity }
+    if capacity == 0 {
+        Semaphore::MAX_PERMITS / 2
+    } else {
+        capacity
+    }
 }
 
 #[cfg(test)]
@@ -119,7 +148,10 @@ mod tests {
         limiter.resize(1);
         assert!(limiter.try_acquire().is_none());
         drop(a);
-        assert!(limiter.try_acquire().is_none(), "one job still holds the only slot");
+        assert!(
+            limiter.try_acquire().is_none(),
+            "one job still holds the only slot"
+        );
         drop(b);
         let c = limiter.try_acquire();
         assert!(c.is_some());

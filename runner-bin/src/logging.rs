@@ -33,7 +33,9 @@ impl FromStr for LogFormat {
             "runner" => Ok(Self::Runner),
             "text" => Ok(Self::Text),
             "json" => Ok(Self::Json),
-            other => Err(format!("unknown log format {other:?}; expected runner, text or json")),
+            other => Err(format!(
+                "unknown log format {other:?}; expected runner, text or json"
+            )),
         }
     }
 }
@@ -174,7 +176,8 @@ impl Visit for FieldCollector {
         if field.name() == "message" {
             self.message = format!("{value:?}");
         } else {
-            self.pairs.push((field.name().to_owned(), format!("{value:?}")));
+            self.pairs
+                .push((field.name().to_owned(), format!("{value:?}")));
         }
     }
 }
@@ -186,28 +189,47 @@ mod tests {
     fn collected(message: &str, pairs: &[(&str, &str)]) -> FieldCollector {
         FieldCollector {
             message: message.to_owned(),
-            pairs: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            pairs: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
     #[test]
     fn runner_format_pads_message_to_fifty_columns_like_upstream() {
-        let line = runner_line(Level::INFO, &collected("Verifying runner... is alive", &[("runner", "fee9938e")]));
-        assert_eq!(line, format!("{:<50}\x1b[0;m  runner\x1b[0;m=fee9938e", "Verifying runner... is alive"));
+        let line = runner_line(
+            Level::INFO,
+            &collected("Verifying runner... is alive", &[("runner", "fee9938e")]),
+        );
+        assert_eq!(
+            line,
+            format!(
+                "{:<50}\x1b[0;m  runner\x1b[0;m=fee9938e",
+                "Verifying runner... is alive"
+            )
+        );
     }
 
     #[test]
     fn runner_format_prefixes_warnings_and_keeps_total_width() {
         let line = runner_line(Level::WARN, &collected("Running in user-mode.", &[]));
         assert!(line.starts_with("\x1b[0;33mWARNING: Running in user-mode."));
-        let padded = line.trim_start_matches("\x1b[0;33m").split("\x1b[0;m").next().unwrap_or_default();
+        let padded = line
+            .trim_start_matches("\x1b[0;33m")
+            .split("\x1b[0;m")
+            .next()
+            .unwrap_or_default();
         assert_eq!(padded.len(), 50);
     }
 
     #[test]
     fn json_format_has_upstream_keys() {
-        let value: serde_json::Value =
-            serde_json::from_str(&json_line(Level::ERROR, &collected("boom", &[("job", "7")]))).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json_line(
+            Level::ERROR,
+            &collected("boom", &[("job", "7")]),
+        ))
+        .unwrap();
         assert_eq!(value["level"], "error");
         assert_eq!(value["msg"], "boom");
         assert_eq!(value["job"], "7");

@@ -33,7 +33,10 @@ impl Shutdown {
     /// Graceful shutdown (SIGQUIT): no new jobs, running ones finish.
     pub fn stop(&self, signal_name: &str) {
         if !self.stop.is_cancelled() {
-            tracing::warn!(stop_signal = signal_name, "Starting graceful shutdown, waiting for builds to finish");
+            tracing::warn!(
+                stop_signal = signal_name,
+                "Starting graceful shutdown, waiting for builds to finish"
+            );
         }
         self.stop.cancel();
     }

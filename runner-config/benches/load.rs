@@ -45,9 +45,15 @@ fn load_hundred_runners(criterion: &mut Criterion) {
     });
     criterion.bench_function("update_token in 100 runners", |bencher| {
         bencher.iter(|| {
-            let mut document = ConfigDocument::parse(black_box(&text), "bench.toml").expect("parses");
+            let mut document =
+                ConfigDocument::parse(black_box(&text), "bench.toml").expect("parses");
             document
-                .update_token(&RunnerSelector::Index(57), &Secret::new("glrt-new"), Timestamp::ZERO, Timestamp::ZERO)
+                .update_token(
+                    &RunnerSelector::Index(57),
+                    &Secret::new("glrt-new"),
+                    Timestamp::ZERO,
+                    Timestamp::ZERO,
+                )
                 .expect("runner 57 exists");
             document.to_string()
         })

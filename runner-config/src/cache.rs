@@ -63,13 +63,22 @@ pub struct CacheS3Config {
     pub insecure: bool,
     /// `iam` or `access-key` (case-insensitive). Default: empty, derived: `access-key`
     /// when server, access key and secret key are all set, else `iam`.
-    #[serde(rename = "AuthenticationType", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "AuthenticationType",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub authentication_type: String,
     /// `S3`/`AES256`, `KMS`/`aws:kms` or `DSSE-KMS`/`aws:kms:dsse`. Default: empty, none.
-    #[serde(rename = "ServerSideEncryption", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "ServerSideEncryption",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub server_side_encryption: String,
     /// KMS key alias, ID or ARN. Default: empty.
-    #[serde(rename = "ServerSideEncryptionKeyID", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "ServerSideEncryptionKeyID",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub server_side_encryption_key_id: String,
     /// IPv4+IPv6 endpoints. Default: unset, which means `true`.
     #[serde(rename = "DualStack", skip_serializing_if = "Option::is_none")]
@@ -90,7 +99,10 @@ pub struct CacheS3Config {
     #[serde(rename = "AssumeRoleMaxConcurrency")]
     pub assume_role_max_concurrency: i64,
     /// Turn off the in-process credential cache. Default: `false`.
-    #[serde(rename = "DisableAssumeRoleCredentialsCaching", skip_serializing_if = "is_false")]
+    #[serde(
+        rename = "DisableAssumeRoleCredentialsCaching",
+        skip_serializing_if = "is_false"
+    )]
     pub disable_assume_role_credentials_caching: bool,
 }
 

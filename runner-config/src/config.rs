@@ -139,7 +139,12 @@ impl Config {
     /// the runner's own `labels`.
     pub fn computed_labels(&self, runner: &RunnerConfig) -> BTreeMap<String, String> {
         let mut labels = self.labels.clone();
-        labels.extend(runner.labels.iter().map(|(key, value)| (key.clone(), value.clone())));
+        labels.extend(
+            runner
+                .labels
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
         labels
     }
 
@@ -171,7 +176,10 @@ impl Config {
 }
 
 fn positive_seconds(seconds: i64) -> Option<Duration> {
-    u64::try_from(seconds).ok().filter(|seconds| *seconds > 0).map(Duration::from_secs)
+    u64::try_from(seconds)
+        .ok()
+        .filter(|seconds| *seconds > 0)
+        .map(Duration::from_secs)
 }
 
 /// `[session_server]`: the interactive web terminal and service proxy server.

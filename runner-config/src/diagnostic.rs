@@ -38,7 +38,13 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}:{}:{}", self.file.display(), self.line, self.column)
+        write!(
+            formatter,
+            "{}:{}:{}",
+            self.file.display(),
+            self.line,
+            self.column
+        )
     }
 }
 
@@ -159,7 +165,12 @@ impl fmt::Display for Warning {
     }
 }
 
-fn write_located(formatter: &mut fmt::Formatter<'_>, location: &Location, key: &str, message: &str) -> fmt::Result {
+fn write_located(
+    formatter: &mut fmt::Formatter<'_>,
+    location: &Location,
+    key: &str,
+    message: &str,
+) -> fmt::Result {
     if key.is_empty() {
         write!(formatter, "{location}: {message}")
     } else {

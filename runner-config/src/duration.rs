@@ -125,7 +125,9 @@ impl Visitor<'_> for GoDurationVisitor {
     type Value = GoDuration;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a Go duration string such as \"90s\" or \"1h30m\", or an integer of nanoseconds")
+        formatter.write_str(
+            "a Go duration string such as \"90s\" or \"1h30m\", or an integer of nanoseconds",
+        )
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
@@ -289,15 +291,38 @@ mod tests {
         check("1h1m1s1ms1us1ns", 3_661_001_001_001, "1h1m1.001001001s");
         check(".5s", 500_000_000, "500ms");
         check("1.s", 1_000_000_000, "1s");
-        check("2562047h47m16.854775807s", i64::MAX, "2562047h47m16.854775807s");
-        check("-2562047h47m16.854775808s", i64::MIN, "-2562047h47m16.854775808s");
+        check(
+            "2562047h47m16.854775807s",
+            i64::MAX,
+            "2562047h47m16.854775807s",
+        );
+        check(
+            "-2562047h47m16.854775808s",
+            i64::MIN,
+            "-2562047h47m16.854775808s",
+        );
     }
 
     #[test]
     fn rejects_what_go_rejects() {
-        for input in ["", "1", "1h30min", "1d", "h", ".s", "-", "1.5.5s", "3 s", "2562048h", "9223372036854775808ns"] {
+        for input in [
+            "",
+            "1",
+            "1h30min",
+            "1d",
+            "h",
+            ".s",
+            "-",
+            "1.5.5s",
+            "3 s",
+            "2562048h",
+            "9223372036854775808ns",
+        ] {
             let error = input.parse::<GoDuration>().unwrap_err();
-            assert!(error.to_string().starts_with("invalid duration"), "{input}: {error}");
+            assert!(
+                error.to_string().starts_with("invalid duration"),
+                "{input}: {error}"
+            );
         }
     }
 
@@ -322,7 +347,10 @@ mod tests {
 
     #[test]
     fn std_conversion() {
-        assert_eq!(GoDuration::from_secs(3).to_std(), Some(Duration::from_secs(3)));
+        assert_eq!(
+            GoDuration::from_secs(3).to_std(),
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(GoDuration::from_nanos(-1).to_std(), None);
         assert_eq!(GoDuration::from_std(Duration::MAX).as_nanos(), i64::MAX);
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 use crate::load::{LoadError, Loaded};
-use crate::runner::{shorten_token, RunnerConfig};
+use crate::runner::{RunnerConfig, shorten_token};
 use crate::timestamp::Timestamp;
 
 /// `config.toml` as text that can be edited without disturbing the user's formatting.
@@ -67,9 +67,17 @@ impl fmt::Display for RunnerSelector<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Name(name) => write!(formatter, "a runner with the name '{name}'"),
-            Self::Token(token) => write!(formatter, "a runner with the token '{}'", shorten_token(token)),
+            Self::Token(token) => write!(
+                formatter,
+                "a runner with the token '{}'",
+                shorten_token(token)
+            ),
             Self::NameAndToken { name, token } => {
-                write!(formatter, "a runner with the Name '{name}' and Token '{}'", shorten_token(token))
+                write!(
+                    formatter,
+                    "a runner with the Name '{name}' and Token '{}'",
+                    shorten_token(token)
+                )
             }
             Self::Index(index) => write!(formatter, "a runner at index {index}"),
         }
@@ -139,8 +147,7 @@ impl EditError {
 
 impl ConfigDocument {
     /// The content of a new file: what upstream's `install` writes.
-    pub const NEW_FILE: &'static str =
-        "concurrent = 1\ncheck_interval = 0\nshutdown_timeout = 0\n\n[session_server]\n  session_timeout = 1800\n";
+    pub const NEW_FILE: &'static str = "concurrent = 1\ncheck_interval = 0\nshutdown_timeout = 0\n\n[session_server]\n  session_timeout = 1800\n";
 
     /// A new document for `path` holding [`ConfigDocument::NEW_FILE`].
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -204,18 +211,23 @@ impl ConfigDocument {
         let runners = self.runners()?;
         match *selector {
             RunnerSelector::Index(index) => (index < runners.len()).then_some(index),
-            RunnerSelector::Name(name) => runners.iter().position(|table| text_of(table, "name") == Some(name)),
-            RunnerSelector::Token(token) => runners.iter().position(|table| text_of(table, "token") == Some(token)),
-            RunnerSelector::NameAndToken { name, token } => runners
+            RunnerSelector::Name(name) => runners
                 .iter()
-                .position(|table| text_of(table, "name") == Some(name) && text_of(table, "token") == Some(token)),
+                .position(|table| text_of(table, "name") == Some(name)),
+            RunnerSelector::Token(token) => runners
+                .iter()
+                .position(|table| text_of(table, "token") == Some(token)),
+            RunnerSelector::NameAndToken { name, token } => runners.iter().position(|table| {
+                text_of(table, "name") == Some(name) && text_of(table, "token") == Some(token)
+            }),
         }
     }
 
     /// Appends `runner` as a new `[[runners]]` entry, after the existing ones, with the keys
     /// and layout upstream's `register` writes.
     pub fn add_runner(&mut self, runner: &RunnerConfig) -> Result<(), EditError> {
-        let table = crate::layout::runner_table(runner).map_err(|source| EditError::Serialize { source })?;
+        let table = crate::layout::runner_table(runner)
+            .map_err(|source| EditError::Serialize { source })?;
         let path = self.path.clone();
         let root = self.document.as_table_mut();
         match root.get_mut("runners") {
@@ -234,10 +246,15 @@ impl ConfigDocument {
     /// Removes the entry `selector` names, and every other entry with the same `url` and
     /// `token` (upstream removes duplicated credentials together). Returns the names of the
     /// removed entries.
-    pub fn remove_runner(&mut self, selector: &RunnerSelector<'_>) -> Result<Vec<String>, EditError> {
+    pub fn remove_runner(
+        &mut self,
+        selector: &RunnerSelector<'_>,
+    ) -> Result<Vec<String>, EditError> {
         let index = self.require(selector)?;
         let path = self.path.clone();
-        let runners = self.runners_mut().ok_or(EditError::RunnersNotTables { path })?;
+        let runners = self
+            .runners_mut()
+            .ok_or(EditError::RunnersNotTables { path })?;
         let (url, token) = {
             let (url, token) = credentials(runners.get(index));
             (url.map(str::to_owned), token.map(str::to_owned))
@@ -246,12 +263,18 @@ impl ConfigDocument {
         let to_remove: Vec<usize> = (0..runners.len())
             .filter(|candidate| {
                 *candidate == index
-                    || (has_token && credentials(runners.get(*candidate)) == (url.as_deref(), token.as_deref()))
+                    || (has_token
+                        && credentials(runners.get(*candidate))
+                            == (url.as_deref(), token.as_deref()))
             })
             .collect();
         let mut removed = Vec::new();
         for position in to_remove.into_iter().rev() {
-            removed.push(text_of_opt(runners.get(position), "name").unwrap_or_default().to_owned());
+            removed.push(
+                text_of_opt(runners.get(position), "name")
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
             runners.remove(position);
         }
         removed.reverse();
@@ -273,14 +296,20 @@ impl ConfigDocument {
     ) -> Result<(), EditError> {
         let index = self.require(selector)?;
         let path = self.path.clone();
-        let runners = self.runners_mut().ok_or(EditError::RunnersNotTables { path })?;
+        let runners = self
+            .runners_mut()
+            .ok_or(EditError::RunnersNotTables { path })?;
         let Some(table) = runners.get_mut(index) else {
             return Err(EditError::RunnerNotFound {
                 selector: selector.to_string(),
             });
         };
         set_value(table, "token", Value::from(token.expose()));
-        set_value(table, "token_obtained_at", Value::from(obtained_at.to_toml()));
+        set_value(
+            table,
+            "token_obtained_at",
+            Value::from(obtained_at.to_toml()),
+        );
         set_value(table, "token_expires_at", Value::from(expires_at.to_toml()));
         Ok(())
     }
@@ -292,16 +321,19 @@ impl ConfigDocument {
 
     /// Writes the document to [`ConfigDocument::path`] atomically, with mode 0600.
     pub fn save(&self) -> Result<(), EditError> {
-        crate::write::atomic_write(&self.path, self.document.to_string().as_bytes()).map_err(|source| {
-            EditError::Write {
+        crate::write::atomic_write(&self.path, self.document.to_string().as_bytes()).map_err(
+            |source| EditError::Write {
                 path: self.path.clone(),
                 source,
-            }
-        })
+            },
+        )
     }
 
     fn runners(&self) -> Option<&ArrayOfTables> {
-        self.document.as_table().get("runners").and_then(Item::as_array_of_tables)
+        self.document
+            .as_table()
+            .get("runners")
+            .and_then(Item::as_array_of_tables)
     }
 
     fn runners_mut(&mut self) -> Option<&mut ArrayOfTables> {
@@ -312,12 +344,20 @@ impl ConfigDocument {
     }
 
     fn require(&self, selector: &RunnerSelector<'_>) -> Result<usize, EditError> {
-        if self.document.as_table().get("runners").is_some_and(|item| !item.is_array_of_tables()) {
-            return Err(EditError::RunnersNotTables { path: self.path.clone() });
+        if self
+            .document
+            .as_table()
+            .get("runners")
+            .is_some_and(|item| !item.is_array_of_tables())
+        {
+            return Err(EditError::RunnersNotTables {
+                path: self.path.clone(),
+            });
         }
-        self.find_runner(selector).ok_or_else(|| EditError::RunnerNotFound {
-            selector: selector.to_string(),
-        })
+        self.find_runner(selector)
+            .ok_or_else(|| EditError::RunnerNotFound {
+                selector: selector.to_string(),
+            })
     }
 }
 

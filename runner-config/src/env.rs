@@ -24,7 +24,8 @@ pub(crate) fn expand(text: &str, lookup: &mut impl FnMut(&str) -> Option<String>
 }
 
 fn is_shell_special(character: u8) -> bool {
-    matches!(character, b'*' | b'#' | b'$' | b'@' | b'!' | b'?' | b'-') || character.is_ascii_digit()
+    matches!(character, b'*' | b'#' | b'$' | b'@' | b'!' | b'?' | b'-')
+        || character.is_ascii_digit()
 }
 
 /// Go's `getShellName`: the variable name after a `$` and how many bytes it used.
@@ -50,7 +51,11 @@ fn shell_name(text: &str) -> (Option<&str>, usize) {
                 .iter()
                 .take_while(|byte| byte.is_ascii_alphanumeric() || **byte == b'_')
                 .count();
-            if length == 0 { (None, 0) } else { (Some(&text[..length]), length) }
+            if length == 0 {
+                (None, 0)
+            } else {
+                (Some(&text[..length]), length)
+            }
         }
     }
 }

@@ -85,7 +85,10 @@ impl Executor {
 
     /// The name as written in `config.toml`.
     pub fn as_str(self) -> &'static str {
-        let index = Self::ALL.iter().position(|executor| *executor == self).unwrap_or(0);
+        let index = Self::ALL
+            .iter()
+            .position(|executor| *executor == self)
+            .unwrap_or(0);
         Self::NAMES[index]
     }
 
@@ -94,7 +97,11 @@ impl Executor {
     pub fn is_container_based(self) -> bool {
         matches!(
             self,
-            Self::Docker | Self::DockerWindows | Self::DockerMachine | Self::DockerAutoscaler | Self::Kubernetes
+            Self::Docker
+                | Self::DockerWindows
+                | Self::DockerMachine
+                | Self::DockerAutoscaler
+                | Self::Kubernetes
         )
     }
 }
@@ -107,7 +114,9 @@ impl FromStr for Executor {
             .iter()
             .position(|known| *known == name)
             .map(|index| Self::ALL[index])
-            .ok_or_else(|| UnknownExecutor { name: name.to_owned() })
+            .ok_or_else(|| UnknownExecutor {
+                name: name.to_owned(),
+            })
     }
 }
 
@@ -129,7 +138,8 @@ impl<'de> Deserialize<'de> for Executor {
         impl Visitor<'_> for ExecutorVisitor {
             type Value = Executor;
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str("an executor name such as \"shell\", \"docker\" or \"kubernetes\"")
+                formatter
+                    .write_str("an executor name such as \"shell\", \"docker\" or \"kubernetes\"")
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Executor, E> {
                 value.parse().map_err(E::custom)
@@ -153,6 +163,10 @@ mod tests {
     #[test]
     fn unknown_name_lists_the_known_ones() {
         let error = "dokcer".parse::<Executor>().unwrap_err();
-        assert!(error.to_string().starts_with("unknown executor \"dokcer\", expected one of: shell, docker,"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("unknown executor \"dokcer\", expected one of: shell, docker,")
+        );
     }
 }

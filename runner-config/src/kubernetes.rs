@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::docker::Service;
 use crate::duration::GoDuration;
-use crate::kubernetes_pod::{ContainerLifecycle, DnsConfig, HostAlias, KubernetesAffinity, KubernetesAutoscaler, PodSpecPatch};
+use crate::kubernetes_pod::{
+    ContainerLifecycle, DnsConfig, HostAlias, KubernetesAffinity, KubernetesAutoscaler,
+    PodSpecPatch,
+};
 use crate::kubernetes_security::{ContainerSecurityContext, PodSecurityContext};
 use crate::kubernetes_volumes::KubernetesVolumes;
 use crate::secret::Secret;
@@ -403,14 +406,20 @@ impl KubernetesConfig {
     /// Backoff ceiling of API retries: 2 s when zero or negative, never below 500 ms.
     pub fn effective_retry_backoff_max(&self) -> Duration {
         match u64::try_from(self.retry_backoff_max) {
-            Ok(millis) if millis > 0 => Duration::from_millis(millis).max(Self::MIN_RETRY_BACKOFF_MAX),
+            Ok(millis) if millis > 0 => {
+                Duration::from_millis(millis).max(Self::MIN_RETRY_BACKOFF_MAX)
+            }
             _ => Self::DEFAULT_RETRY_BACKOFF_MAX,
         }
     }
 
     /// The namespace of job pods, `default` when empty.
     pub fn effective_namespace(&self) -> &str {
-        if self.namespace.is_empty() { "default" } else { &self.namespace }
+        if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
     }
 
     /// Whether pod warning events are printed (`true` unless set to `false`).
@@ -420,5 +429,8 @@ impl KubernetesConfig {
 }
 
 fn positive_seconds(seconds: i64) -> Option<Duration> {
-    u64::try_from(seconds).ok().filter(|seconds| *seconds > 0).map(Duration::from_secs)
+    u64::try_from(seconds)
+        .ok()
+        .filter(|seconds| *seconds > 0)
+        .map(Duration::from_secs)
 }

@@ -39,7 +39,9 @@ fn fill_table(table: &mut Table, inline: InlineTable, depth: usize) {
                 fill_table(&mut child_table, child, depth + 1);
                 nested.push((key.to_string(), Item::Table(child_table)));
             }
-            Value::Array(array) if !array.is_empty() && array.iter().all(Value::is_inline_table) => {
+            Value::Array(array)
+                if !array.is_empty() && array.iter().all(Value::is_inline_table) =>
+            {
                 let mut tables = ArrayOfTables::new();
                 for element in array {
                     if let Value::InlineTable(child) = element {

@@ -90,7 +90,11 @@ impl fmt::Display for InvalidSummary<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.problems.len();
         let noun = if count == 1 { "problem" } else { "problems" };
-        write!(formatter, "invalid configuration file {} ({count} {noun})", self.path.display())?;
+        write!(
+            formatter,
+            "invalid configuration file {} ({count} {noun})",
+            self.path.display()
+        )?;
         for problem in self.problems {
             write!(formatter, "\n  {problem}")?;
         }
@@ -215,42 +219,72 @@ impl<'t> Loader<'t> {
             }
             return self.finish(Config::default());
         }
-        let mut table = root;
-        let (config, tracker) = loop {
-            let tracker = RefCell::new(Tracker::default());
-            let attempt: Result<Config, _> =
-                tracked::deserialize(toml::de::Deserializer::from(table.clone()), &tracker);
-            let tracker = tracker.into_inner();
-            match attempt {
-                Ok(config) => break (config, tracker),
-                Err(error) => {
-                    let segments = tracker
-                        .error_path
-                        .unwrap_or_else(|| source_map::path_at(table.get_ref(), &error.span().unwrap_or(0..0)));
-                    let offset = error
-                        .span()
-                        .map(|span| span.start)
-                        .or_else(|| self.value_offset(table.get_ref(), &segments))
-                        .unwrap_or(0);
-                    self.problem(&segments, offset, error.message().to_owned(), ProblemKind::Decode);
-                    let stop = self.problems.len() >= MAX_DECODE_PROBLEMS;
-                    if stop || !source_map::remove(table.get_mut(), &segments) {
-                        return self.finish(Config::default());
-                    }
+        // Most files are valid: decode the parsed table itself and only parse again (for
+        // the spans that locate warnings) when there is something to report.
+        let (attempt, tracker) = decode(root);
+        let (config, tracker, findings, table) = match attempt {
+            Ok(config) => {
+                let findings = validate::validate(&config);
+                if tracker.unknown.is_empty()
+                    && tracker.case_folded.is_empty()
+                    && findings.is_empty()
+                {
+                    return Ok(Loaded {
+                        config,
+                        warnings: Vec::new(),
+                    });
                 }
+                (config, tracker, findings, self.reparse())
+            }
+            Err(_) => {
+                let mut table = self.reparse();
+                let (config, tracker) = loop {
+                    let (attempt, tracker) = decode(table.clone());
+                    match attempt {
+                        Ok(config) => break (config, tracker),
+                        Err(error) => {
+                            let segments = tracker.error_path.unwrap_or_else(|| {
+                                source_map::path_at(table.get_ref(), &error.span().unwrap_or(0..0))
+                            });
+                            let offset = error
+                                .span()
+                                .map(|span| span.start)
+                                .or_else(|| self.value_offset(table.get_ref(), &segments))
+                                .unwrap_or(0);
+                            self.problem(
+                                &segments,
+                                offset,
+                                error.message().to_owned(),
+                                ProblemKind::Decode,
+                            );
+                            let stop = self.problems.len() >= MAX_DECODE_PROBLEMS;
+                            if stop || !source_map::remove(table.get_mut(), &segments) {
+                                return self.finish(Config::default());
+                            }
+                        }
+                    }
+                };
+                let findings = validate::validate(&config);
+                (config, tracker, findings, table)
             }
         };
         let root = table.get_ref();
         for segments in &tracker.unknown {
             let offset = self.key_offset(root, segments);
-            self.warning(segments, offset, "unknown key, ignored".to_owned(), WarningKind::UnknownKey);
+            self.warning(
+                segments,
+                offset,
+                "unknown key, ignored".to_owned(),
+                WarningKind::UnknownKey,
+            );
         }
         for (segments, canonical) in &tracker.case_folded {
             let offset = self.key_offset(root, segments);
-            let message = format!("read as `{canonical}` (keys are matched ignoring case, as upstream does); write `{canonical}`");
+            let message = format!(
+                "read as `{canonical}` (keys are matched ignoring case, as upstream does); write `{canonical}`"
+            );
             self.warning(segments, offset, message, WarningKind::KeyCase);
         }
-        let findings = validate::validate(&config);
         for finding in findings {
             let offset = if finding.at_key {
                 self.key_offset(root, &finding.path)
@@ -258,13 +292,23 @@ impl<'t> Loader<'t> {
                 self.value_offset(root, &finding.path).unwrap_or(0)
             };
             match finding.severity {
-                validate::Severity::Problem => self.problem(&finding.path, offset, finding.message, ProblemKind::Invalid),
-                validate::Severity::Warning => {
-                    self.warning(&finding.path, offset, finding.message, WarningKind::Suspicious)
+                validate::Severity::Problem => {
+                    self.problem(&finding.path, offset, finding.message, ProblemKind::Invalid)
                 }
+                validate::Severity::Warning => self.warning(
+                    &finding.path,
+                    offset,
+                    finding.message,
+                    WarningKind::Suspicious,
+                ),
             }
         }
         self.finish(config)
+    }
+
+    /// The document parsed again; it parsed before, so this cannot fail.
+    fn reparse(&self) -> toml::Spanned<DeTable<'t>> {
+        DeTable::parse(self.text).unwrap_or_else(|_| toml::Spanned::new(0..0, DeTable::new()))
     }
 
     fn key_offset(&self, root: &DeTable<'_>, segments: &[Segment]) -> usize {
@@ -299,20 +343,27 @@ impl<'t> Loader<'t> {
     }
 
     fn finish(mut self, config: Config) -> Result<Loaded, LoadError> {
-        self.warnings.sort_by(|a, b| (&a.location, &a.key).cmp(&(&b.location, &b.key)));
+        self.warnings
+            .sort_by(|a, b| (&a.location, &a.key).cmp(&(&b.location, &b.key)));
         if self.problems.is_empty() {
             return Ok(Loaded {
                 config,
                 warnings: self.warnings,
             });
         }
-        self.problems.sort_by(|a, b| (&a.location, &a.key).cmp(&(&b.location, &b.key)));
+        self.problems
+            .sort_by(|a, b| (&a.location, &a.key).cmp(&(&b.location, &b.key)));
         // The TOML parser can report one error twice.
         self.problems.dedup();
         // A key that was dropped because it did not decode would otherwise also be reported
         // as missing.
-        let problem_keys: Vec<String> = self.problems.iter().map(|problem| problem.key.clone()).collect();
-        self.warnings.retain(|warning| !problem_keys.contains(&warning.key));
+        let problem_keys: Vec<String> = self
+            .problems
+            .iter()
+            .map(|problem| problem.key.clone())
+            .collect();
+        self.warnings
+            .retain(|warning| !problem_keys.contains(&warning.key));
         Err(LoadError::Invalid {
             path: self.path.to_path_buf(),
             problems: self.problems,
@@ -321,17 +372,30 @@ impl<'t> Loader<'t> {
     }
 }
 
+/// One decoding pass over `table`.
+fn decode(table: toml::Spanned<DeTable<'_>>) -> (Result<Config, toml::de::Error>, Tracker) {
+    let tracker = RefCell::new(Tracker::default());
+    let attempt = tracked::deserialize(toml::de::Deserializer::from(table), &tracker);
+    (attempt, tracker.into_inner())
+}
+
 /// For a syntax error outside any parsed key: the key written on the error's line, or the
 /// table of the header on that line (`runners.kubernetes` for `[runners.kubernetes,x]`).
 fn syntax_key(text: &str, offset: usize) -> String {
     let offset = offset.min(text.len());
     let start = text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |newline| offset + newline);
+    let end = text[offset..]
+        .find('\n')
+        .map_or(text.len(), |newline| offset + newline);
     let line = text.get(start..end).unwrap_or_default().trim();
     if let Some(header) = line.strip_prefix('[') {
         let header = header.trim_start_matches('[');
         let header = header.split([']', ',']).next().unwrap_or_default();
-        return header.split('.').map(str::trim).collect::<Vec<_>>().join(".");
+        return header
+            .split('.')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(".");
     }
     match line.split_once('=') {
         Some((key, _)) if start + key.len() <= offset => key.trim().to_owned(),
@@ -342,7 +406,11 @@ fn syntax_key(text: &str, offset: usize) -> String {
 /// The first line of a TOML syntax message, which is the description; the parser's
 /// context lines are replaced by our location.
 fn syntax_message(message: &str) -> String {
-    let lines: Vec<&str> = message.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
     if lines.is_empty() {
         "invalid TOML".to_owned()
     } else {

@@ -84,7 +84,10 @@ impl ConfigLock {
             lock_path: lock_path.clone(),
             source,
         };
-        if let Some(parent) = lock_path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        if let Some(parent) = lock_path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
             create_private_dir(parent).map_err(io_error)?;
         }
         let mut file = open_lock_file(&lock_path).map_err(io_error)?;
@@ -105,7 +108,10 @@ impl ConfigLock {
 
     /// The lock file used for `config_path`: `<config_path>.lock`.
     pub fn lock_path_for(config_path: &Path) -> PathBuf {
-        let mut name = config_path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
+        let mut name = config_path
+            .file_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_default();
         name.push(".lock");
         config_path.with_file_name(name)
     }
@@ -127,18 +133,32 @@ impl Drop for ConfigLock {
 #[cfg(unix)]
 fn open_lock_file(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(not(unix))]
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 #[cfg(unix)]
 fn create_private_dir(directory: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(directory)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(directory)
 }
 
 #[cfg(not(unix))]

@@ -62,7 +62,9 @@ impl FromStr for LogLevel {
             "info" => Ok(Self::Info),
             "debug" => Ok(Self::Debug),
             "trace" => Ok(Self::Trace),
-            _ => Err(InvalidLogLevel { value: value.to_owned() }),
+            _ => Err(InvalidLogLevel {
+                value: value.to_owned(),
+            }),
         }
     }
 }
@@ -106,7 +108,9 @@ impl FromStr for LogFormat {
             "runner" => Ok(Self::Runner),
             "text" => Ok(Self::Text),
             "json" => Ok(Self::Json),
-            _ => Err(InvalidLogFormat { value: value.to_owned() }),
+            _ => Err(InvalidLogFormat {
+                value: value.to_owned(),
+            }),
         }
     }
 }

@@ -168,7 +168,10 @@ pub struct DockerMachine {
     pub machine_options: Vec<String>,
     /// Options that reference the machine name; each must contain `%s` (checked at load).
     /// Default: none.
-    #[serde(rename = "MachineOptionsWithName", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "MachineOptionsWithName",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub machine_options_with_name: Vec<String>,
     /// Removal attempts before giving up. Default: `0`, which means 30.
     #[serde(rename = "MaxRemovalAttempts", skip_serializing_if = "is_zero")]

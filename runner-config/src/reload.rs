@@ -57,7 +57,8 @@ pub enum ReloadEvent {
     /// The content did not change (or an earlier error is unchanged).
     Unchanged,
     /// The file changed and loaded; [`Reloader::config`] is now this configuration.
-    Reloaded(Loaded),
+    /// (Boxed: a configuration is large and `Unchanged` is the common case.)
+    Reloaded(Box<Loaded>),
     /// The file changed but is invalid, unreadable or gone; the previous configuration stays
     /// in force.
     Rejected(LoadError),
@@ -139,7 +140,10 @@ impl Reloader {
         };
         let hash = content_hash(&bytes);
         if !force {
-            if let Seen::File { hash: seen_hash, .. } = self.seen {
+            if let Seen::File {
+                hash: seen_hash, ..
+            } = self.seen
+            {
                 if seen_hash == hash {
                     self.seen = Seen::File { stamp, hash };
                     return ReloadEvent::Unchanged;
@@ -150,7 +154,7 @@ impl Reloader {
         match load::load_bytes(&bytes, &self.path) {
             Ok(loaded) => {
                 self.config = loaded.config.clone();
-                ReloadEvent::Reloaded(loaded)
+                ReloadEvent::Reloaded(Box::new(loaded))
             }
             Err(error) => ReloadEvent::Rejected(error),
         }

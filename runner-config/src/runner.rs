@@ -11,7 +11,11 @@ use crate::duration::GoDuration;
 use crate::executor::Executor;
 use crate::kubernetes::KubernetesConfig;
 use crate::other_executors::{
-    AutoscalerConfig, CustomConfig, DockerMachine, InstanceConfig, ParallelsConfig, SshConfig, VirtualBoxConfig,
+    AutoscalerConfig, CustomConfig, DockerMachine, InstanceConfig, ParallelsConfig, SshConfig,
+    VirtualBoxConfig,
+};
+use crate::runner_sections::{
+    ArtifactConfig, CustomBuildDir, Monitoring, Referees, RunnerExperimental,
 };
 use crate::secret::Secret;
 use crate::skip::{is_default, is_false, is_zero};
@@ -282,7 +286,9 @@ impl RunnerConfig {
     /// The `environment` entries as `(name, value)` pairs, dropping entries without `=`
     /// as upstream does.
     pub fn environment_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.environment.iter().filter_map(|entry| entry.split_once('='))
+        self.environment
+            .iter()
+            .filter_map(|entry| entry.split_once('='))
     }
 
     /// Whether the URL carries the legacy `/ci` suffix (stripped when building API URLs).
@@ -298,7 +304,10 @@ pub(crate) fn shorten_token(token: &str) -> &str {
     // Rule 1: a runner authentication token prefix, or a bare partition prefix.
     if let Some(after) = rest.strip_prefix("glrt-") {
         rest = strip_partition(after);
-    } else if let Some(after) = PARTITION_PREFIXES.iter().find_map(|prefix| rest.strip_prefix(prefix)) {
+    } else if let Some(after) = PARTITION_PREFIXES
+        .iter()
+        .find_map(|prefix| rest.strip_prefix(prefix))
+    {
         rest = after;
     } else if let Some(after) = rest.strip_prefix("glrtr-") {
         rest = after;
@@ -330,104 +339,6 @@ fn take_chars(text: &str, count: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// `[runners.custom_build_dir]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CustomBuildDir {
-    /// Let jobs choose their clone path with `GIT_CLONE_PATH`. Default: unset, `true` for
-    /// container-based executors and `false` for shell, ssh and custom.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-}
-
-/// `[runners.artifact]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ArtifactConfig {
-    /// Bound of a whole artifact upload. Default: unset, which means 1 hour.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upload_timeout: Option<GoDuration>,
-    /// Wait for response headers after the body was sent. Default: unset, 10 minutes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_header_timeout: Option<GoDuration>,
-}
-
-/// `[runners.experimental]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RunnerExperimental {
-    /// `[runners.experimental.boot_verify]`: a canary job at start-up. Default: none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot_verify: Option<BootVerify>,
-}
-
-/// `[runners.experimental.boot_verify]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct BootVerify {
-    /// Run the canary. Default: `false`.
-    #[serde(skip_serializing_if = "is_false")]
-    pub enabled: bool,
-    /// Deadline of the canary. Default: zero, which means 5 minutes.
-    pub timeout: GoDuration,
-    /// Minimum backoff between acquire attempts. Default: zero, which means 1 s.
-    pub acquire_min_backoff: GoDuration,
-    /// Maximum backoff between acquire attempts. Default: zero, which means 10 s.
-    pub acquire_max_backoff: GoDuration,
-}
-
-/// `[runners.referees]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Referees {
-    /// `[runners.referees.metrics]`. Default: none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<MetricsReferee>,
-}
-
-/// `[runners.referees.metrics]`: Prometheus queries attached to a job.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MetricsReferee {
-    /// `host:port` of the Prometheus server. Default: empty.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub prometheus_address: String,
-    /// Query interval in seconds. Default: `0`.
-    pub query_interval: i64,
-    /// `name:PromQL` queries (`{selector}` and `{interval}` are substituted). Default: none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub queries: Vec<String>,
-}
-
-/// `[runners.monitoring]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Monitoring {
-    /// `[[runners.monitoring.job_queuing_durations]]`; the last entry whose period contains
-    /// "now" is active. Default: none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub job_queuing_durations: Vec<JobQueuingDuration>,
-}
-
-/// One `[[runners.monitoring.job_queuing_durations]]` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JobQueuingDuration {
-    /// 7-field cron expressions (`[second] [minute] [hour] [dom] [month] [dow] [year]`).
-    /// Default: none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub periods: Vec<String>,
-    /// Time zone of the periods. Default: empty, local time.
-    pub timezone: String,
-    /// Queueing time above which the counter increments; zero or negative disables the
-    /// entry. Default: zero.
-    pub threshold: GoDuration,
-    /// Regex matched against GitLab's "jobs running for project" value. Default: empty,
-    /// matches everything.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub jobs_running_for_project: String,
 }
 
 #[cfg(test)]
@@ -464,7 +375,10 @@ mod tests {
         assert_eq!(runner.effective_output_limit_bytes(), 4 * 1024 * 1024);
         assert_eq!(runner.effective_request_concurrency(), 1);
         assert_eq!(runner.effective_unhealthy_requests_limit(), 3);
-        assert_eq!(runner.effective_unhealthy_interval(), Duration::from_secs(3600));
+        assert_eq!(
+            runner.effective_unhealthy_interval(),
+            Duration::from_secs(3600)
+        );
         assert_eq!(runner.effective_job_status_final_update_retry_limit(), 10);
         assert_eq!(runner.effective_limit(), None);
         let runner = RunnerConfig {
@@ -477,7 +391,10 @@ mod tests {
         assert_eq!(runner.effective_output_limit_bytes(), 16 * 1024);
         assert_eq!(runner.effective_request_concurrency(), 4);
         assert_eq!(runner.effective_limit(), Some(2));
-        assert_eq!(runner.effective_unhealthy_interval(), Duration::from_secs(900));
+        assert_eq!(
+            runner.effective_unhealthy_interval(),
+            Duration::from_secs(900)
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ mod tests {
         struct Holder {
             token: Secret,
         }
-        let text = toml::to_string(&Holder { token: Secret::new("abc") }).unwrap();
+        let text = toml::to_string(&Holder {
+            token: Secret::new("abc"),
+        })
+        .unwrap();
         assert_eq!(text, "token = \"abc\"\n");
         let back: Holder = toml::from_str(&text).unwrap();
         assert_eq!(back.token.expose(), "abc");

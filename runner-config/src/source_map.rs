@@ -63,7 +63,10 @@ pub(crate) fn format_path(segments: &[Segment]) -> String {
 /// The spans of the key and of the value at `segments`, as far as the path can be followed
 /// (the last entry found when the rest of the path is missing). Inside an array, the key
 /// span stays the array's key.
-pub(crate) fn lookup(root: &DeTable<'_>, segments: &[Segment]) -> Option<(Range<usize>, Range<usize>)> {
+pub(crate) fn lookup(
+    root: &DeTable<'_>,
+    segments: &[Segment],
+) -> Option<(Range<usize>, Range<usize>)> {
     let mut table = Some(root);
     let mut array: Option<&toml::de::DeArray<'_>> = None;
     let mut spans: Option<(Range<usize>, Range<usize>)> = None;
@@ -78,7 +81,9 @@ pub(crate) fn lookup(root: &DeTable<'_>, segments: &[Segment]) -> Option<(Range<
             },
             (Segment::Index(index), _, Some(current)) => match current.get(*index) {
                 Some(element) => {
-                    let key_span = spans.as_ref().map_or(element.span(), |(key_span, _)| key_span.clone());
+                    let key_span = spans
+                        .as_ref()
+                        .map_or(element.span(), |(key_span, _)| key_span.clone());
                     spans = Some((key_span, element.span()));
                     element
                 }
@@ -102,7 +107,10 @@ pub(crate) fn lookup(root: &DeTable<'_>, segments: &[Segment]) -> Option<(Range<
 fn find_key<'a, 'i>(
     table: &'a DeTable<'i>,
     key: &str,
-) -> Option<(&'a toml::Spanned<std::borrow::Cow<'i, str>>, &'a toml::Spanned<DeValue<'i>>)> {
+) -> Option<(
+    &'a toml::Spanned<std::borrow::Cow<'i, str>>,
+    &'a toml::Spanned<DeValue<'i>>,
+)> {
     table.get_key_value(key).or_else(|| {
         table
             .iter()
@@ -114,7 +122,10 @@ fn find_key<'a, 'i>(
 /// when the path ends inside one). Returns whether something was removed.
 pub(crate) fn remove(root: &mut DeTable<'_>, segments: &[Segment]) -> bool {
     // The deepest position in `segments` that is a key inside a table.
-    let Some(last_key) = segments.iter().rposition(|segment| matches!(segment, Segment::Key(_))) else {
+    let Some(last_key) = segments
+        .iter()
+        .rposition(|segment| matches!(segment, Segment::Key(_)))
+    else {
         return false;
     };
     remove_at(root, &segments[..=last_key])
@@ -142,7 +153,8 @@ fn remove_at(table: &mut DeTable<'_>, segments: &[Segment]) -> bool {
 fn remove_in_value(value: &mut DeValue<'_>, segments: &[Segment]) -> bool {
     match (value, segments.split_first()) {
         (DeValue::Table(table), Some((Segment::Key(_), _))) => remove_at(table, segments),
-        (DeValue::Array(array), Some((Segment::Index(index), rest))) => match array.get_mut(*index) {
+        (DeValue::Array(array), Some((Segment::Index(index), rest))) => match array.get_mut(*index)
+        {
             Some(element) => remove_in_value(element.get_mut(), rest),
             None => false,
         },
@@ -163,7 +175,12 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end.max(outer.start + 1)
 }
 
-fn visit_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Segment>, best: &mut (usize, Vec<Segment>)) {
+fn visit_table(
+    table: &DeTable<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<Segment>,
+    best: &mut (usize, Vec<Segment>),
+) {
     for (key, value) in table.iter() {
         path.push(Segment::Key(key.get_ref().to_string()));
         for candidate in [key.span(), value.span()] {
@@ -176,7 +193,12 @@ fn visit_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Segment>
     }
 }
 
-fn visit_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<Segment>, best: &mut (usize, Vec<Segment>)) {
+fn visit_value(
+    value: &DeValue<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<Segment>,
+    best: &mut (usize, Vec<Segment>),
+) {
     match value {
         DeValue::Table(table) => visit_table(table, span, path, best),
         DeValue::Array(array) => {
@@ -217,12 +239,16 @@ mod tests {
             Segment::Key("node_selector".into()),
             Segment::Key("kubernetes.io/os".into()),
         ];
-        assert_eq!(format_path(&path), "runners[1].kubernetes.node_selector.\"kubernetes.io/os\"");
+        assert_eq!(
+            format_path(&path),
+            "runners[1].kubernetes.node_selector.\"kubernetes.io/os\""
+        );
     }
 
     #[test]
     fn lookup_follows_arrays_of_tables() {
-        let text = "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"b\"\n[runners.docker]\nmemory = 5\n";
+        let text =
+            "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"b\"\n[runners.docker]\nmemory = 5\n";
         let root = DeTable::parse(text).unwrap();
         let path = [
             Segment::Key("runners".into()),
@@ -248,7 +274,10 @@ mod tests {
         ];
         assert!(remove(&mut root, &path));
         let docker = &root["runners"].get_ref().as_array().unwrap()[0];
-        let docker = docker.get_ref().as_table().unwrap()["docker"].get_ref().as_table().unwrap();
+        let docker = docker.get_ref().as_table().unwrap()["docker"]
+            .get_ref()
+            .as_table()
+            .unwrap();
         assert!(docker.get("volumes").is_none());
         assert!(docker.get("image").is_some());
     }

@@ -59,7 +59,9 @@ impl<'de> Deserialize<'de> for StringOrArray {
 struct StringOrArrayVisitor;
 
 fn type_error<E: de::Error>(type_name: &str) -> E {
-    E::custom(format!("cannot load value of type {type_name} into a StringOrArray"))
+    E::custom(format!(
+        "cannot load value of type {type_name} into a StringOrArray"
+    ))
 }
 
 impl<'de> Visitor<'de> for StringOrArrayVisitor {
@@ -145,18 +147,29 @@ mod tests {
 
     #[derive(Deserialize, Debug)]
     struct Holder {
+        #[expect(dead_code, reason = "only the decoding error matters")]
         pull_policy: StringOrArray,
     }
 
     #[test]
     fn non_string_element_uses_upstream_message() {
         let error = toml::from_str::<Holder>("pull_policy = [\"always\", 3]").unwrap_err();
-        assert!(error.message().contains("cannot load value of type int64 into a StringOrArray"), "{error}");
+        assert!(
+            error
+                .message()
+                .contains("cannot load value of type int64 into a StringOrArray"),
+            "{error}"
+        );
     }
 
     #[test]
     fn non_string_value_uses_upstream_message() {
         let error = toml::from_str::<Holder>("pull_policy = true").unwrap_err();
-        assert!(error.message().contains("cannot load value of type bool into a StringOrArray"), "{error}");
+        assert!(
+            error
+                .message()
+                .contains("cannot load value of type bool into a StringOrArray"),
+            "{error}"
+        );
     }
 }

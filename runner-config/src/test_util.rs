@@ -2,16 +2,20 @@
 //! for this crate's property tests and for other crates' tests (feature `test-util`).
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 
+mod document;
+
+pub use document::{GeneratedDocument, arb_document};
+
 use crate::{
-    CacheConfig, CacheS3Config, Config, ContainerSecurityContext, CustomBuildDir, DockerConfig, EmptyDirVolume,
-    Executor, GoDuration, HostAlias, HostPathVolume, KubernetesConfig, KubernetesVolumes, LogFormat, LogLevel,
-    RunnerConfig, Secret, Service, SessionServer, StringOrArray, Timestamp,
+    CacheConfig, CacheS3Config, Config, ContainerSecurityContext, CustomBuildDir, DockerConfig,
+    EmptyDirVolume, Executor, GoDuration, HostAlias, HostPathVolume, KubernetesConfig,
+    KubernetesVolumes, LogFormat, LogLevel, RunnerConfig, Secret, Service, SessionServer,
+    StringOrArray, Timestamp,
 };
 
 /// Any text, including quotes, backslashes, newlines and non-ASCII characters.
@@ -47,32 +51,53 @@ pub fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
 }
 
 fn arb_url() -> impl Strategy<Value = String> {
-    ("(https?)", "[a-z]{1,10}", option::of(1u16..65535), "(/[a-z]{1,5}){0,2}").prop_map(|(scheme, host, port, path)| {
-        match port {
+    (
+        "(https?)",
+        "[a-z]{1,10}",
+        option::of(1u16..65535),
+        "(/[a-z]{1,5}){0,2}",
+    )
+        .prop_map(|(scheme, host, port, path)| match port {
             Some(port) => format!("{scheme}://{host}.example.com:{port}{path}"),
             None => format!("{scheme}://{host}.example.com{path}"),
-        }
-    })
+        })
 }
 
 fn arb_service() -> impl Strategy<Value = Service> {
-    (arb_text(), arb_text(), vec(arb_text(), 0..3), vec(arb_text(), 0..2), vec(arb_text(), 0..2)).prop_map(
-        |(name, alias, command, entrypoint, environment)| Service {
+    (
+        arb_text(),
+        arb_text(),
+        vec(arb_text(), 0..3),
+        vec(arb_text(), 0..2),
+        vec(arb_text(), 0..2),
+    )
+        .prop_map(|(name, alias, command, entrypoint, environment)| Service {
             name,
             alias,
             command,
             entrypoint,
             environment,
             ..Service::default()
-        },
-    )
+        })
 }
 
 /// A `[runners.docker]` section.
 pub fn arb_docker() -> impl Strategy<Value = DockerConfig> {
     (
-        (arb_text(), any::<bool>(), vec(arb_text(), 0..3), vec(arb_text(), 0..3), vec(arb_text(), 0..3)),
-        (any::<i64>(), arb_text(), option::of(any::<bool>()), any::<i64>(), vec(arb_service(), 0..3)),
+        (
+            arb_text(),
+            any::<bool>(),
+            vec(arb_text(), 0..3),
+            vec(arb_text(), 0..3),
+            vec(arb_text(), 0..3),
+        ),
+        (
+            any::<i64>(),
+            arb_text(),
+            option::of(any::<bool>()),
+            any::<i64>(),
+            vec(arb_service(), 0..3),
+        ),
         (arb_string_map(), option::of(any::<i64>()), arb_text()),
     )
         .prop_map(
@@ -103,14 +128,25 @@ pub fn arb_docker() -> impl Strategy<Value = DockerConfig> {
 /// A `[runners.kubernetes]` section.
 pub fn arb_kubernetes() -> impl Strategy<Value = KubernetesConfig> {
     (
-        (arb_text(), any::<i64>(), any::<i64>(), arb_string_map(), arb_string_map()),
+        (
+            arb_text(),
+            any::<i64>(),
+            any::<i64>(),
+            arb_string_map(),
+            arb_string_map(),
+        ),
         (
             option::of(any::<bool>()),
             option::of(arb_duration()),
             vec((arb_text(), arb_text()), 0..3),
             vec((arb_text(), arb_text(), arb_text()), 0..3),
         ),
-        (arb_text(), arb_text(), option::of(any::<i64>()), vec(arb_text(), 0..3)),
+        (
+            arb_text(),
+            arb_text(),
+            option::of(any::<i64>()),
+            vec(arb_text(), 0..3),
+        ),
     )
         .prop_map(
             |(
@@ -167,26 +203,40 @@ pub fn arb_kubernetes() -> impl Strategy<Value = KubernetesConfig> {
 }
 
 fn arb_cache() -> impl Strategy<Value = CacheConfig> {
-    (arb_text(), any::<bool>(), any::<i64>(), option::of((arb_text(), arb_text(), option::of(any::<bool>()))))
-        .prop_map(|(path, shared, max_uploaded_archive_size, s3)| CacheConfig {
-            cache_type: "s3".to_owned(),
-            path,
-            shared,
-            max_uploaded_archive_size,
-            s3: s3.map(|(bucket_name, secret_key, dual_stack)| CacheS3Config {
-                bucket_name,
-                secret_key: Secret::new(secret_key),
-                dual_stack,
-                ..CacheS3Config::default()
-            }),
-            ..CacheConfig::default()
-        })
+    (
+        arb_text(),
+        any::<bool>(),
+        any::<i64>(),
+        option::of((arb_text(), arb_text(), option::of(any::<bool>()))),
+    )
+        .prop_map(
+            |(path, shared, max_uploaded_archive_size, s3)| CacheConfig {
+                cache_type: "s3".to_owned(),
+                path,
+                shared,
+                max_uploaded_archive_size,
+                s3: s3.map(|(bucket_name, secret_key, dual_stack)| CacheS3Config {
+                    bucket_name,
+                    secret_key: Secret::new(secret_key),
+                    dual_stack,
+                    ..CacheS3Config::default()
+                }),
+                ..CacheConfig::default()
+            },
+        )
 }
 
 /// A `[[runners]]` entry that loads without problems.
 pub fn arb_runner() -> impl Strategy<Value = RunnerConfig> {
     (
-        (arb_text(), arb_url(), any::<i64>(), arb_text(), arb_timestamp(), arb_timestamp()),
+        (
+            arb_text(),
+            arb_url(),
+            any::<i64>(),
+            arb_text(),
+            arb_timestamp(),
+            arb_timestamp(),
+        ),
         (
             option::of(proptest::sample::select(Executor::ALL.to_vec())),
             any::<i64>(),
@@ -195,8 +245,17 @@ pub fn arb_runner() -> impl Strategy<Value = RunnerConfig> {
             vec(arb_text(), 0..3),
             arb_text(),
         ),
-        (arb_labels(), btree_map("FF_[A-Z_]{1,12}", any::<bool>(), 0..3), option::of(any::<bool>()), arb_text()),
-        (option::of(arb_docker()), option::of(arb_kubernetes()), option::of(arb_cache())),
+        (
+            arb_labels(),
+            btree_map("FF_[A-Z_]{1,12}", any::<bool>(), 0..3),
+            option::of(any::<bool>()),
+            arb_text(),
+        ),
+        (
+            option::of(arb_docker()),
+            option::of(arb_kubernetes()),
+            option::of(arb_cache()),
+        ),
     )
         .prop_map(
             |(
@@ -234,10 +293,22 @@ pub fn arb_runner() -> impl Strategy<Value = RunnerConfig> {
 /// A whole configuration that loads without problems.
 pub fn arb_config() -> impl Strategy<Value = Config> {
     (
-        (1i64..64, any::<i64>(), any::<i64>(), option::of(arb_duration())),
         (
-            option::of(proptest::sample::select(vec![LogLevel::Debug, LogLevel::Info, LogLevel::Warning])),
-            option::of(proptest::sample::select(vec![LogFormat::Runner, LogFormat::Json])),
+            1i64..64,
+            any::<i64>(),
+            any::<i64>(),
+            option::of(arb_duration()),
+        ),
+        (
+            option::of(proptest::sample::select(vec![
+                LogLevel::Debug,
+                LogLevel::Info,
+                LogLevel::Warning,
+            ])),
+            option::of(proptest::sample::select(vec![
+                LogFormat::Runner,
+                LogFormat::Json,
+            ])),
             arb_text(),
             arb_labels(),
         ),
@@ -269,108 +340,4 @@ pub fn arb_config() -> impl Strategy<Value = Config> {
                 ..Config::default()
             },
         )
-}
-
-/// A configuration file as a person writes it: comments, odd spacing, blank lines, inline
-/// comments. The runner entries are separate chunks, so a test knows which bytes belong to
-/// which entry.
-#[derive(Clone, Debug)]
-pub struct GeneratedDocument {
-    /// The global section (ends with a newline).
-    pub preamble: String,
-    /// One chunk per `[[runners]]` entry: its leading comments, header and body.
-    pub entries: Vec<String>,
-    /// Comments after the last entry.
-    pub trailer: String,
-}
-
-impl GeneratedDocument {
-    /// The whole text.
-    pub fn text(&self) -> String {
-        let mut text = self.preamble.clone();
-        for entry in &self.entries {
-            text.push_str(entry);
-        }
-        text.push_str(&self.trailer);
-        text
-    }
-
-    /// The byte range of entry `index` in [`GeneratedDocument::text`].
-    pub fn entry_range(&self, index: usize) -> Range<usize> {
-        let start = self.preamble.len() + self.entries[..index].iter().map(String::len).sum::<usize>();
-        start..start + self.entries[index].len()
-    }
-
-    /// The `name` of entry `index` (names are unique).
-    pub fn entry_name(index: usize) -> String {
-        format!("runner-{index}")
-    }
-}
-
-fn arb_comment() -> impl Strategy<Value = String> {
-    "[ -~]{0,30}".prop_map(|text| format!("#{text}"))
-}
-
-/// `key = value` with varied spacing and an optional inline comment.
-fn arb_assignment(key: &'static str, value: String) -> impl Strategy<Value = String> {
-    (" {0,3}", " {0,2}", " {0,2}", option::of(arb_comment())).prop_map(move |(indent, before, after, comment)| {
-        let comment = comment.map(|comment| format!("  {comment}")).unwrap_or_default();
-        format!("{indent}{key}{before}={after}{value}{comment}\n")
-    })
-}
-
-fn arb_leading() -> impl Strategy<Value = String> {
-    vec(prop_oneof![Just(String::new()), arb_comment()], 0..3).prop_map(|lines| {
-        lines.into_iter().map(|line| format!("{line}\n")).collect()
-    })
-}
-
-fn arb_entry(index: usize) -> impl Strategy<Value = String> {
-    let name = GeneratedDocument::entry_name(index);
-    (
-        arb_leading(),
-        option::of(arb_comment()),
-        arb_assignment("name", format!("{name:?}")),
-        arb_assignment("url", "\"https://gitlab.example.com\"".to_owned()),
-        arb_assignment("token", format!("\"glrt-token-{index}\"")),
-        arb_assignment("executor", "\"docker\"".to_owned()),
-        option::of((arb_leading(), arb_assignment("image", "\"alpine:3.20\"".to_owned()))),
-    )
-        .prop_map(|(leading, header_comment, name, url, token, executor, docker)| {
-            let header_comment = header_comment.map(|comment| format!(" {comment}")).unwrap_or_default();
-            let mut entry = format!("{leading}[[runners]]{header_comment}\n{name}{url}{token}{executor}");
-            if let Some((docker_leading, image)) = docker {
-                // Comments before a sub-table belong to it, so they stay inside the entry.
-                entry.push_str(&format!("{docker_leading}  [runners.docker]\n{image}"));
-            }
-            entry
-        })
-}
-
-/// A [`GeneratedDocument`] with zero to four runner entries.
-pub fn arb_document() -> impl Strategy<Value = GeneratedDocument> {
-    (0usize..5)
-        .prop_flat_map(|count| {
-            let entries: Vec<_> = (0..count).map(arb_entry).collect();
-            (
-                arb_leading(),
-                arb_assignment("concurrent", "4".to_owned()),
-                option::of(arb_assignment("check_interval", "0".to_owned())),
-                any::<bool>(),
-                entries,
-                vec(arb_comment(), 0..2),
-            )
-        })
-        .prop_map(|(leading, concurrent, check_interval, session_server, entries, trailer)| {
-            let mut preamble = format!("{leading}{concurrent}{}", check_interval.unwrap_or_default());
-            if session_server {
-                preamble.push_str("\n[session_server]\n  session_timeout = 1800\n");
-            }
-            let trailer = trailer.into_iter().map(|line| format!("{line}\n")).collect();
-            GeneratedDocument {
-                preamble,
-                entries,
-                trailer,
-            }
-        })
 }

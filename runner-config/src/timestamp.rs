@@ -54,7 +54,10 @@ impl Timestamp {
     /// Converts a system time (clamped like [`Timestamp::from_unix`]).
     pub fn from_system_time(time: SystemTime) -> Self {
         match time.duration_since(UNIX_EPOCH) {
-            Ok(after) => Self::from_unix(i64::try_from(after.as_secs()).unwrap_or(i64::MAX), after.subsec_nanos()),
+            Ok(after) => Self::from_unix(
+                i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+                after.subsec_nanos(),
+            ),
             Err(before) => {
                 let before = before.duration();
                 let mut seconds = -i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
@@ -175,7 +178,8 @@ fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -185,11 +189,16 @@ fn civil_from_days(days: i64) -> (i64, u8, u8) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u8;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u8;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u8;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -237,6 +246,9 @@ mod tests {
         let system = timestamp.to_system_time().unwrap();
         assert_eq!(Timestamp::from_system_time(system), timestamp);
         let old = Timestamp::from_unix(-1_000, 5);
-        assert_eq!(Timestamp::from_system_time(old.to_system_time().unwrap()), old);
+        assert_eq!(
+            Timestamp::from_system_time(old.to_system_time().unwrap()),
+            old
+        );
     }
 }

@@ -16,6 +16,10 @@ use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use key::KeySeed;
+
+mod key;
+
 /// One step of a key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Segment {
@@ -35,7 +39,10 @@ pub(crate) struct Tracker {
 }
 
 /// Decodes `T` from `deserializer`, recording into `tracker`.
-pub(crate) fn deserialize<'de, T, D>(deserializer: D, tracker: &RefCell<Tracker>) -> Result<T, D::Error>
+pub(crate) fn deserialize<'de, T, D>(
+    deserializer: D,
+    tracker: &RefCell<Tracker>,
+) -> Result<T, D::Error>
 where
     T: de::Deserialize<'de>,
     D: Deserializer<'de>,
@@ -121,7 +128,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         deserialize_identifier deserialize_ignored_any
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
         let visitor = Self::visitor(self.path, self.tracker, visitor);
         self.inner.deserialize_unit_struct(name, visitor)
     }
@@ -135,7 +146,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         self.inner.deserialize_newtype_struct(name, visitor)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
         let visitor = Self::visitor(self.path, self.tracker, visitor);
         self.inner.deserialize_tuple(len, visitor)
     }
@@ -227,7 +242,10 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TrackedVisitor<'_, V> {
         })
     }
 
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         self.inner.visit_newtype_struct(Tracked {
             inner: deserializer,
             path: self.path,
@@ -269,7 +287,10 @@ struct TrackedSeq<'t, A> {
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<'_, A> {
     type Error = A::Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
         let path = self.path.push(Segment::Index(self.index));
         self.index += 1;
         let seed = TrackedSeed {
@@ -301,7 +322,10 @@ struct TrackedMap<'t, A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<'_, A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         self.key = None;
         let seed = KeySeed {
             inner: seed,
@@ -352,153 +376,5 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for TrackedSeed<'_, S> {
             path: self.path,
             tracker: self.tracker,
         })
-    }
-}
-
-/// Decodes a map key: remembers it, and resolves it against the struct's fields.
-struct KeySeed<'a, 't, S> {
-    inner: S,
-    fields: Option<&'static [&'static str]>,
-    tracker: &'t RefCell<Tracker>,
-    parent: &'a Path,
-    key: &'a mut Option<String>,
-}
-
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, '_, S> {
-    type Value = S::Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
-        let resolver = KeyResolver {
-            fields: self.fields,
-            tracker: self.tracker,
-            parent: self.parent,
-            key: self.key,
-        };
-        self.inner.deserialize(KeyDeserializer {
-            inner: deserializer,
-            resolver,
-        })
-    }
-}
-
-struct KeyResolver<'a, 't> {
-    fields: Option<&'static [&'static str]>,
-    tracker: &'t RefCell<Tracker>,
-    parent: &'a Path,
-    key: &'a mut Option<String>,
-}
-
-impl KeyResolver<'_, '_> {
-    /// Records `written` and returns the name to hand to the field visitor.
-    fn resolve<'s>(&mut self, written: &'s str) -> &'s str {
-        *self.key = Some(written.to_owned());
-        let Some(fields) = self.fields else {
-            return written;
-        };
-        if fields.contains(&written) {
-            return written;
-        }
-        let path = || self.parent.push(Segment::Key(written.to_owned())).to_vec();
-        match fields.iter().copied().find(|field| field.eq_ignore_ascii_case(written)) {
-            Some(field) => {
-                self.tracker.borrow_mut().case_folded.push((path(), field));
-                field
-            }
-            None => {
-                self.tracker.borrow_mut().unknown.push(path());
-                written
-            }
-        }
-    }
-}
-
-struct KeyDeserializer<'a, 't, D> {
-    inner: D,
-    resolver: KeyResolver<'a, 't>,
-}
-
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDeserializer<'_, '_, D> {
-    type Error = D::Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_any(KeyVisitor {
-            inner: visitor,
-            resolver: self.resolver,
-        })
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_identifier(KeyVisitor {
-            inner: visitor,
-            resolver: self.resolver,
-        })
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_str(KeyVisitor {
-            inner: visitor,
-            resolver: self.resolver,
-        })
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_string(KeyVisitor {
-            inner: visitor,
-            resolver: self.resolver,
-        })
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf option
-        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum ignored_any
-    }
-}
-
-struct KeyVisitor<'a, 't, V> {
-    inner: V,
-    resolver: KeyResolver<'a, 't>,
-}
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, '_, V> {
-    type Value = V::Value;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.expecting(formatter)
-    }
-
-    fn visit_str<E: de::Error>(mut self, value: &str) -> Result<Self::Value, E> {
-        let resolved = self.resolver.resolve(value);
-        self.inner.visit_str(resolved)
-    }
-
-    fn visit_borrowed_str<E: de::Error>(mut self, value: &'de str) -> Result<Self::Value, E> {
-        let resolved = self.resolver.resolve(value);
-        if std::ptr::eq(resolved, value) {
-            self.inner.visit_borrowed_str(value)
-        } else {
-            self.inner.visit_str(resolved)
-        }
-    }
-
-    fn visit_string<E: de::Error>(mut self, value: String) -> Result<Self::Value, E> {
-        let resolved = self.resolver.resolve(&value);
-        if std::ptr::eq(resolved, value.as_str()) {
-            self.inner.visit_string(value)
-        } else {
-            let resolved = resolved.to_owned();
-            self.inner.visit_string(resolved)
-        }
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        self.inner.visit_i64(value)
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-        self.inner.visit_u64(value)
-    }
-
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
-        self.inner.visit_bool(value)
     }
 }

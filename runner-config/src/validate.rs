@@ -32,7 +32,10 @@ pub(crate) fn validate(config: &Config) -> Vec<Finding> {
     if config.concurrent < 1 {
         findings.problem(
             vec![key("concurrent")],
-            format!("must be at least 1, found {} (no job would ever run)", config.concurrent),
+            format!(
+                "must be at least 1, found {} (no job would ever run)",
+                config.concurrent
+            ),
         );
     } else if (config.concurrent as u64) < config.runners.len() as u64 {
         findings.warning(
@@ -66,7 +69,10 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
         path
     };
     if runner.url.trim().is_empty() {
-        findings.warning(at("url"), "url is empty: this runner cannot reach GitLab".to_owned());
+        findings.warning(
+            at("url"),
+            "url is empty: this runner cannot reach GitLab".to_owned(),
+        );
     } else {
         check_url(findings, at("url"), &runner.url);
         if runner.has_legacy_ci_suffix() {
@@ -82,13 +88,15 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
     if runner.token.expose().trim().is_empty() {
         findings.warning(
             at("token"),
-            "Runner token is empty or whitespace; this runner will be skipped during job polling".to_owned(),
+            "Runner token is empty or whitespace; this runner will be skipped during job polling"
+                .to_owned(),
         );
     }
     if runner.executor.is_none() {
         findings.warning(
             at("executor"),
-            "executor is not set: this runner cannot run jobs (upstream marks it unhealthy)".to_owned(),
+            "executor is not set: this runner cannot run jobs (upstream marks it unhealthy)"
+                .to_owned(),
         );
     }
     if runner.feature_flag("FF_SUSPENDABLE_ENVIRONMENTS") == Some(true) && runner.id == 0 {
@@ -119,7 +127,13 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
             if !missing.is_empty() {
                 let mut path = at("kubernetes");
                 path.extend([key("volumes"), key("nfs"), Segment::Index(index)]);
-                findings.problem_at_key(path, format!("nfs volume: missing required fields: {}", missing.join(", ")));
+                findings.problem_at_key(
+                    path,
+                    format!(
+                        "nfs volume: missing required fields: {}",
+                        missing.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -128,10 +142,16 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
             if !option.contains("%s") {
                 let mut path = at("machine");
                 path.extend([key("MachineOptionsWithName"), Segment::Index(index)]);
-                findings.problem(path, format!("machine option with name {option:?} must contain %s placeholder"));
+                findings.problem(
+                    path,
+                    format!("machine option with name {option:?} must contain %s placeholder"),
+                );
             }
         }
-        if !machine.off_peak_periods.is_empty() || machine.off_peak_idle_count != 0 || machine.off_peak_idle_time != 0 {
+        if !machine.off_peak_periods.is_empty()
+            || machine.off_peak_idle_count != 0
+            || machine.off_peak_idle_time != 0
+        {
             findings.warning_at_key(
                 at("machine"),
                 "the OffPeak* settings are deprecated and ignored; use [[runners.machine.autoscaling]]".to_owned(),
@@ -149,7 +169,10 @@ fn check_url(findings: &mut Findings, path: Vec<Segment>, value: &str) {
     match url::Url::parse(value) {
         Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => findings.problem(
             path,
-            format!("invalid URL {value:?}: the scheme must be http or https, found {:?}", parsed.scheme()),
+            format!(
+                "invalid URL {value:?}: the scheme must be http or https, found {:?}",
+                parsed.scheme()
+            ),
         ),
         Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => {
             findings.problem(path, format!("invalid URL {value:?}: no host"))

@@ -29,7 +29,8 @@ pub(crate) fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
 }
 
 fn resolve_symlink(path: &Path) -> PathBuf {
-    let is_symlink = fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink());
+    let is_symlink =
+        fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink());
     if is_symlink {
         if let Ok(target) = fs::canonicalize(path) {
             return target;
@@ -41,7 +42,10 @@ fn resolve_symlink(path: &Path) -> PathBuf {
 #[cfg(unix)]
 fn create_private_dir(directory: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(directory)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(directory)
 }
 
 #[cfg(not(unix))]
@@ -96,7 +100,12 @@ mod tests {
         fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         atomic_write(&link, b"new").unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
     }
 

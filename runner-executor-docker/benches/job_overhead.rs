@@ -20,7 +20,10 @@ const IMAGE: &str = "gitlab-runner-rs-test/bash:latest";
 const ROUNDS: usize = 15;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let executor = DockerExecutor::new(DockerSettings {
         image: Some(IMAGE.to_owned()),
         helper_image: Some("gitlab-runner-rs-test/helper:latest".to_owned()),
@@ -42,43 +45,77 @@ fn main() {
     }
     let (bare_median, ours_median) = (median(&mut bare), median(&mut ours));
     println!("rounds: {ROUNDS}");
-    println!("docker run --rm (median): {:.1} ms", bare_median.as_secs_f64() * 1e3);
-    println!("gitlab-runner-rs job (median): {:.1} ms", ours_median.as_secs_f64() * 1e3);
-    println!("ratio job / docker run: {:.2}x", ours_median.as_secs_f64() / bare_median.as_secs_f64());
+    println!(
+        "docker run --rm (median): {:.1} ms",
+        bare_median.as_secs_f64() * 1e3
+    );
+    println!(
+        "gitlab-runner-rs job (median): {:.1} ms",
+        ours_median.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio job / docker run: {:.2}x",
+        ours_median.as_secs_f64() / bare_median.as_secs_f64()
+    );
     runtime.block_on(phases(&executor));
 }
 
 /// One job through the `Backend` calls, timing each phase.
 async fn phases(executor: &DockerExecutor) {
     use runner_executor::{Backend, Stage, StageScript, Target};
-    let spec = JobSpec::builder(1, "glcbt-bench").script(["echo ok"]).build();
+    let spec = JobSpec::builder(1, "glcbt-bench")
+        .script(["echo ok"])
+        .build();
     let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
     let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
     let mut trace = TraceWriter::builder(sender).build();
     let started = Instant::now();
     let mut session = executor.prepare(&spec, &mut trace).await.unwrap();
-    println!("phase prepare: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "phase prepare: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     for (stage, target) in [
         (Stage::PrepareScript, Target::Helper),
         (Stage::GetSources, Target::Helper),
         (Stage::Step("script".to_owned()), Target::Build),
         (Stage::CleanupFileVariables, Target::Helper),
     ] {
-        let script = StageScript { stage: stage.clone(), target, script: "echo ok\n".to_owned() };
+        let script = StageScript {
+            stage: stage.clone(),
+            target,
+            script: "echo ok\n".to_owned(),
+        };
         let started = Instant::now();
-        executor.run_stage(&mut session, &script, &mut trace, CancellationToken::new()).await.unwrap();
-        println!("phase {}: {:.1} ms", stage.id(), started.elapsed().as_secs_f64() * 1e3);
+        executor
+            .run_stage(&mut session, &script, &mut trace, CancellationToken::new())
+            .await
+            .unwrap();
+        println!(
+            "phase {}: {:.1} ms",
+            stage.id(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
     let started = Instant::now();
     executor.cleanup(session, &mut trace).await;
-    println!("phase cleanup: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "phase cleanup: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     drop(trace);
     drain.await.unwrap();
 }
 
 fn docker_run() {
-    let output = Command::new("docker").args(["run", "--rm", IMAGE, "echo", "ok"]).output().unwrap();
-    assert!(output.status.success() && output.stdout == b"ok\n", "{output:?}");
+    let output = Command::new("docker")
+        .args(["run", "--rm", IMAGE, "echo", "ok"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stdout == b"ok\n",
+        "{output:?}"
+    );
 }
 
 async fn job(executor: &DockerExecutor) {

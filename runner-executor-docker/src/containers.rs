@@ -64,7 +64,15 @@ pub(crate) fn host_config(
         ..HostConfig::default()
     };
     match role {
-        Role::Build | Role::Helper => {
+        Role::Helper => {
+            // Network, hosts and resolv.conf come with the build container's namespace;
+            // Docker rejects these options together with `container:` network mode.
+            host.dns = None;
+            host.dns_search = None;
+            host.extra_hosts = None;
+            host.privileged = Some(settings.privileged);
+        }
+        Role::Build => {
             host.privileged = Some(settings.privileged);
             host.memory = settings.memory.as_deref().map(parse_memory).transpose()?;
             host.memory_swap = settings

@@ -199,19 +199,21 @@ impl DockerExecutor {
         if let Some(binary) = &settings.helper_binary {
             binds.push(format!("{}:{HELPER_BINARY_PATH}:ro", binary.display()));
         }
-        let helper_shared = SharedHost { binds, ..shared };
+        // The helper joins the build container's network namespace: one network sandbox per
+        // job instead of two (it is the slowest part of starting a container), the same
+        // hostname, /etc/hosts and /etc/resolv.conf (so `dns` applies to it too, D2).
+        let helper_shared = SharedHost {
+            binds,
+            network: Some(format!("container:{build_name}")),
+            extra_hosts: Vec::new(),
+        };
         let helper = stage_container_body(ContainerCreateBody {
             image: Some(helper_image_id),
             // The helper image's own entrypoint is not trusted to exec its arguments.
             entrypoint: Some(Vec::new()),
             env: Some(env),
-            hostname: Some(hostname),
             labels: Some(labels(job, "predefined", &[], &settings.container_labels)),
             host_config: Some(host_config(settings, &helper_shared, Role::Helper)?),
-            networking_config: networking(
-                network.as_deref(),
-                vec!["build".to_owned(), helper_name.clone()],
-            ),
             ..ContainerCreateBody::default()
         });
         Ok(DockerSession {
@@ -359,40 +361,39 @@ impl Backend for DockerExecutor {
             helper,
             ..
         } = session;
-        if build.id.is_none() && helper.id.is_none() {
-            // First stage: start both containers side by side.
-            let (built, helped) = tokio::join!(
-                build.ensure(engine, resources),
-                helper.ensure(engine, resources)
-            );
-            built?;
-            helped?;
-        }
-        let container = match script.target {
-            Target::Build => build,
-            Target::Helper => helper,
+        // The helper lives in the build container's network namespace, so the build container
+        // must run first.
+        let build_id = build.ensure(engine, resources).await?;
+        let is_build = script.target == Target::Build;
+        let id = if is_build {
+            build_id
+        } else {
+            helper.ensure(engine, resources).await?
         };
-        let id = container.ensure(engine, resources).await?;
         let grace = self.settings.stop_grace;
-        match run_script(engine, &id, script.script.as_bytes(), trace, &stop, grace).await {
-            Ok(ExecEnd::Exited(0)) => Ok(StageExit::Success),
-            Ok(ExecEnd::Exited(code)) => {
+        let ended = run_script(engine, &id, script.script.as_bytes(), trace, &stop, grace).await;
+        let lost = matches!(
+            ended,
+            Ok(ExecEnd::Stopped) | Err(Error::ContainerGone { .. })
+        );
+        if lost {
+            // A stopped stage's container is removed (upstream); the helper goes with the
+            // build container, whose network namespace it shares.
+            helper.discard(engine).await;
+            if is_build {
+                build.discard(engine).await;
+            }
+        }
+        match ended? {
+            ExecEnd::Exited(0) => Ok(StageExit::Success),
+            ExecEnd::Exited(code) => {
                 let exit_code = i32::try_from(code).unwrap_or(-1);
                 Ok(StageExit::Failed {
                     exit_code,
                     message: format!("exit code {exit_code}"),
                 })
             }
-            Ok(ExecEnd::Stopped) => {
-                container.discard(engine).await;
-                Ok(StageExit::Stopped)
-            }
-            Err(error) => {
-                if matches!(error, Error::ContainerGone { .. }) {
-                    container.id = None;
-                }
-                Err(error)
-            }
+            ExecEnd::Stopped => Ok(StageExit::Stopped),
         }
     }
 

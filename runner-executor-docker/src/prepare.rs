@@ -64,9 +64,12 @@ pub(crate) async fn network(
         labels: Some(labels(ctx.job, "", &[], &Default::default())),
         ..NetworkCreateRequest::default()
     };
+    // Recorded by name while the call is in flight (a dropped future still removes it), then
+    // by id: a failed attempt's background cleanup must not remove the next attempt's network,
+    // which has the same name.
     record(ctx.resources, |r| r.network = Some(name.clone()));
-    match ctx.engine.docker.create_network(request.clone()).await {
-        Ok(_) => {}
+    let created = match ctx.engine.docker.create_network(request.clone()).await {
+        Ok(created) => created,
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 409, ..
         }) => {
@@ -76,10 +79,11 @@ pub(crate) async fn network(
                 .docker
                 .create_network(request)
                 .await
-                .map_err(|e| api(format!("creating network {name}"), &e))?;
+                .map_err(|e| api(format!("creating network {name}"), &e))?
         }
         Err(error) => return Err(api(format!("creating network {name}"), &error)),
-    }
+    };
+    record(ctx.resources, |r| r.network = Some(created.id));
     Ok(Some(name))
 }
 

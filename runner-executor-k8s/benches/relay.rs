@@ -3,7 +3,10 @@
 //!
 //! Run with `cargo bench -p runner-executor-k8s --bench relay`. Figures, not assertions.
 
-#![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+#![expect(
+    clippy::print_stdout,
+    reason = "a bench binary reports its figures on stdout"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +18,11 @@ use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings};
 const LOG_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let fake = FakeCluster::start(dir.path()).await.expect("fake");

@@ -141,6 +141,17 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Runs an API call under `timeout`; expiry reads `context deadline exceeded` like Go's context.
+pub(crate) async fn deadline<T>(
+    timeout: std::time::Duration,
+    call: impl std::future::Future<Output = std::result::Result<T, kube::Error>>,
+) -> std::result::Result<T, ApiError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(ApiError::from_kube),
+        Err(_elapsed) => Err(ApiError::deadline_exceeded()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::ClusterAccess;
 use crate::error::{Error, Result};
-use crate::exec::ExecEnd;
 use crate::resources::Family;
 use crate::settings::Settings;
 
@@ -42,14 +41,14 @@ impl std::fmt::Debug for KubernetesExecutor {
 
 /// One job's pod, between `prepare` and `cleanup`.
 pub struct Session {
-    pods: Api<Pod>,
-    secrets: Api<Secret>,
-    namespace: String,
-    pod: Pod,
-    secret: Option<Secret>,
-    pod_name: String,
-    started: bool,
-    settings: Arc<Settings>,
+    pub(crate) pods: Api<Pod>,
+    pub(crate) secrets: Api<Secret>,
+    pub(crate) namespace: String,
+    pub(crate) pod: Pod,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) pod_name: String,
+    pub(crate) started: bool,
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl std::fmt::Debug for Session {
@@ -91,14 +90,13 @@ impl KubernetesExecutor {
         &self.settings
     }
 
-    fn namespace_for(&self, job: &JobSpec) -> (String, bool) {
-        if self.settings.namespace_per_job {
+    fn namespace_for(settings: &Settings, job: &JobSpec) -> (String, bool) {
+        if settings.namespace_per_job {
             return (format!("ci-job-{}", job.id), false);
         }
-        if !self.settings.namespace.is_empty() {
-            return (self.settings.namespace.clone(), false);
+        if !settings.namespace.is_empty() {
+            return (settings.namespace.clone(), false);
         }
-        let _ = &self.client_namespace;
         ("default".to_owned(), true)
     }
 
@@ -119,7 +117,17 @@ impl KubernetesExecutor {
     }
 
     async fn plan(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<Session> {
-        let settings = &self.settings;
+        let mut notes = Vec::new();
+        let overwritten = crate::overwrites::evaluate(&self.settings, job, &mut notes)
+            .map_err(Error::Overwrite)?;
+        let mut effective = Settings::clone(&self.settings);
+        effective.namespace = overwritten.namespace;
+        effective.service_account = overwritten.service_account;
+        effective.pod_labels = overwritten.pod_labels;
+        effective.pod_annotations = overwritten.pod_annotations;
+        effective.node_selector = overwritten.node_selector;
+        effective.node_tolerations = overwritten.node_tolerations;
+        let settings = &Arc::new(effective);
         let image = job
             .image
             .as_ref()
@@ -132,7 +140,7 @@ impl KubernetesExecutor {
                         .to_owned(),
                 )
             })?;
-        let (namespace, assumed) = self.namespace_for(job);
+        let (namespace, assumed) = Self::namespace_for(settings, job);
         if assumed {
             trace
                 .warning("Namespace is empty, therefore assuming 'default'.")
@@ -149,7 +157,6 @@ impl KubernetesExecutor {
                 .find(|v| v.key == key)
                 .map(|v| v.value.clone())
         };
-        let mut notes = Vec::new();
         let build_resources = crate::resources::requirements(
             Family::Build,
             &settings.build_resources,
@@ -304,7 +311,7 @@ impl Backend for KubernetesExecutor {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => return Ok(StageExit::Stopped),
-                started = start_pod(session, trace) => started?,
+                started = crate::start::start_pod(session, trace) => started?,
             }
         }
         let container = match script.target {
@@ -321,52 +328,6 @@ impl Backend for KubernetesExecutor {
     fn failure_reason(&self, error: &Error) -> Option<FailureReason> {
         error.failure_reason()
     }
-}
-
-/// Creates the secret and the pod (409 resolved by GET), then waits for it to run.
-async fn start_pod(session: &mut Session, trace: &mut TraceWriter) -> Result<()> {
-    let timeout = session.settings.request_timeout;
-    if let Some(secret) = &session.secret {
-        let created =
-            crate::deadline(timeout, session.secrets.create(&Default::default(), secret)).await;
-        match created {
-            Ok(_) => {}
-            Err(error) if error.is_already_exists() => {
-                let name = session.pod_name.clone();
-                crate::deadline(timeout, session.secrets.get(&name))
-                    .await
-                    .map_err(Error::Credentials)?;
-            }
-            Err(error) => return Err(Error::Credentials(error)),
-        }
-    }
-    match crate::deadline(
-        timeout,
-        session.pods.create(&Default::default(), &session.pod),
-    )
-    .await
-    {
-        Ok(_) => {}
-        Err(error) if error.is_already_exists() => {
-            let name = session.pod_name.clone();
-            crate::deadline(timeout, session.pods.get(&name))
-                .await
-                .map_err(Error::BuildPod)?;
-        }
-        Err(error) => return Err(Error::BuildPod(error)),
-    }
-    let settings = Arc::clone(&session.settings);
-    crate::pod_status::wait_for_running(
-        &session.pods,
-        &session.namespace,
-        &session.pod_name,
-        settings.poll_interval,
-        settings.poll_timeout,
-        settings.request_timeout,
-        trace,
-    )
-    .await
-    .map_err(Error::WaitPodRunning)
 }
 
 impl Session {
@@ -390,35 +351,5 @@ impl Session {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
-    }
-}
-
-/// Maps an exec ending to the stage result, preferring the pod's own problem when there is one.
-pub(crate) fn stage_exit(end: ExecEnd) -> std::result::Result<StageExit, String> {
-    match end {
-        ExecEnd::Exited(0) => Ok(StageExit::Success),
-        ExecEnd::Exited(code) => Ok(StageExit::Failed {
-            exit_code: code,
-            message: format!("command terminated with exit code {code}"),
-        }),
-        ExecEnd::Failed(message) => Err(message),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_use_kubernetes_wording() {
-        assert_eq!(
-            stage_exit(ExecEnd::Exited(3)).unwrap(),
-            StageExit::Failed {
-                exit_code: 3,
-                message: "command terminated with exit code 3".to_owned()
-            }
-        );
-        assert_eq!(stage_exit(ExecEnd::Exited(0)).unwrap(), StageExit::Success);
-        assert!(stage_exit(ExecEnd::Failed("x".to_owned())).is_err());
     }
 }

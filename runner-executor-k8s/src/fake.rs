@@ -13,6 +13,7 @@
 
 mod exec;
 mod http;
+mod pods;
 mod query;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,8 @@ pub struct RecordedRequest {
     pub query: String,
     /// Body bytes as text.
     pub body: String,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -240,7 +243,7 @@ impl FakeCluster {
     pub fn evict(&self, namespace: &str, name: &str) {
         let mut inner = self.state.lock();
         if let Some(stored) = inner.pods.get_mut(&(namespace.to_owned(), name.to_owned())) {
-            http::evict(stored);
+            pods::evict(stored);
         }
     }
 }

@@ -35,6 +35,7 @@
 
 mod cleanup;
 mod client;
+mod config;
 mod credentials;
 mod error;
 mod exec;
@@ -42,7 +43,9 @@ mod executor;
 #[cfg(feature = "test-util")]
 pub mod fake;
 mod manifest;
+mod metadata;
 mod names;
+mod overwrites;
 mod pod_status;
 mod pull_policy;
 mod resources;
@@ -51,6 +54,7 @@ mod services;
 mod settings;
 mod shell;
 mod stage;
+mod start;
 mod volumes;
 
 pub use client::ClusterAccess;
@@ -60,14 +64,3 @@ pub use settings::{
     ContainerSecurityContext, EmptyDirVolume, HostAlias, HostPathVolume, Mount, PodSecurityContext,
     Profile, ProjectedVolume, PvcVolume, Resources, Settings, Volumes,
 };
-
-/// Runs an API call under `timeout`; expiry reads `context deadline exceeded` like Go's context.
-pub(crate) async fn deadline<T>(
-    timeout: std::time::Duration,
-    call: impl std::future::Future<Output = Result<T, kube::Error>>,
-) -> Result<T, ApiError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(result) => result.map_err(ApiError::from_kube),
-        Err(_elapsed) => Err(ApiError::deadline_exceeded()),
-    }
-}

@@ -10,12 +10,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use runner_executor::JobSpec;
 
-use crate::names::{sanitize_label, sanitize_label_value};
 use crate::services::{PodService, host_alias_names};
 use crate::settings::Settings;
-
-/// Label keys under this domain belong to the runner and cannot be set by `pod_labels`.
-const RUNNER_LABEL_DOMAIN: &str = "runner.gitlab.com";
 
 /// Everything decided during `prepare` that the pod needs.
 #[derive(Debug, Clone)]
@@ -187,8 +183,8 @@ pub(crate) fn build_pod(inputs: &PodInputs<'_>) -> Result<Pod, String> {
         metadata: ObjectMeta {
             name: Some(inputs.pod_name.clone()),
             namespace: Some(inputs.namespace.clone()),
-            labels: Some(labels(job, settings)),
-            annotations: Some(annotations(job, settings)),
+            labels: Some(crate::metadata::labels(job, settings)),
+            annotations: Some(crate::metadata::annotations(job, settings)),
             ..ObjectMeta::default()
         },
         spec: Some(PodSpec {
@@ -262,89 +258,6 @@ fn pod_env(job: &JobSpec, extra: &[runner_executor::Variable]) -> Vec<EnvVar> {
     env
 }
 
-fn labels(job: &JobSpec, settings: &Settings) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    for (key, value) in &settings.pod_labels {
-        let domain = key.split_once('/').map_or("", |(domain, _)| domain);
-        if domain == RUNNER_LABEL_DOMAIN || domain.ends_with(&format!(".{RUNNER_LABEL_DOMAIN}")) {
-            continue;
-        }
-        labels.insert(key.clone(), value.clone());
-    }
-    let prefix = sanitize_label(&crate::names::pod_prefix(
-        &job.runner.short_token,
-        job.project_id,
-        job.runner.concurrent_project_id,
-    ));
-    let (project_namespace, project_name) = job
-        .project_path
-        .rsplit_once('/')
-        .unwrap_or(("", &job.project_path));
-    let root_namespace = project_namespace.split('/').next().unwrap_or("");
-    let runner_labels = [
-        ("pod", prefix.clone()),
-        ("job.runner.gitlab.com/pod", prefix),
-        ("project.runner.gitlab.com/id", job.project_id.to_string()),
-        (
-            "project.runner.gitlab.com/name",
-            sanitize_label_value(project_name),
-        ),
-        (
-            "project.runner.gitlab.com/namespace",
-            sanitize_label_value(project_namespace),
-        ),
-        (
-            "project.runner.gitlab.com/root-namespace",
-            sanitize_label_value(root_namespace),
-        ),
-        (
-            "manager.runner.gitlab.com/name",
-            sanitize_label_value(&job.runner.name),
-        ),
-        (
-            "manager.runner.gitlab.com/id-short",
-            sanitize_label_value(&job.runner.short_token),
-        ),
-    ];
-    for (key, value) in runner_labels {
-        labels.insert(key.to_owned(), value);
-    }
-    labels
-}
-
-fn annotations(job: &JobSpec, settings: &Settings) -> BTreeMap<String, String> {
-    let mut annotations = settings.pod_annotations.clone();
-    let runner_annotations = [
-        ("job.runner.gitlab.com/id", job.id.to_string()),
-        ("job.runner.gitlab.com/sha", job.git.sha.clone()),
-        (
-            "job.runner.gitlab.com/before_sha",
-            job.git.before_sha.clone(),
-        ),
-        ("job.runner.gitlab.com/ref", job.git.ref_name.clone()),
-        ("job.runner.gitlab.com/name", job.name.clone()),
-        (
-            "job.runner.gitlab.com/timeout",
-            go_duration(job.timeout.as_secs()),
-        ),
-        ("project.runner.gitlab.com/id", job.project_id.to_string()),
-    ];
-    for (key, value) in runner_annotations {
-        annotations.insert(key.to_owned(), value);
-    }
-    annotations
-}
-
-/// Go's `time.Duration` text for whole seconds, e.g. `1h0m0s`.
-fn go_duration(seconds: u64) -> String {
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    match (hours, minutes) {
-        (0, 0) => format!("{seconds}s"),
-        (0, _) => format!("{minutes}m{seconds}s"),
-        _ => format!("{hours}h{minutes}m{seconds}s"),
-    }
-}
-
 /// `node_tolerations`: `key=value` → `Equal`, `key` → `Exists`; the value is the effect.
 fn tolerations(config: &BTreeMap<String, String>) -> Option<Vec<Toleration>> {
     let list: Vec<Toleration> = config
@@ -388,13 +301,6 @@ fn dns_policy(value: Option<&str>) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration(3600), "1h0m0s");
-        assert_eq!(go_duration(90), "1m30s");
-        assert_eq!(go_duration(5), "5s");
-    }
 
     #[test]
     fn tolerations_follow_the_key_shape() {

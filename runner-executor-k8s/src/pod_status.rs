@@ -25,7 +25,7 @@ pub(crate) async fn wait_for_running(
     let attempts = poll_timeout.as_millis() / interval.as_millis();
     let mut last_phase = String::from("Unknown");
     for attempt in 0..=attempts {
-        let pod = crate::deadline(request_timeout, pods.get(name))
+        let pod = crate::error::deadline(request_timeout, pods.get(name))
             .await
             .map_err(|e| e.to_string())?;
         let status = pod.status.clone().unwrap_or_default();
@@ -107,7 +107,7 @@ pub(crate) async fn check_pod(
     name: &str,
     timeout: Duration,
 ) -> Option<String> {
-    match crate::deadline(timeout, pods.get_opt(name)).await {
+    match crate::error::deadline(timeout, pods.get_opt(name)).await {
         Ok(pod) => pod_problem(pod.as_ref(), namespace, name),
         Err(ApiError { .. }) => None,
     }

@@ -13,6 +13,18 @@ pub struct Settings {
     pub namespace_per_job: bool,
     /// `service_account`.
     pub service_account: Option<String>,
+    /// `namespace_overwrite_allowed`: regex for `KUBERNETES_NAMESPACE_OVERWRITE`; `None` disables it.
+    pub namespace_overwrite_allowed: Option<String>,
+    /// `service_account_overwrite_allowed`: regex for `KUBERNETES_SERVICE_ACCOUNT_OVERWRITE`.
+    pub service_account_overwrite_allowed: Option<String>,
+    /// `pod_labels_overwrite_allowed`: regex for `KUBERNETES_POD_LABELS_*` (`k=v`).
+    pub pod_labels_overwrite_allowed: Option<String>,
+    /// `pod_annotations_overwrite_allowed`: regex for `KUBERNETES_POD_ANNOTATIONS_*` (`k=v`).
+    pub pod_annotations_overwrite_allowed: Option<String>,
+    /// `node_selector_overwrite_allowed`: regex for `KUBERNETES_NODE_SELECTOR_*` (`k=v`).
+    pub node_selector_overwrite_allowed: Option<String>,
+    /// `node_tolerations_overwrite_allowed`: regex for `KUBERNETES_NODE_TOLERATIONS_*` (`key[=value]:effect`).
+    pub node_tolerations_overwrite_allowed: Option<String>,
     /// `automount_service_account_token`.
     pub automount_service_account_token: Option<bool>,
     /// `image`: default job image.
@@ -104,6 +116,12 @@ impl Default for Settings {
             namespace: String::new(),
             namespace_per_job: false,
             service_account: None,
+            namespace_overwrite_allowed: None,
+            service_account_overwrite_allowed: None,
+            pod_labels_overwrite_allowed: None,
+            pod_annotations_overwrite_allowed: None,
+            node_selector_overwrite_allowed: None,
+            node_tolerations_overwrite_allowed: None,
             automount_service_account_token: None,
             image: None,
             image_pull_secrets: Vec::new(),

@@ -5,7 +5,8 @@ use runner_executor::{StageExit, TraceWriter};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::executor::{Session, stage_exit};
+use crate::exec::ExecEnd;
+use crate::executor::Session;
 use crate::pod_status::check_pod;
 
 /// Runs `script` in `container` of the session's pod.
@@ -47,5 +48,35 @@ pub(crate) async fn run(
             }
             result.map_err(Error::Exec)
         }
+    }
+}
+
+/// Maps an exec ending to the stage result, preferring the pod's own problem when there is one.
+pub(crate) fn stage_exit(end: ExecEnd) -> std::result::Result<StageExit, String> {
+    match end {
+        ExecEnd::Exited(0) => Ok(StageExit::Success),
+        ExecEnd::Exited(code) => Ok(StageExit::Failed {
+            exit_code: code,
+            message: format!("command terminated with exit code {code}"),
+        }),
+        ExecEnd::Failed(message) => Err(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_use_kubernetes_wording() {
+        assert_eq!(
+            stage_exit(ExecEnd::Exited(3)).unwrap(),
+            StageExit::Failed {
+                exit_code: 3,
+                message: "command terminated with exit code 3".to_owned()
+            }
+        );
+        assert_eq!(stage_exit(ExecEnd::Exited(0)).unwrap(), StageExit::Success);
+        assert!(stage_exit(ExecEnd::Failed("x".to_owned())).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! `gitlab_runner_jobs_running_total` (computed at scrape, like upstream) and of
 //! `/debug/jobs/list`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,7 @@ struct TrackerState {
     next_key: u64,
     jobs: HashMap<u64, JobEntry>,
     /// Every runner ever seen, for the `idle` series that keeps the family alive.
-    runners: BTreeMap<RunnerLabels, ()>,
+    runners: BTreeSet<RunnerLabels>,
 }
 
 /// Shared table of running jobs.
@@ -91,8 +91,8 @@ impl JobTracker {
     /// Registers a runner so its `idle` series exists before its first job.
     pub(crate) fn add_runner(&self, runner: &RunnerLabels) {
         let mut state = self.lock();
-        if !state.runners.contains_key(runner) {
-            state.runners.insert(runner.clone(), ());
+        if !state.runners.contains(runner) {
+            state.runners.insert(runner.clone());
         }
     }
 
@@ -100,8 +100,8 @@ impl JobTracker {
         let mut state = self.lock();
         let key = state.next_key;
         state.next_key += 1;
-        if !state.runners.contains_key(runner) {
-            state.runners.insert(runner.clone(), ());
+        if !state.runners.contains(runner) {
+            state.runners.insert(runner.clone());
         }
         state.jobs.insert(
             key,
@@ -158,7 +158,7 @@ impl Collector for JobTracker {
         let state = self.lock();
         let mut combinations: BTreeMap<(&RunnerLabels, &str, &str, &str), i64> = BTreeMap::new();
         let mut running: BTreeMap<&RunnerLabels, i64> =
-            state.runners.keys().map(|runner| (runner, 0)).collect();
+            state.runners.iter().map(|runner| (runner, 0)).collect();
         for job in state.jobs.values() {
             let key = (
                 &job.runner,
@@ -178,7 +178,7 @@ impl Collector for JobTracker {
             None,
             MetricType::Gauge,
         )?;
-        for runner in state.runners.keys() {
+        for runner in &state.runners {
             let labels = job_labels(runner, "idle", "idle", "idle");
             jobs.encode_family(&labels)?.encode_gauge(&0_i64)?;
         }

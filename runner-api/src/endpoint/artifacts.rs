@@ -268,6 +268,88 @@ impl Client {
     }
 }
 
+/// Pauses between artifact upload tries: 1 s doubling, at most 5 s (§13.2).
+const UPLOAD_TRY_BACKOFF: crate::backoff::Backoff = crate::backoff::Backoff::new_const(
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(5),
+    2,
+);
+
+impl Client {
+    /// [`Self::upload_artifacts`] with the helper's retries (§13.2): 3 tries, or 6 when the
+    /// last failure was 503, pausing 1, 2, 4, 5, 5 s; 403, 404, 413 and local errors are final.
+    pub async fn upload_artifacts_with_retries(
+        &self,
+        job_id: u64,
+        job_token: &Token,
+        upload: &ArtifactUpload,
+    ) -> Result<()> {
+        let mut try_number = 0u32;
+        loop {
+            let error = match self.upload_artifacts(job_id, job_token, upload).await {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            try_number += 1;
+            let final_error = matches!(
+                error,
+                Error::TooLarge { .. }
+                    | Error::Forbidden { .. }
+                    | Error::NotFound { .. }
+                    | Error::Io { .. }
+                    | Error::Cancelled
+            ) || error.is_client_error();
+            let limit = if error.is_unavailable() { 6 } else { 3 };
+            if final_error || try_number >= limit {
+                return Err(error);
+            }
+            tracing::warn!(job = job_id, error = %error, "Retrying...");
+            self.inner
+                .clock
+                .sleep(UPLOAD_TRY_BACKOFF.delay(try_number - 1, 1.0))
+                .await;
+        }
+    }
+
+    /// [`Self::download_artifacts`] with the helper's retries (§13.2): 3 attempts 1 s apart,
+    /// `direct_download` only on the first; 401, 403 and 404 are final.
+    pub async fn download_artifacts_with_retries(
+        &self,
+        job_id: u64,
+        job_token: &Token,
+        destination: &Path,
+        direct_download: bool,
+    ) -> Result<u64> {
+        let mut attempt = 0u32;
+        loop {
+            let error = match self
+                .download_artifacts(
+                    job_id,
+                    job_token,
+                    destination,
+                    direct_download && attempt == 0,
+                )
+                .await
+            {
+                Ok(written) => return Ok(written),
+                Err(error) => error,
+            };
+            attempt += 1;
+            let final_error = error.is_auth()
+                || error.is_not_found()
+                || error.status() == Some(401)
+                || error.is_cancelled();
+            if final_error || attempt >= 3 {
+                return Err(error);
+            }
+            self.inner
+                .clock
+                .sleep(std::time::Duration::from_secs(1))
+                .await;
+        }
+    }
+}
+
 /// Renders an object-storage XML error as `Code: Message`.
 fn render_storage_error(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;

@@ -204,3 +204,81 @@ async fn vector_59_not_found_and_forbidden_downloads() {
         "{error}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn vector_57_helper_retries_unavailable_uploads_six_times() {
+    let fake = fake().await;
+    let job_id = fake.enqueue_job(serde_json::json!({}));
+    let token = Token::new(fake.job(job_id).unwrap().token);
+    fake.inject_fault(
+        Endpoint::UploadArtifacts,
+        1000,
+        Fault::status(503).header("Retry-After", "1"),
+    );
+    let directory = tempfile::tempdir().unwrap();
+    let (client, clock) = client(&fake);
+    let error = client
+        .upload_artifacts_with_retries(job_id, &token, &upload(archive(&directory, b"zip")))
+        .await
+        .unwrap_err();
+    assert!(error.is_unavailable());
+    assert_eq!(fake.request_count(Endpoint::UploadArtifacts), 30);
+    let pauses: Vec<_> = clock
+        .sleeps()
+        .into_iter()
+        .filter(|sleep| *sleep != Duration::from_secs(1))
+        .collect();
+    assert_eq!(
+        pauses,
+        vec![
+            Duration::from_secs(2),
+            Duration::from_secs(4),
+            Duration::from_secs(5),
+            Duration::from_secs(5)
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn helper_does_not_retry_a_too_large_upload() {
+    let fake = fake().await;
+    let job_id = fake.enqueue_job(serde_json::json!({}));
+    let token = Token::new(fake.job(job_id).unwrap().token);
+    fake.inject_fault(Endpoint::UploadArtifacts, 10, Fault::status(413));
+    let directory = tempfile::tempdir().unwrap();
+    let (client, _) = client(&fake);
+    let error = client
+        .upload_artifacts_with_retries(job_id, &token, &upload(archive(&directory, b"zip")))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TooLarge { .. }));
+    assert_eq!(fake.request_count(Endpoint::UploadArtifacts), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn vector_60_download_is_tried_three_times_direct_only_first() {
+    let fake = fake().await;
+    let job_id = fake.enqueue_job(serde_json::json!({}));
+    let token = Token::new(fake.job(job_id).unwrap().token);
+    // 500 is also retried by the HTTP layer (5 attempts) except on the direct-download request.
+    fake.inject_fault(Endpoint::DownloadArtifacts, 1000, Fault::status(500));
+    let directory = tempfile::tempdir().unwrap();
+    let (client, _) = client(&fake);
+    let error = client
+        .download_artifacts_with_retries(job_id, &token, &directory.path().join("a.zip"), true)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(500));
+    let requests = fake.requests_to(Endpoint::DownloadArtifacts);
+    assert_eq!(requests.len(), 1 + 5 + 5);
+    assert!(
+        requests[0]
+            .path_and_query
+            .ends_with("?direct_download=true")
+    );
+    assert!(
+        requests[1..]
+            .iter()
+            .all(|request| !request.path_and_query.contains("direct_download"))
+    );
+}

@@ -164,7 +164,11 @@ async fn a_hanging_coordinator_times_out() {
 async fn fake_serves_static_files_under_repo() {
     let directory = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(directory.path().join("project.git/info")).unwrap();
-    std::fs::write(directory.path().join("project.git/info/refs"), "abc\trefs/heads/main\n").unwrap();
+    std::fs::write(
+        directory.path().join("project.git/info/refs"),
+        "abc\trefs/heads/main\n",
+    )
+    .unwrap();
     let fake = fake_with(runner_api::fake::FakeConfig {
         static_dir: Some(directory.path().to_owned()),
         ..runner_api::fake::FakeConfig::default()
@@ -175,7 +179,10 @@ async fn fake_serves_static_files_under_repo() {
     let get = |path: &str| client.get(format!("{}{path}", fake.url()).parse().unwrap());
     let response = get("repo/project.git/info/refs").await.unwrap();
     assert_eq!(response.status(), 200);
-    let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(&body[..], b"abc\trefs/heads/main\n");
     assert_eq!(get("repo/../etc/passwd").await.unwrap().status(), 404);
     assert_eq!(fake.request_count(Endpoint::Repo), 2);

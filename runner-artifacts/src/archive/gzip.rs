@@ -13,8 +13,16 @@ use crate::civil::unix_seconds;
 use crate::error::{Error, Result};
 use crate::select::Selection;
 
-pub(crate) fn write_gzip(selection: &Selection, file: File, level: CompressionLevel, destination: &Path) -> Result<()> {
-    let write_error = |source: std::io::Error| Error::WriteArchive { path: destination.to_owned(), source: Box::new(source) };
+pub(crate) fn write_gzip(
+    selection: &Selection,
+    file: File,
+    level: CompressionLevel,
+    destination: &Path,
+) -> Result<()> {
+    let write_error = |source: std::io::Error| Error::WriteArchive {
+        path: destination.to_owned(),
+        source: Box::new(source),
+    };
     let mut output = BufWriter::with_capacity(256 * 1024, file);
     for selected in selection.iter() {
         let relative = selected.relative.to_string_lossy();
@@ -24,7 +32,11 @@ pub(crate) fn write_gzip(selection: &Selection, file: File, level: CompressionLe
                 source: format!("the {relative:?} is not a regular file").into(),
             });
         }
-        let base_name = selected.relative.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+        let base_name = selected
+            .relative
+            .file_name()
+            .map(|name| name.to_string_lossy())
+            .unwrap_or_default();
         let mtime = selected.metadata.modified().map(unix_seconds).unwrap_or(0);
         let source_path = selection.root().join(&selected.relative);
         let mut input = File::open(&source_path).map_err(Error::io(&source_path))?;

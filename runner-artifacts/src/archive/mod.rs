@@ -45,7 +45,9 @@ impl FromStr for ArchiveFormat {
             "" | "zip" => Ok(Self::Zip),
             "gzip" => Ok(Self::Gzip),
             "raw" => Ok(Self::Raw),
-            other => Err(Error::UnsupportedFormat { format: other.to_owned() }),
+            other => Err(Error::UnsupportedFormat {
+                format: other.to_owned(),
+            }),
         }
     }
 }
@@ -103,12 +105,18 @@ pub fn create_archive(
         ArchiveFormat::Gzip => gzip::write_gzip(selection, file, level, destination)?,
         ArchiveFormat::Raw => write_raw(selection, file, destination)?,
     }
-    Ok(std::fs::metadata(destination).map_err(Error::io(destination))?.len())
+    Ok(std::fs::metadata(destination)
+        .map_err(Error::io(destination))?
+        .len())
 }
 
 fn write_raw(selection: &Selection, mut file: std::fs::File, destination: &Path) -> Result<()> {
-    let mut regular = selection.iter().filter(|selected| selected.metadata.is_file());
-    let Some(only) = regular.next() else { return Ok(()) };
+    let mut regular = selection
+        .iter()
+        .filter(|selected| selected.metadata.is_file());
+    let Some(only) = regular.next() else {
+        return Ok(());
+    };
     if regular.next().is_some() {
         return Err(Error::TooManyRawFiles);
     }

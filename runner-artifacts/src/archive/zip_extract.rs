@@ -31,7 +31,10 @@ pub struct ExtractStats {
 
 /// Extracts the zip at `archive` into `target` (blocking). Existing files are replaced.
 pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
-    let corrupt = |source: zip::result::ZipError| Error::CorruptArchive { path: archive.to_owned(), source: Box::new(source) };
+    let corrupt = |source: zip::result::ZipError| Error::CorruptArchive {
+        path: archive.to_owned(),
+        source: Box::new(source),
+    };
     let file = File::open(archive).map_err(Error::io(archive))?;
     let mut zip = ZipArchive::new(BufReader::with_capacity(256 * 1024, file)).map_err(corrupt)?;
     let mut stats = ExtractStats::default();
@@ -55,7 +58,9 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
         // The zip crate clears setuid, setgid and sticky bits; upstream (Go's archive/zip)
         // restores them, so read the raw UNIX mode for archives written on UNIX.
         let mode = match entry.system() {
-            zip::System::Unix if entry.external_attributes() >> 16 != 0 => Some(entry.external_attributes() >> 16),
+            zip::System::Unix if entry.external_attributes() >> 16 != 0 => {
+                Some(entry.external_attributes() >> 16)
+            }
             _ => entry.unix_mode(),
         };
         let (mtime, owner) = extras(&entry);
@@ -75,13 +80,18 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
             stats.directories += 1;
         } else if kind == Some(S_IFLNK) {
             let mut link_target = Vec::new();
-            entry.read_to_end(&mut link_target).map_err(|source| Error::CorruptArchive {
-                path: archive.to_owned(),
-                source: Box::new(source),
-            })?;
+            entry
+                .read_to_end(&mut link_target)
+                .map_err(|source| Error::CorruptArchive {
+                    path: archive.to_owned(),
+                    source: Box::new(source),
+                })?;
             remove_existing(&destination)?;
-            let link_target = PathBuf::from(std::ffi::OsString::from(String::from_utf8_lossy(&link_target).into_owned()));
-            std::os::unix::fs::symlink(&link_target, &destination).map_err(Error::io(&destination))?;
+            let link_target = PathBuf::from(std::ffi::OsString::from(
+                String::from_utf8_lossy(&link_target).into_owned(),
+            ));
+            std::os::unix::fs::symlink(&link_target, &destination)
+                .map_err(Error::io(&destination))?;
             set_owner(&destination, owner);
             stats.symlinks += 1;
         } else {
@@ -94,15 +104,25 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
                 .map_err(Error::io(&destination))?;
             std::io::copy(&mut entry, &mut output).map_err(|source| match source.kind() {
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-                    Error::CorruptArchive { path: archive.to_owned(), source: Box::new(source) }
+                    Error::CorruptArchive {
+                        path: archive.to_owned(),
+                        source: Box::new(source),
+                    }
                 }
-                _ => Error::Io { path: destination.clone(), source },
+                _ => Error::Io {
+                    path: destination.clone(),
+                    source,
+                },
             })?;
             set_owner(&destination, owner);
             let permissions = Permissions::from_mode(mode.map_or(0o644, |mode| mode & 0o7777));
-            output.set_permissions(permissions).map_err(Error::io(&destination))?;
+            output
+                .set_permissions(permissions)
+                .map_err(Error::io(&destination))?;
             if let Some(seconds) = mtime {
-                output.set_modified(from_unix_seconds(seconds)).map_err(Error::io(&destination))?;
+                output
+                    .set_modified(from_unix_seconds(seconds))
+                    .map_err(Error::io(&destination))?;
             }
             stats.files += 1;
         }
@@ -110,7 +130,8 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
     // Directories last and deepest first: writing their children would change their mtime,
     // and a read-only mode would have blocked those writes.
     for (directory, mode, mtime) in directories.into_iter().rev() {
-        std::fs::set_permissions(&directory, Permissions::from_mode(mode)).map_err(Error::io(&directory))?;
+        std::fs::set_permissions(&directory, Permissions::from_mode(mode))
+            .map_err(Error::io(&directory))?;
         if let Some(seconds) = mtime {
             if let Ok(handle) = File::open(&directory) {
                 if let Err(error) = handle.set_modified(from_unix_seconds(seconds)) {
@@ -142,12 +163,16 @@ fn safe_relative(name: &str) -> Option<PathBuf> {
 /// symlink (which could point anywhere).
 fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
     let mut current = target.to_path_buf();
-    let Some(parent) = relative.parent() else { return Ok(()) };
+    let Some(parent) = relative.parent() else {
+        return Ok(());
+    };
     for component in parent.components() {
         current.push(component);
         match current.symlink_metadata() {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                return Err(Error::UnsafeEntry { name: name.to_owned() });
+                return Err(Error::UnsafeEntry {
+                    name: name.to_owned(),
+                });
             }
             Ok(metadata) if metadata.is_dir() => {}
             Ok(_) => {
@@ -176,7 +201,9 @@ fn extras<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> (Option<i64>, Option<(u
     for field in entry.extra_data_fields() {
         match field {
             ExtraField::ExtendedTimestamp(timestamp) => mtime = timestamp.mod_time().map(i64::from),
-            ExtraField::Custom(custom) if custom.header_id == UID_GID_FIELD => owner = parse_owner(&custom.data),
+            ExtraField::Custom(custom) if custom.header_id == UID_GID_FIELD => {
+                owner = parse_owner(&custom.data)
+            }
             _ => {}
         }
     }

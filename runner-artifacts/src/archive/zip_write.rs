@@ -20,20 +20,31 @@ pub(crate) const UID_GID_FIELD: u16 = 0x7875;
 /// Files at least this large need zip64 headers.
 const ZIP64_THRESHOLD: u64 = 0xFFFF_FFFF;
 
-pub(crate) fn write_zip(selection: &Selection, file: File, level: CompressionLevel, destination: &Path) -> Result<()> {
-    let zip_error =
-        |source: zip::result::ZipError| Error::WriteArchive { path: destination.to_owned(), source: Box::new(source) };
+pub(crate) fn write_zip(
+    selection: &Selection,
+    file: File,
+    level: CompressionLevel,
+    destination: &Path,
+) -> Result<()> {
+    let zip_error = |source: zip::result::ZipError| Error::WriteArchive {
+        path: destination.to_owned(),
+        source: Box::new(source),
+    };
     let mut writer = ZipWriter::new(BufWriter::with_capacity(1024 * 1024, file));
     for selected in selection.iter() {
         let name = entry_name(selected);
         let options = entry_options(selected, level).map_err(zip_error)?;
         let file_type = selected.metadata.file_type();
         if file_type.is_dir() {
-            writer.add_directory(format!("{name}/"), options).map_err(zip_error)?;
+            writer
+                .add_directory(format!("{name}/"), options)
+                .map_err(zip_error)?;
         } else if file_type.is_symlink() {
             let path = selection.root().join(&selected.relative);
             let target = std::fs::read_link(&path).map_err(Error::io(&path))?;
-            writer.add_symlink(name, target.to_string_lossy(), options).map_err(zip_error)?;
+            writer
+                .add_symlink(name, target.to_string_lossy(), options)
+                .map_err(zip_error)?;
         } else if file_type.is_file() {
             let path = selection.root().join(&selected.relative);
             let mut input = File::open(&path).map_err(Error::io(&path))?;
@@ -42,8 +53,10 @@ pub(crate) fn write_zip(selection: &Selection, file: File, level: CompressionLev
                 .compression_level(Some(i64::from(level.deflate_level())))
                 .large_file(selected.metadata.len() >= ZIP64_THRESHOLD);
             writer.start_file(name, options).map_err(zip_error)?;
-            std::io::copy(&mut input, &mut writer)
-                .map_err(|source| Error::WriteArchive { path: destination.to_owned(), source: Box::new(source) })?;
+            std::io::copy(&mut input, &mut writer).map_err(|source| Error::WriteArchive {
+                path: destination.to_owned(),
+                source: Box::new(source),
+            })?;
         } else {
             tracing::debug!(path = %selected.relative.display(), "skipping special file");
         }
@@ -58,7 +71,10 @@ fn entry_name(selected: &Selected) -> String {
     selected.relative.to_string_lossy().into_owned()
 }
 
-fn entry_options(selected: &Selected, _level: CompressionLevel) -> zip::result::ZipResult<FullFileOptions<'static, 'static>> {
+fn entry_options(
+    selected: &Selected,
+    _level: CompressionLevel,
+) -> zip::result::ZipResult<FullFileOptions<'static, 'static>> {
     let metadata = &selected.metadata;
     let mtime = metadata.modified().map(unix_seconds).unwrap_or(0);
     // `external_attributes` rather than `unix_permissions`, which would drop setuid,
@@ -83,7 +99,13 @@ pub(crate) fn dos_time(seconds: i64) -> DateTime {
     let civil = Civil::from_unix(seconds);
     let clamped_year = civil.year.clamp(1980, 2107);
     let (month, day, hour, minute, second) = if clamped_year == civil.year {
-        (civil.month, civil.day, civil.hour, civil.minute, civil.second)
+        (
+            civil.month,
+            civil.day,
+            civil.hour,
+            civil.minute,
+            civil.second,
+        )
     } else if clamped_year == 1980 {
         (1, 1, 0, 0, 0)
     } else {

@@ -12,7 +12,11 @@ pub(crate) struct Moto {
 impl Moto {
     /// Starts moto_server and waits until it prints that it is listening.
     pub(crate) async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = tokio::process::Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -22,7 +26,11 @@ impl Moto {
             .expect("moto_server is installed (scripts/setup-s3.sh)");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         loop {
-            let line = lines.next_line().await.unwrap().expect("moto_server exited before listening");
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("moto_server exited before listening");
             if line.contains("Running on") {
                 break;
             }
@@ -38,8 +46,13 @@ impl Moto {
 
     /// `PUT /<bucket>` (moto accepts unsigned requests).
     pub(crate) async fn create_bucket(&self, bucket: &str) {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        let request = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.port);
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let request = format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();

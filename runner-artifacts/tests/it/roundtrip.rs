@@ -7,23 +7,43 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
-use runner_artifacts::{ArchiveFormat, CompressionLevel, Error, PathSelector, create_archive, extract_zip};
+use runner_artifacts::{
+    ArchiveFormat, CompressionLevel, Error, PathSelector, create_archive, extract_zip,
+};
 
 use crate::support::write;
 
 #[derive(Debug, Clone)]
 enum Node {
-    File { content: Vec<u8>, mode: u32, mtime: u64 },
-    Dir { mode: u32 },
-    Link { target: String },
+    File {
+        content: Vec<u8>,
+        mode: u32,
+        mtime: u64,
+    },
+    Dir {
+        mode: u32,
+    },
+    Link {
+        target: String,
+    },
 }
 
 /// What a tree looks like: kind, mode, content or target, mtime, owner.
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
-    File { content: Vec<u8>, mode: u32, mtime: i64, uid: u32 },
-    Dir { mode: u32, mtime: i64 },
-    Link { target: PathBuf },
+    File {
+        content: Vec<u8>,
+        mode: u32,
+        mtime: i64,
+        uid: u32,
+    },
+    Dir {
+        mode: u32,
+        mtime: i64,
+    },
+    Link {
+        target: PathBuf,
+    },
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -74,10 +94,15 @@ fn build(root: &Path, entries: &[(Vec<String>, Node)]) {
         }
         let full = root.join(&path);
         match node {
-            Node::File { content, mode, mtime } => {
+            Node::File {
+                content,
+                mode,
+                mtime,
+            } => {
                 std::fs::write(&full, content).unwrap();
                 let file = std::fs::File::options().write(true).open(&full).unwrap();
-                file.set_modified(UNIX_EPOCH + Duration::from_secs(*mtime)).unwrap();
+                file.set_modified(UNIX_EPOCH + Duration::from_secs(*mtime))
+                    .unwrap();
                 std::fs::set_permissions(&full, Permissions::from_mode(*mode)).unwrap();
                 taken.insert(path, false);
             }
@@ -107,12 +132,22 @@ fn observe(root: &Path) -> BTreeMap<PathBuf, Seen> {
             let metadata = entry.path().symlink_metadata().unwrap();
             let mtime = metadata.mtime();
             let node = if metadata.file_type().is_symlink() {
-                Seen::Link { target: std::fs::read_link(entry.path()).unwrap() }
+                Seen::Link {
+                    target: std::fs::read_link(entry.path()).unwrap(),
+                }
             } else if metadata.is_dir() {
                 pending.push(child.clone());
-                Seen::Dir { mode: metadata.mode() & 0o7777, mtime }
+                Seen::Dir {
+                    mode: metadata.mode() & 0o7777,
+                    mtime,
+                }
             } else {
-                Seen::File { content: std::fs::read(entry.path()).unwrap(), mode: metadata.mode() & 0o7777, mtime, uid: metadata.uid() }
+                Seen::File {
+                    content: std::fs::read(entry.path()).unwrap(),
+                    mode: metadata.mode() & 0o7777,
+                    mtime,
+                    uid: metadata.uid(),
+                }
             };
             seen.insert(child, node);
         }
@@ -121,8 +156,19 @@ fn observe(root: &Path) -> BTreeMap<PathBuf, Seen> {
 }
 
 fn archive_tree(root: &Path, archive: &Path) {
-    let selection = PathSelector { paths: vec![".".into()], ..PathSelector::default() }.select(root).unwrap();
-    create_archive(ArchiveFormat::Zip, CompressionLevel::Fastest, &selection, archive).unwrap();
+    let selection = PathSelector {
+        paths: vec![".".into()],
+        ..PathSelector::default()
+    }
+    .select(root)
+    .unwrap();
+    create_archive(
+        ArchiveFormat::Zip,
+        CompressionLevel::Fastest,
+        &selection,
+        archive,
+    )
+    .unwrap();
 }
 
 proptest! {
@@ -154,7 +200,10 @@ fn extraction_replaces_existing_files_and_links() {
     extract_zip(&archive, target.path()).unwrap();
     let metadata = target.path().join("a.txt").symlink_metadata().unwrap();
     assert!(metadata.is_file(), "the symlink was replaced, not followed");
-    assert_eq!(std::fs::read_to_string(target.path().join("a.txt")).unwrap(), "new");
+    assert_eq!(
+        std::fs::read_to_string(target.path().join("a.txt")).unwrap(),
+        "new"
+    );
 }
 
 /// A zip written by hand with a hostile entry.
@@ -184,13 +233,25 @@ fn entries_escaping_the_target_are_refused() {
     let traversal = work.path().join("traversal.zip");
     hostile_zip(&traversal, &[("../outside/evil", None)]);
     let error = extract_zip(&traversal, &target).unwrap_err();
-    assert!(matches!(error, Error::UnsafeEntry { ref name } if name == "../outside/evil"), "{error}");
+    assert!(
+        matches!(error, Error::UnsafeEntry { ref name } if name == "../outside/evil"),
+        "{error}"
+    );
 
     let through_link = work.path().join("link.zip");
-    hostile_zip(&through_link, &[("link", Some(outside.to_str().unwrap())), ("link/evil", None)]);
+    hostile_zip(
+        &through_link,
+        &[
+            ("link", Some(outside.to_str().unwrap())),
+            ("link/evil", None),
+        ],
+    );
     let error = extract_zip(&through_link, &target).unwrap_err();
     assert!(error.is_corrupt_archive(), "{error}");
-    assert!(!outside.join("evil").exists(), "nothing was written through the symlink");
+    assert!(
+        !outside.join("evil").exists(),
+        "nothing was written through the symlink"
+    );
 }
 
 #[test]
@@ -208,9 +269,20 @@ fn gzip_writes_one_member_per_file_with_names_and_mtimes() {
     let root = work.path().join("p");
     write(&root, "reports/junit.xml", "<testsuite/>");
     write(&root, "reports/100%.xml", "<x/>");
-    let selection = PathSelector { paths: vec!["reports/*.xml".into()], ..PathSelector::default() }.select(&root).unwrap();
+    let selection = PathSelector {
+        paths: vec!["reports/*.xml".into()],
+        ..PathSelector::default()
+    }
+    .select(&root)
+    .unwrap();
     let archive = work.path().join("report.gz");
-    create_archive(ArchiveFormat::Gzip, CompressionLevel::Default, &selection, &archive).unwrap();
+    create_archive(
+        ArchiveFormat::Gzip,
+        CompressionLevel::Default,
+        &selection,
+        &archive,
+    )
+    .unwrap();
 
     let bytes = std::fs::read(&archive).unwrap();
     let mut decoder = flate2::bufread::MultiGzDecoder::new(&bytes[..]);
@@ -229,11 +301,33 @@ fn raw_takes_exactly_one_file() {
     let root = work.path().join("p");
     write(&root, "a.bin", "aaa");
     write(&root, "b.bin", "bbb");
-    let one = PathSelector { paths: vec!["a.bin".into()], ..PathSelector::default() }.select(&root).unwrap();
+    let one = PathSelector {
+        paths: vec!["a.bin".into()],
+        ..PathSelector::default()
+    }
+    .select(&root)
+    .unwrap();
     let archive = work.path().join("raw");
-    create_archive(ArchiveFormat::Raw, CompressionLevel::Default, &one, &archive).unwrap();
+    create_archive(
+        ArchiveFormat::Raw,
+        CompressionLevel::Default,
+        &one,
+        &archive,
+    )
+    .unwrap();
     assert_eq!(std::fs::read(&archive).unwrap(), b"aaa");
-    let two = PathSelector { paths: vec!["*.bin".into()], ..PathSelector::default() }.select(&root).unwrap();
-    let error = create_archive(ArchiveFormat::Raw, CompressionLevel::Default, &two, &archive).unwrap_err();
+    let two = PathSelector {
+        paths: vec!["*.bin".into()],
+        ..PathSelector::default()
+    }
+    .select(&root)
+    .unwrap();
+    let error = create_archive(
+        ArchiveFormat::Raw,
+        CompressionLevel::Default,
+        &two,
+        &archive,
+    )
+    .unwrap_err();
     assert_eq!(error.to_string(), "only one file can be sent as raw");
 }

@@ -26,11 +26,27 @@ fn directories_globs_and_excludes_select_the_expected_files() {
     write(root, "nested/deep.txt", "t");
 
     let (logs, _guard) = capture_logs();
-    let selection = selector(&["bin/", "out/**/*.o", "*.txt"], &["bin/*.tmp"], false).select(root).unwrap();
-    assert_eq!(names(&selection), ["bin", "bin/app", "bin/sub", "bin/sub/tool", "out/a/x.o", "out/b/c/y.o", "top.txt"]);
+    let selection = selector(&["bin/", "out/**/*.o", "*.txt"], &["bin/*.tmp"], false)
+        .select(root)
+        .unwrap();
+    assert_eq!(
+        names(&selection),
+        [
+            "bin",
+            "bin/app",
+            "bin/sub",
+            "bin/sub/tool",
+            "out/a/x.o",
+            "out/b/c/y.o",
+            "top.txt"
+        ]
+    );
     assert_eq!(selection.excluded().get("bin/*.tmp"), Some(&1));
     let text = logs.text();
-    assert!(text.contains("bin/: found 4 matching artifact files and directories"), "{text}");
+    assert!(
+        text.contains("bin/: found 4 matching artifact files and directories"),
+        "{text}"
+    );
     assert!(text.contains("bin/*.tmp: excluded 1 files"), "{text}");
 }
 
@@ -50,7 +66,11 @@ fn untracked_adds_untracked_and_ignored_files_minus_excludes() {
     let (logs, _guard) = capture_logs();
     let selection = selector(&[], &["build/*.log"], true).select(root).unwrap();
     assert_eq!(names(&selection), ["build/output.bin", "new.txt"]);
-    assert!(logs.text().contains("untracked: found 2 files"), "{}", logs.text());
+    assert!(
+        logs.text().contains("untracked: found 2 files"),
+        "{}",
+        logs.text()
+    );
 }
 
 #[test]
@@ -61,12 +81,24 @@ fn paths_outside_the_project_are_refused_with_upstreams_message() {
     write(parent.path(), "secret.txt", "outside");
 
     let (logs, _guard) = capture_logs();
-    let selection = selector(&["../secret.txt", "inside.txt", "/etc/passwd"], &[], false).select(&root).unwrap();
+    let selection = selector(&["../secret.txt", "inside.txt", "/etc/passwd"], &[], false)
+        .select(&root)
+        .unwrap();
     assert_eq!(names(&selection), ["inside.txt"]);
     assert_eq!(selection.refused(), ["../secret.txt", "/etc/passwd"]);
     let text = logs.text();
-    assert!(text.contains("processPath: artifact path is not a subpath of project directory: ../secret.txt"), "{text}");
-    assert!(text.contains("processPath: artifact path is not a subpath of project directory: /etc/passwd"), "{text}");
+    assert!(
+        text.contains(
+            "processPath: artifact path is not a subpath of project directory: ../secret.txt"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "processPath: artifact path is not a subpath of project directory: /etc/passwd"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -79,7 +111,10 @@ fn symlinks_are_selected_as_links_not_followed() {
 
     let selection = selector(&["dir"], &[], false).select(&root).unwrap();
     assert_eq!(names(&selection), ["dir", "dir/file", "dir/link"]);
-    let link = selection.iter().find(|selected| selected.relative.ends_with("link")).unwrap();
+    let link = selection
+        .iter()
+        .find(|selected| selected.relative.ends_with("link"))
+        .unwrap();
     assert!(link.metadata.file_type().is_symlink());
 }
 
@@ -87,7 +122,9 @@ fn symlinks_are_selected_as_links_not_followed() {
 fn missing_and_empty_paths_warn() {
     let project = tempfile::tempdir().unwrap();
     let (logs, _guard) = capture_logs();
-    let selection = selector(&["nothing/", ""], &[], false).select(project.path()).unwrap();
+    let selection = selector(&["nothing/", ""], &[], false)
+        .select(project.path())
+        .unwrap();
     assert!(selection.is_empty());
     let text = logs.text();
     assert!(text.contains("nothing/: no matching files. Ensure that the artifact path is relative to the working directory"), "{text}");

@@ -119,15 +119,26 @@ impl Server {
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { break };
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
                 let (requests, objects) = (requests_clone.clone(), objects_clone.clone());
                 connections.spawn(async move {
-                    let service = service_fn(move |request| handle(mode, request, requests.clone(), objects.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let service = service_fn(move |request| {
+                        handle(mode, request, requests.clone(), objects.clone())
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Self { address, requests, objects, _tasks: tasks }
+        Self {
+            address,
+            requests,
+            objects,
+            _tasks: tasks,
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -160,7 +171,11 @@ async fn handle(
             }
         }
     }
-    let path_and_query = parts.uri.path_and_query().map(|value| value.to_string()).unwrap_or_default();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|value| value.to_string())
+        .unwrap_or_default();
     requests.lock().unwrap().push(Recorded {
         method: parts.method.to_string(),
         path_and_query: path_and_query.clone(),
@@ -168,16 +183,25 @@ async fn handle(
         body_len,
     });
     let respond = |status: u16, body: Bytes| {
-        http::Response::builder().status(status).body(Full::new(body)).unwrap()
+        http::Response::builder()
+            .status(status)
+            .body(Full::new(body))
+            .unwrap()
     };
     Ok(match mode {
         Mode::Coordinator { upload_status } => {
             if parts.method == http::Method::POST {
-                let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                let declared = parts
+                    .headers
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
                 if chunked || declared.is_none() {
                     respond(411, Bytes::from_static(b"<html>411 Length Required</html>"))
                 } else if declared != Some(body_len) {
-                    respond(400, Bytes::from_static(b"{\"message\":\"length mismatch\"}"))
+                    respond(
+                        400,
+                        Bytes::from_static(b"{\"message\":\"length mismatch\"}"),
+                    )
                 } else {
                     respond(upload_status, Bytes::from_static(b"{}"))
                 }
@@ -226,5 +250,8 @@ pub(crate) fn git(dir: &Path, args: &[&str]) {
 
 /// The selected relative paths as strings.
 pub(crate) fn names(selection: &runner_artifacts::Selection) -> Vec<String> {
-    selection.iter().map(|selected| selected.relative.to_string_lossy().into_owned()).collect()
+    selection
+        .iter()
+        .map(|selected| selected.relative.to_string_lossy().into_owned())
+        .collect()
 }

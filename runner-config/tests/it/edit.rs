@@ -1,5 +1,8 @@
+//! `ConfigDocument`: register layout, removal, token updates, byte preservation, file mode.
+
 use runner_config::{
-    CacheConfig, ConfigDocument, DockerConfig, EditError, Executor, RunnerConfig, RunnerSelector, Secret, Timestamp,
+    CacheConfig, ConfigDocument, DockerConfig, EditError, Executor, RunnerConfig, RunnerSelector,
+    Secret, Timestamp,
 };
 
 use crate::corpus_path;
@@ -63,7 +66,9 @@ const COMMENTED: &str = "# Managed by hand, keep the comments!\nconcurrent = 4  
 #[test]
 fn remove_by_name_keeps_everything_else() {
     let mut document = ConfigDocument::parse(COMMENTED, "config.toml").unwrap();
-    let removed = document.remove_runner(&RunnerSelector::Name("one")).unwrap();
+    let removed = document
+        .remove_runner(&RunnerSelector::Name("one"))
+        .unwrap();
     assert_eq!(removed, ["one"]);
     let start = COMMENTED.find("# first runner").unwrap();
     let end = COMMENTED.find("\n# second runner").unwrap() + 1;
@@ -74,7 +79,9 @@ fn remove_by_name_keeps_everything_else() {
 #[test]
 fn remove_by_token_removes_the_entry_and_its_sub_tables() {
     let mut document = ConfigDocument::parse(COMMENTED, "config.toml").unwrap();
-    document.remove_runner(&RunnerSelector::Token("glrt-two")).unwrap();
+    document
+        .remove_runner(&RunnerSelector::Token("glrt-two"))
+        .unwrap();
     let start = COMMENTED.find("# second runner").unwrap();
     let end = COMMENTED.find("# trailing notes").unwrap();
     let expected = format!("{}{}", &COMMENTED[..start], &COMMENTED[end..]);
@@ -85,25 +92,42 @@ fn remove_by_token_removes_the_entry_and_its_sub_tables() {
 fn remove_takes_entries_with_the_same_credentials_along() {
     let text = "[[runners]]\nname = \"a\"\nurl = \"https://x.example.com\"\ntoken = \"same\"\n[[runners]]\nname = \"b\"\nurl = \"https://x.example.com\"\ntoken = \"other\"\n[[runners]]\nname = \"c\"\nurl = \"https://x.example.com\"\ntoken = \"same\"\n";
     let mut document = ConfigDocument::parse(text, "c.toml").unwrap();
-    assert_eq!(document.remove_runner(&RunnerSelector::Name("c")).unwrap(), ["a", "c"]);
-    assert_eq!(document.to_string(), "[[runners]]\nname = \"b\"\nurl = \"https://x.example.com\"\ntoken = \"other\"\n");
+    assert_eq!(
+        document.remove_runner(&RunnerSelector::Name("c")).unwrap(),
+        ["a", "c"]
+    );
+    assert_eq!(
+        document.to_string(),
+        "[[runners]]\nname = \"b\"\nurl = \"https://x.example.com\"\ntoken = \"other\"\n"
+    );
 }
 
 #[test]
 fn missing_runner_is_reported_with_a_short_token() {
     let mut document = ConfigDocument::parse(COMMENTED, "config.toml").unwrap();
-    let error = document.remove_runner(&RunnerSelector::Token("glrt-abcdefghijklmnop")).unwrap_err();
+    let error = document
+        .remove_runner(&RunnerSelector::Token("glrt-abcdefghijklmnop"))
+        .unwrap_err();
     assert!(error.is_runner_not_found());
-    assert_eq!(error.to_string(), "could not find a runner with the token 'abcdefghi'");
+    assert_eq!(
+        error.to_string(),
+        "could not find a runner with the token 'abcdefghi'"
+    );
     let error = document
         .update_token(
-            &RunnerSelector::NameAndToken { name: "one", token: "glrt-two" },
+            &RunnerSelector::NameAndToken {
+                name: "one",
+                token: "glrt-two",
+            },
             &Secret::new("x"),
             Timestamp::ZERO,
             Timestamp::ZERO,
         )
         .unwrap_err();
-    assert_eq!(error.to_string(), "could not find a runner with the Name 'one' and Token 'two'");
+    assert_eq!(
+        error.to_string(),
+        "could not find a runner with the Name 'one' and Token 'two'"
+    );
     assert_eq!(document.to_string(), COMMENTED);
 }
 
@@ -133,8 +157,14 @@ fn token_update_touches_only_the_token_keys() {
         )
         .unwrap();
     let expected = expected
-        .replace("  token = \"glrt-two\"\n  token_obtained_at = 2026-01-01T00:00:00Z\n", "  token = \"glrt-two-b\"\n  token_obtained_at = 2026-03-01T10:15:00Z\n")
-        .replace("  executor = \"docker\"\n", "  executor = \"docker\"\n  token_expires_at = 0001-01-01T00:00:00Z\n");
+        .replace(
+            "  token = \"glrt-two\"\n  token_obtained_at = 2026-01-01T00:00:00Z\n",
+            "  token = \"glrt-two-b\"\n  token_obtained_at = 2026-03-01T10:15:00Z\n",
+        )
+        .replace(
+            "  executor = \"docker\"\n",
+            "  executor = \"docker\"\n  token_expires_at = 0001-01-01T00:00:00Z\n",
+        );
     assert_eq!(document.to_string(), expected);
     let config = document.to_config().unwrap().config;
     assert_eq!(config.runners[1].token.expose(), "glrt-two-b");
@@ -143,7 +173,10 @@ fn token_update_touches_only_the_token_keys() {
 #[test]
 fn invalid_toml_cannot_be_edited() {
     let error = ConfigDocument::parse("concurrent = \n", "config.toml").unwrap_err();
-    assert!(matches!(error, EditError::Syntax { line: 1, .. }), "{error}");
+    assert!(
+        matches!(error, EditError::Syntax { line: 1, .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -165,13 +198,57 @@ fn written_file_has_mode_0600() {
     document.save().unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let directory_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let directory_mode = std::fs::metadata(path.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(directory_mode, 0o700);
 
     // A file that was world-readable becomes private when it is saved.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let document = ConfigDocument::open(&path).unwrap();
     document.save().unwrap();
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(runner_config::load(&path).unwrap().config.runners.len(), 1);
+}
+
+#[test]
+fn new_runner_goes_after_the_last_runner_even_when_tables_follow() {
+    let text = "concurrent = 2\n\n[[runners]]\n  name = \"one\"\n  executor = \"shell\"\n\n# the session server lives at the end of this file\n[session_server]\n  session_timeout = 1800\n";
+    let mut document = ConfigDocument::parse(text, "config.toml").unwrap();
+    document
+        .add_runner(&RunnerConfig {
+            name: "two".into(),
+            executor: Some(Executor::Shell),
+            ..RunnerConfig::default()
+        })
+        .unwrap();
+    let split = text.find("\n# the session server").unwrap();
+    let expected = format!(
+        "{}\n[[runners]]\n  name = \"two\"\n  url = \"\"\n  id = 0\n  token = \"\"\n  token_obtained_at = 0001-01-01T00:00:00Z\n  token_expires_at = 0001-01-01T00:00:00Z\n  executor = \"shell\"\n{}",
+        &text[..split],
+        &text[split..]
+    );
+    assert_eq!(document.to_string(), expected);
+}
+
+#[test]
+fn first_runner_of_an_empty_file_has_no_leading_blank_line() {
+    let mut document = ConfigDocument::parse("", "config.toml").unwrap();
+    document
+        .add_runner(&RunnerConfig {
+            name: "only".into(),
+            ..RunnerConfig::default()
+        })
+        .unwrap();
+    assert!(
+        document
+            .to_string()
+            .starts_with("[[runners]]\n  name = \"only\"\n"),
+        "{document}"
+    );
 }

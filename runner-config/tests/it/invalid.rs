@@ -1,3 +1,5 @@
+//! Rejected files: each problem with its line, column, key and message, all at once.
+
 use runner_config::{LoadError, ProblemKind, load, load_str};
 
 /// `(line, column, key, kind)` of every problem.
@@ -22,7 +24,8 @@ fn check(text: &str, expected: &[(usize, usize, &str, ProblemKind)]) {
         .iter()
         .map(|(line, column, key, kind)| (*line, *column, key.to_string(), *kind))
         .collect();
-    assert_eq!(problems(text), expected, "{:#}", load_str(text, "config.toml").unwrap_err());
+    let error = load_str(text, "config.toml").expect_err("the configuration should be rejected");
+    assert_eq!(problems(text), expected, "{error:#}");
 }
 
 #[test]
@@ -79,14 +82,26 @@ fn messages_name_file_line_column_and_key() {
     );
     assert_eq!(
         error.to_string(),
-        format!("invalid configuration file /etc/gitlab-runner/config.toml (2 problems)\n  {}\n  {}", lines[0], lines[1])
+        format!(
+            "invalid configuration file /etc/gitlab-runner/config.toml (2 problems)\n  {}\n  {}",
+            lines[0], lines[1]
+        )
     );
 }
 
 #[test]
 fn concurrent_below_one_is_rejected_but_absent_means_one() {
-    check("concurrent = -3\n", &[(1, 14, "concurrent", ProblemKind::Invalid)]);
-    assert_eq!(load_str("check_interval = 3\n", "c.toml").unwrap().config.concurrent, 1);
+    check(
+        "concurrent = -3\n",
+        &[(1, 14, "concurrent", ProblemKind::Invalid)],
+    );
+    assert_eq!(
+        load_str("check_interval = 3\n", "c.toml")
+            .unwrap()
+            .config
+            .concurrent,
+        1
+    );
 }
 
 #[test]
@@ -111,7 +126,11 @@ fn unknown_executor_lists_the_known_ones() {
     let error = load_str("[[runners]]\nexecutor = \"docker-ssh\"\n", "c.toml").unwrap_err();
     let problem = &error.problems()[0];
     assert_eq!(problem.key(), "runners[0].executor");
-    assert!(problem.message().starts_with("unknown executor \"docker-ssh\", expected one of: shell, docker,"));
+    assert!(
+        problem
+            .message()
+            .starts_with("unknown executor \"docker-ssh\", expected one of: shell, docker,")
+    );
 }
 
 #[test]
@@ -121,16 +140,24 @@ fn syntax_error_in_seed_example_is_located() {
     let error = load_str(text, "config.toml").unwrap_err();
     let problem = &error.problems()[0];
     assert!(problem.is_syntax());
-    assert_eq!((problem.location().line(), problem.location().column()), (4, 56));
+    assert_eq!(
+        (problem.location().line(), problem.location().column()),
+        (4, 56)
+    );
     assert!(
-        problem.to_string().starts_with("config.toml:4:56: runners.kubernetes.helper_container_security_context: "),
+        problem.to_string().starts_with(
+            "config.toml:4:56: runners.kubernetes.helper_container_security_context: "
+        ),
         "{problem}"
     );
 }
 
 #[test]
 fn syntax_error_names_the_key_being_read() {
-    check("a_key = 1\ntoken = \"unterminated\nb = 2\n", &[(2, 22, "token", ProblemKind::Syntax)]);
+    check(
+        "a_key = 1\ntoken = \"unterminated\nb = 2\n",
+        &[(2, 22, "token", ProblemKind::Syntax)],
+    );
 }
 
 #[test]
@@ -166,8 +193,20 @@ fn seed_lost_connection_example_is_rejected_where_upstream_rejects_it() {
         .iter()
         .map(|problem| (problem.location().line(), problem.key()))
         .collect();
-    assert_eq!(found, [(10, "runners[0].docker.cpus"), (11, "runners[0].docker.services"), (21, "runners[1].shell")]);
-    let unknown: Vec<&str> = error.warnings().iter().filter(|w| w.is_unknown_key()).map(|w| w.key()).collect();
+    assert_eq!(
+        found,
+        [
+            (10, "runners[0].docker.cpus"),
+            (11, "runners[0].docker.services"),
+            (21, "runners[1].shell")
+        ]
+    );
+    let unknown: Vec<&str> = error
+        .warnings()
+        .iter()
+        .filter(|w| w.is_unknown_key())
+        .map(|w| w.key())
+        .collect();
     assert_eq!(unknown, ["runners[0].docker.cache"]);
 }
 
@@ -188,7 +227,15 @@ fn invalid_labels_follow_upstream_messages() {
 #[test]
 fn machine_options_with_name_need_a_placeholder() {
     let text = "[[runners]]\nexecutor = \"docker+machine\"\n[runners.machine]\nMachineOptionsWithName = [\"ok-%s\", \"tag=fixed\"]\n";
-    check(text, &[(4, 36, "runners[0].machine.MachineOptionsWithName[1]", ProblemKind::Invalid)]);
+    check(
+        text,
+        &[(
+            4,
+            36,
+            "runners[0].machine.MachineOptionsWithName[1]",
+            ProblemKind::Invalid,
+        )],
+    );
 }
 
 #[test]
@@ -199,7 +246,10 @@ fn not_utf8_is_a_syntax_problem() {
     let error = load(&path).unwrap_err();
     let problem = &error.problems()[0];
     assert!(problem.is_syntax());
-    assert_eq!((problem.location().line(), problem.location().column()), (2, 9));
+    assert_eq!(
+        (problem.location().line(), problem.location().column()),
+        (2, 9)
+    );
 }
 
 #[test]

@@ -1,3 +1,5 @@
+//! `ConfigLock`: a second holder is refused and told the first one's pid.
+
 use runner_config::{ConfigLock, LockError};
 
 #[test]
@@ -43,14 +45,26 @@ fn lock_is_refused_across_processes() {
             Ok(lock) => {
                 drop(lock);
                 std::fs::write(&lock_path, "424242\n").unwrap();
-                assert!(std::time::Instant::now() < deadline, "the child never took the lock");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the child never took the lock"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
     };
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(matches!(error, LockError::Held { pid: Some(424_242), .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            LockError::Held {
+                pid: Some(424_242),
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]

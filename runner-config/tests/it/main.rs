@@ -1,7 +1,9 @@
 //! Integration tests of runner-config: one binary, one module per area.
 
-/// Realistic configuration files (tests/corpus) load with the expected values.
+/// Corpus files from the spec and the seeds load with the expected values.
 mod corpus;
+/// Corpus files of deployments: Helm, Docker with S3, several runners, other executors.
+mod corpus_deployments;
 /// Comment-preserving edits, the register layout and the written file's mode.
 mod edit;
 /// Invalid files: every problem reported with file, line, column and key.
@@ -15,9 +17,34 @@ mod roundtrip;
 /// Warnings: unknown keys, case-insensitive keys, suspicious values.
 mod warnings;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use runner_config::{Loaded, WarningKind, load};
 
 /// The path of a corpus file.
 pub(crate) fn corpus_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(name)
+}
+
+/// Loads a corpus file, failing on any problem and on any unknown key.
+pub(crate) fn load_corpus(name: &str) -> Loaded {
+    let loaded = load(corpus_path(name)).unwrap_or_else(|error| panic!("{error}"));
+    let unknown: Vec<String> = loaded
+        .warnings
+        .iter()
+        .filter(|warning| warning.kind() == WarningKind::UnknownKey)
+        .map(ToString::to_string)
+        .collect();
+    assert!(unknown.is_empty(), "{name}: unknown keys {unknown:#?}");
+    loaded
+}
+
+pub(crate) fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
 }

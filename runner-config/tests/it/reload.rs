@@ -1,11 +1,17 @@
+//! `Reloader`: change detection, rejection of invalid files, missing files.
+
 use std::fs;
 use std::time::{Duration, SystemTime};
 
 use runner_config::{Config, ReloadEvent, Reloader};
 
 fn set_mtime(path: &std::path::Path, seconds_ago: u64) {
-    let file = fs::File::options().write(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago)).unwrap();
+    let file = fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("the file exists");
+    file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago))
+        .expect("the file system records modification times");
 }
 
 #[test]

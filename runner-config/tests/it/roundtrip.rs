@@ -1,6 +1,10 @@
+//! Property tests: the model round-trips through TOML and edits keep other bytes intact.
+
 use proptest::prelude::*;
 use runner_config::test_util::{GeneratedDocument, arb_config, arb_document, arb_runner};
-use runner_config::{Config, ConfigDocument, RunnerSelector, Secret, Timestamp, WarningKind, load_str};
+use runner_config::{
+    Config, ConfigDocument, RunnerSelector, Secret, Timestamp, WarningKind, load_str,
+};
 
 fn assert_no_key_warnings(loaded: &runner_config::Loaded) {
     let key_warnings: Vec<_> = loaded
@@ -13,7 +17,11 @@ fn assert_no_key_warnings(loaded: &runner_config::Loaded) {
 
 /// The length of the common prefix and of the common suffix (not overlapping the prefix).
 fn common_ends(old: &str, new: &str) -> (usize, usize) {
-    let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
     let suffix = old[prefix..]
         .bytes()
         .rev()

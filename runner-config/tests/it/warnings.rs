@@ -1,3 +1,5 @@
+//! Warnings: unknown keys with path and line, and upstream's load-time warnings.
+
 use runner_config::{WarningKind, load_str};
 
 #[test]
@@ -23,7 +25,11 @@ fn unknown_tables_and_nested_keys_are_reported_once() {
     // exist; the whole table is reported, not each key inside it.
     let text = "[[runners]]\nexecutor = \"docker\"\n[runners.docker.helper_image_opts]\nHTTP_PROXY = \"x\"\nHTTPS_PROXY = \"y\"\n";
     let loaded = load_str(text, "c.toml").unwrap();
-    let unknown: Vec<_> = loaded.warnings.iter().filter(|warning| warning.is_unknown_key()).collect();
+    let unknown: Vec<_> = loaded
+        .warnings
+        .iter()
+        .filter(|warning| warning.is_unknown_key())
+        .collect();
     assert_eq!(unknown.len(), 1);
     assert_eq!(unknown[0].key(), "runners[0].docker.helper_image_opts");
     assert_eq!(unknown[0].location().line(), 3);
@@ -47,5 +53,9 @@ fn suspicious_values_warn_like_upstream() {
             (7, "runners[1].executor", WarningKind::Suspicious),
         ]
     );
-    assert!(loaded.warnings[2].message().starts_with("Runner token is empty or whitespace"));
+    assert!(
+        loaded.warnings[2]
+            .message()
+            .starts_with("Runner token is empty or whitespace")
+    );
 }

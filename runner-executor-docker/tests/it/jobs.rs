@@ -175,12 +175,17 @@ async fn dns_setting_reaches_every_container() {
                         .inspect_container(&id, None::<InspectContainerOptions>)
                         .await
                         .expect("inspect");
-                    dns.push(
-                        inspected
-                            .host_config
-                            .and_then(|h| h.dns)
-                            .unwrap_or_default(),
-                    );
+                    let kind = inspected
+                        .config
+                        .and_then(|c| c.labels)
+                        .and_then(|l| l.get("com.gitlab.gitlab-runner.type").cloned())
+                        .unwrap_or_default();
+                    let host = inspected.host_config.unwrap_or_default();
+                    dns.push((
+                        kind,
+                        host.dns.unwrap_or_default(),
+                        host.network_mode.unwrap_or_default(),
+                    ));
                 }
                 inspected.cancel();
                 return dns;
@@ -192,8 +197,13 @@ async fn dns_setting_reaches_every_container() {
     let ((outcome, trace), dns, ()) = tokio::join!(job_run, check, canceler);
     assert!(!outcome.is_success());
     assert_eq!(dns.len(), 3, "{trace}");
-    for servers in &dns {
-        assert_eq!(servers, &vec!["10.11.12.13".to_owned()], "{dns:?}");
+    for (kind, servers, network_mode) in &dns {
+        if kind == "predefined" {
+            // The helper shares the build container's namespace, hence its resolv.conf.
+            assert!(network_mode.starts_with("container:"), "{dns:?}");
+        } else {
+            assert_eq!(servers, &vec!["10.11.12.13".to_owned()], "{dns:?}");
+        }
     }
     // On a user-defined network Docker's resolver forwards to the configured servers; the
     // search domain is visible in the file either way.

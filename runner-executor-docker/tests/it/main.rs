@@ -10,3 +10,5 @@ mod jobs;
 mod images;
 // Nothing leaks: cancellation, timeout, sweep of a killed runner's objects; connection errors.
 mod lifecycle;
+// Sources: git in the helper container, the checkout in the build container.
+mod sources;

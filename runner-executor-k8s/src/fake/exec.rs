@@ -73,7 +73,7 @@ pub(crate) fn upgrade(
             .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
             .collect();
         if stored.scenario == Scenario::EvictOnExec {
-            super::http::evict(stored);
+            super::pods::evict(stored);
         }
         (env, stored.killed.clone(), force_v4)
     };

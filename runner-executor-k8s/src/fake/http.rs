@@ -6,16 +6,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStatus, Pod, PodCondition, PodStatus, Secret,
-};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::api::core::v1::Secret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
-use super::{FaultAction, RecordedRequest, Scenario, State, StoredPod};
+use super::{FaultAction, RecordedRequest, State};
 
 pub(crate) type Answer = Response<Full<Bytes>>;
 
@@ -72,6 +68,10 @@ async fn handle(
             path: path.clone(),
             query: query.clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         });
         let found = inner.faults.iter_mut().find(|f| {
             f.method == method.as_str()
@@ -97,10 +97,14 @@ async fn handle(
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     Ok(match (method.clone(), segments.as_slice()) {
-        (Method::POST, ["api", "v1", "namespaces", ns, "pods"]) => create_pod(&state, ns, &body),
-        (Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => get_pod(&state, ns, name),
+        (Method::POST, ["api", "v1", "namespaces", ns, "pods"]) => {
+            super::pods::create_pod(&state, ns, &body)
+        }
+        (Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => {
+            super::pods::get_pod(&state, ns, name)
+        }
         (Method::DELETE, ["api", "v1", "namespaces", ns, "pods", name]) => {
-            delete_pod(&state, ns, name)
+            super::pods::delete_pod(&state, ns, name)
         }
         (Method::GET, ["api", "v1", "namespaces", ns, "pods", name, "exec"]) => {
             super::exec::upgrade(&state, ns, name, &query, &headers, on_upgrade)
@@ -126,12 +130,12 @@ async fn handle(
     })
 }
 
-fn key(namespace: &str, name: &str) -> (String, String) {
+pub(crate) fn key(namespace: &str, name: &str) -> (String, String) {
     (namespace.to_owned(), name.to_owned())
 }
 
 /// Decodes `body` as `T` and checks that nothing was lost in the round trip (unknown fields).
-fn decode<T: DeserializeOwned + Serialize>(body: &[u8]) -> Result<T, Box<Answer>> {
+pub(crate) fn decode<T: DeserializeOwned + Serialize>(body: &[u8]) -> Result<T, Box<Answer>> {
     let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         Box::new(status_answer(
             400,
@@ -173,208 +177,13 @@ fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn create_pod(state: &State, namespace: &str, body: &[u8]) -> Answer {
-    let mut pod: Pod = match decode(body) {
-        Ok(pod) => pod,
-        Err(answer) => return *answer,
-    };
-    if let Err(message) = validate_pod(&pod) {
-        return status_answer(422, "Invalid", &message);
-    }
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let mut inner = state.lock();
-    if inner.pods.contains_key(&key(namespace, &name)) {
-        return status_answer(
-            409,
-            "AlreadyExists",
-            &format!("pods \"{name}\" already exists"),
-        );
-    }
-    inner.created_pods.push(pod.clone());
-    inner.resource_version += 1;
-    pod.metadata.namespace = Some(namespace.to_owned());
-    pod.metadata.uid = Some(format!("uid-{}", inner.resource_version));
-    pod.metadata.resource_version = Some(inner.resource_version.to_string());
-    pod.status = Some(pending_status(inner.scenario));
-    let scenario = inner.scenario;
-    inner.pods.insert(
-        key(namespace, &name),
-        StoredPod {
-            pod: pod.clone(),
-            scenario,
-            gets: 0,
-            killed: CancellationToken::new(),
-        },
-    );
-    json(StatusCode::CREATED, &pod)
-}
-
-/// The checks the real API server makes that k8s-openapi's lenient types do not.
-fn validate_pod(pod: &Pod) -> Result<(), String> {
-    let name = pod.metadata.name.as_deref().unwrap_or("");
-    if !is_dns_label(name) {
-        return Err(format!(
-            "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"
-        ));
-    }
-    let spec = pod.spec.as_ref().ok_or("spec: Required value")?;
-    if spec.restart_policy.as_deref() != Some("Never") {
-        return Err("spec.restartPolicy: the runner must use Never".to_owned());
-    }
-    let volumes: Vec<&str> = spec
-        .volumes
-        .iter()
-        .flatten()
-        .map(|v| v.name.as_str())
-        .collect();
-    let mut names = Vec::new();
-    for container in spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten())
-    {
-        if !is_dns_label(&container.name) || names.contains(&container.name) {
-            return Err(format!(
-                "spec.containers: Invalid value: {:?}: name empty, invalid or duplicated",
-                container.name
-            ));
-        }
-        names.push(container.name.clone());
-        if container.image.as_deref().is_none_or(str::is_empty) {
-            return Err(format!(
-                "spec.containers[{}].image: Required value",
-                container.name
-            ));
-        }
-        for mount in container.volume_mounts.iter().flatten() {
-            if !volumes.contains(&mount.name.as_str()) {
-                return Err(format!(
-                    "spec.containers[{}].volumeMounts.name: Not found: {:?}",
-                    container.name, mount.name
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn is_dns_label(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-')
-}
-
-fn pending_status(scenario: Scenario) -> PodStatus {
-    let scheduled = match scenario {
-        Scenario::NeverScheduled => PodCondition {
-            type_: "PodScheduled".to_owned(),
-            status: "False".to_owned(),
-            reason: Some("Unschedulable".to_owned()),
-            message: Some("0/3 nodes are available: 3 Insufficient cpu.".to_owned()),
-            ..PodCondition::default()
-        },
-        _ => PodCondition {
-            type_: "PodScheduled".to_owned(),
-            status: "True".to_owned(),
-            ..PodCondition::default()
-        },
-    };
-    PodStatus {
-        phase: Some("Pending".to_owned()),
-        conditions: Some(vec![scheduled]),
-        ..PodStatus::default()
-    }
-}
-
-fn get_pod(state: &State, namespace: &str, name: &str) -> Answer {
-    let mut inner = state.lock();
-    let Some(stored) = inner.pods.get_mut(&key(namespace, name)) else {
-        return not_found("pods", name);
-    };
-    stored.gets += 1;
-    let pending = stored.pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending");
-    if pending && stored.gets >= 2 && stored.scenario != Scenario::NeverScheduled {
-        stored.pod.status = Some(running_status(&stored.pod));
-        if let Some(spec) = stored.pod.spec.as_mut() {
-            spec.node_name = Some("fake-node".to_owned());
-        }
-    }
-    json(StatusCode::OK, &stored.pod)
-}
-
-fn running_status(pod: &Pod) -> PodStatus {
-    let conditions = ["PodScheduled", "Initialized", "ContainersReady", "Ready"]
-        .map(|t| PodCondition {
-            type_: t.to_owned(),
-            status: "True".to_owned(),
-            ..PodCondition::default()
-        })
-        .to_vec();
-    let statuses = pod
-        .spec
-        .iter()
-        .flat_map(|s| s.containers.iter())
-        .map(|c| ContainerStatus {
-            name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
-            ready: true,
-            state: Some(ContainerState {
-                running: Some(ContainerStateRunning {
-                    started_at: Some(Time(Default::default())),
-                }),
-                ..ContainerState::default()
-            }),
-            ..ContainerStatus::default()
-        })
-        .collect();
-    PodStatus {
-        phase: Some("Running".to_owned()),
-        conditions: Some(conditions),
-        container_statuses: Some(statuses),
-        ..PodStatus::default()
-    }
-}
-
-/// Marks a pod evicted and kills its execs.
-pub(crate) fn evict(stored: &mut StoredPod) {
-    let status = stored.pod.status.get_or_insert_with(PodStatus::default);
-    status.phase = Some("Failed".to_owned());
-    status.reason = Some("Evicted".to_owned());
-    status
-        .conditions
-        .get_or_insert_with(Vec::new)
-        .push(PodCondition {
-            type_: "DisruptionTarget".to_owned(),
-            status: "True".to_owned(),
-            reason: Some("EvictionByEvictionAPI".to_owned()),
-            message: Some("Eviction API: evicting".to_owned()),
-            ..PodCondition::default()
-        });
-    stored.killed.cancel();
-}
-
-fn delete_pod(state: &State, namespace: &str, name: &str) -> Answer {
-    let mut inner = state.lock();
-    let Some(stored) = inner.pods.remove(&key(namespace, name)) else {
-        return not_found("pods", name);
-    };
-    stored.killed.cancel();
-    let mut pod = stored.pod;
-    pod.metadata.deletion_timestamp = Some(Time(Default::default()));
-    json(StatusCode::OK, &pod)
-}
-
 fn create_secret(state: &State, namespace: &str, body: &[u8]) -> Answer {
     let secret: Secret = match decode(body) {
         Ok(secret) => secret,
         Err(answer) => return *answer,
     };
     let name = secret.metadata.name.clone().unwrap_or_default();
-    if !is_dns_label(&name) {
+    if !super::pods::is_dns_label(&name) {
         return status_answer(
             422,
             "Invalid",
@@ -394,7 +203,7 @@ fn create_secret(state: &State, namespace: &str, body: &[u8]) -> Answer {
     json(StatusCode::CREATED, &secret)
 }
 
-fn json<T: Serialize>(code: StatusCode, value: &T) -> Answer {
+pub(crate) fn json<T: Serialize>(code: StatusCode, value: &T) -> Answer {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let mut answer = Response::new(Full::new(Bytes::from(body)));
     *answer.status_mut() = code;
@@ -405,7 +214,7 @@ fn json<T: Serialize>(code: StatusCode, value: &T) -> Answer {
     answer
 }
 
-fn not_found(kind: &str, name: &str) -> Answer {
+pub(crate) fn not_found(kind: &str, name: &str) -> Answer {
     status_answer(404, "NotFound", &format!("{kind} \"{name}\" not found"))
 }
 
@@ -428,6 +237,7 @@ fn status_body(code: u16, status: &str, reason: &str, message: &str) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::Pod;
 
     #[test]
     fn unknown_fields_are_rejected() {
@@ -436,24 +246,5 @@ mod tests {
         assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let good = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"build","image":"a"}]}}"#;
         assert!(decode::<Pod>(good).is_ok());
-    }
-
-    #[test]
-    fn pods_are_validated_like_the_api_server_does() {
-        let pod: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "p"},
-            "spec": {"restartPolicy": "Never", "containers": [{"name": "build", "image": "a", "volumeMounts": [{"name": "repo", "mountPath": "/builds"}]}]}
-        }))
-        .unwrap();
-        assert!(
-            validate_pod(&pod)
-                .unwrap_err()
-                .contains("volumeMounts.name: Not found")
-        );
-        let bad_name: Pod = serde_json::from_value(
-            serde_json::json!({"metadata": {"name": "Bad_Name"}, "spec": {"containers": []}}),
-        )
-        .unwrap();
-        assert!(validate_pod(&bad_name).is_err());
     }
 }

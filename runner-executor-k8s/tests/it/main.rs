@@ -11,3 +11,5 @@ mod failures;
 mod cleanup;
 // The manifest the fake received: seed security contexts and volumes, services, labels, K9.
 mod manifest;
+// Cluster access: host and bearer token, kubeconfig errors, a config.toml section end to end.
+mod access;

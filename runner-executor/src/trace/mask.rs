@@ -387,8 +387,13 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
+        /// Few short secrets (plain automaton) or many 4+ byte ones (4-byte filter, stride 1 to 8).
         fn secrets() -> impl Strategy<Value = Vec<String>> {
-            prop::collection::vec("[abc]{1,6}", 1..5)
+            prop_oneof![
+                prop::collection::vec("[abc]{1,6}", 1..5),
+                prop::collection::vec("[abc]{4,7}", 20..40),
+                prop::collection::vec("[abc]{8,12}", 20..40),
+            ]
         }
 
         fn text(secrets: Vec<String>) -> impl Strategy<Value = (Vec<String>, Vec<u8>)> {

@@ -1,7 +1,11 @@
 //! A set of byte patterns that can be searched in a stream: full matches plus the earliest
 //! position where an incomplete match could still begin (what a streaming masker must hold back).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+
+/// Above this many patterns the 4-byte filter replaces the automaton's own prefilter, which
+/// reports mostly false candidates for many random secrets (see benches/masking.rs).
+const FILTER_MIN_PATTERNS: usize = 16;
 
 /// A match of a pattern in a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +23,23 @@ pub(crate) struct PatternSet {
     case_insensitive: bool,
     max_len: usize,
     first_bytes: [bool; 256],
+    /// For many case-sensitive patterns of 4+ bytes: a bit per hash of a pattern's first 4
+    /// bytes. Candidate positions are checked with an anchored search; every match starts at one.
+    filter: Option<Box<[u64]>>,
+    /// Distance between checked positions: every pattern has a filtered 4-gram at each of its
+    /// first `stride` offsets, so checking every `stride`-th position cannot miss a match.
+    stride: usize,
+}
+
+/// Largest stride (more grams per pattern raise the false-candidate rate).
+const MAX_STRIDE: usize = 8;
+
+/// Bits in the 4-byte filter (8 KiB, stays in L1).
+const FILTER_BITS: u32 = 16;
+
+fn filter_slot(window: [u8; 4]) -> usize {
+    let key = u32::from_le_bytes(window).wrapping_mul(0x9E37_79B1);
+    (key >> (32 - FILTER_BITS)) as usize
 }
 
 impl PatternSet {
@@ -47,6 +68,8 @@ impl PatternSet {
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .ascii_case_insensitive(case_insensitive)
+            // A full DFA: masking runs over every trace byte, so search speed beats memory.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&sorted)
             .ok()?;
         let mut first_bytes = [false; 256];
@@ -59,12 +82,27 @@ impl PatternSet {
             }
         }
         let max_len = sorted.iter().map(Vec::len).max().unwrap_or(0);
+        let min_len = sorted.iter().map(Vec::len).min().unwrap_or(0);
+        let stride = min_len.saturating_sub(3).clamp(1, MAX_STRIDE);
+        let filter = (!case_insensitive && sorted.len() > FILTER_MIN_PATTERNS && min_len >= 4)
+            .then(|| {
+                let mut bits = vec![0u64; (1 << FILTER_BITS) / 64].into_boxed_slice();
+                for pattern in &sorted {
+                    for gram in pattern.windows(4).take(stride) {
+                        let slot = filter_slot([gram[0], gram[1], gram[2], gram[3]]);
+                        bits[slot / 64] |= 1 << (slot % 64);
+                    }
+                }
+                bits
+            });
         Some(Self {
             automaton,
             sorted,
             case_insensitive,
             max_len,
             first_bytes,
+            filter,
+            stride,
         })
     }
 
@@ -75,11 +113,34 @@ impl PatternSet {
 
     /// The leftmost-longest match in `haystack[from..]`.
     pub(crate) fn find(&self, haystack: &[u8], from: usize) -> Option<Found> {
-        let input = Input::new(haystack).span(from..haystack.len());
-        self.automaton.find(input).map(|m| Found {
-            start: m.start(),
-            end: m.end(),
-        })
+        let Some(filter) = &self.filter else {
+            let input = Input::new(haystack).span(from..haystack.len());
+            return self.automaton.find(input).map(|m| Found {
+                start: m.start(),
+                end: m.end(),
+            });
+        };
+        // A match starting at `i` is seen at the first checked position `p >= i`, which lies
+        // within its first `stride` offsets. Earlier matches were seen at earlier positions, so
+        // the leftmost match in `[p - stride + 1, p + max_len)` that starts by `p` is the answer.
+        let len = haystack.len();
+        let mut position = from;
+        while let Some(window) = haystack.get(position..position + 4) {
+            let slot = filter_slot([window[0], window[1], window[2], window[3]]);
+            if filter[slot / 64] & (1 << (slot % 64)) != 0 {
+                let low = position.saturating_sub(self.stride - 1).max(from);
+                let high = (position + self.max_len).min(len);
+                let input = Input::new(haystack).span(low..high);
+                if let Some(m) = self.automaton.find(input).filter(|m| m.start() <= position) {
+                    return Some(Found {
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+            position += self.stride;
+        }
+        None
     }
 
     /// Whether a match starting at `start` is final: no longer pattern could still match there
@@ -127,6 +188,18 @@ mod tests {
         assert_eq!(set.first_partial(b"xx se", 0), 3);
         assert_eq!(set.first_partial(b"xx sx", 0), 5);
         assert_eq!(set.first_partial(b"xx secret", 0), 9);
+    }
+
+    #[test]
+    fn filtered_search_finds_leftmost_longest() {
+        let mut patterns: Vec<String> = (0..40).map(|i| format!("secret-{i:02}")).collect();
+        patterns.push("secret-01-longer".to_owned());
+        let set = PatternSet::new(&patterns, false).unwrap();
+        assert!(set.filter.is_some());
+        let text = b"xx secret-7 secret-01-longer secret-39";
+        assert_eq!(set.find(text, 0), Some(Found { start: 12, end: 28 }));
+        assert_eq!(set.find(text, 13), Some(Found { start: 29, end: 38 }));
+        assert_eq!(set.find(text, 30), None);
     }
 
     #[test]

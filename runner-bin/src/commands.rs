@@ -1,0 +1,4 @@
+//! One module per command; `lib.rs` dispatches to them.
+
+pub(crate) mod lint;
+pub(crate) mod list;

@@ -1,0 +1,253 @@
+//! Asking the coordinator for jobs on behalf of one `[[runners]]` entry.
+//!
+//! Each entry gets `request_concurrency` request loops. A loop takes a unit of the global
+//! `concurrent` and of the runner's `limit` before it asks (upstream counts requests in
+//! flight against both, config-toml.md §6.1), hands a received job to a job task that keeps
+//! both units until the job is reported, and asks again at once; an empty answer waits
+//! `check_interval`. Consecutive unhealthy answers (403, a client that cannot be built) pause
+//! the entry for `unhealthy_interval` (coordinator-api.md §5.6).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use runner_api::{Client, JobRequest, JobRequestOutcome, RunnerInfo, Token};
+use runner_config::RunnerConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::job_runner::{self, JobContext};
+use crate::limiter::Limiter;
+use crate::slots::RunnerSlots;
+
+/// Upstream's defaults for runner health (§5.6).
+const DEFAULT_UNHEALTHY_REQUESTS_LIMIT: u32 = 3;
+const DEFAULT_UNHEALTHY_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What the request loops of one runner entry share.
+#[derive(Clone)]
+pub struct Poller {
+    /// The job context handed to every received job.
+    pub context: JobContext,
+    /// Global `concurrent`.
+    pub concurrent: Limiter,
+    /// This runner's `limit` and slot numbers.
+    pub slots: RunnerSlots,
+    /// Pause after an empty answer.
+    pub check_interval: Duration,
+    /// Fired on reload: finish the current request (never drop a job the coordinator
+    /// already assigned), then stop.
+    pub retire: CancellationToken,
+    /// Fired on shutdown: stop now, cancelling a pending request.
+    pub stop: CancellationToken,
+    /// Owner of the job tasks; awaited at shutdown.
+    pub jobs: TaskTracker,
+    /// Counts jobs taken, for `run-single --max-builds`.
+    pub taken: Arc<AtomicU32>,
+    /// Stop after this many jobs (0 = no limit).
+    pub max_jobs: u32,
+}
+
+impl Poller {
+    /// Starts the request loops of this runner entry on `tracker`.
+    pub fn spawn(self, tracker: &TaskTracker) {
+        let loops = self.context.runner.effective_request_concurrency().max(1);
+        let health = Arc::new(Health::new(&self.context.runner));
+        for _ in 0..loops {
+            let poller = self.clone();
+            let health = Arc::clone(&health);
+            tracker.spawn(async move { poller.request_loop(&health).await });
+        }
+    }
+
+    async fn request_loop(self, health: &Health) {
+        let runner = Arc::clone(&self.context.runner);
+        let token = Token::new(runner.token.expose());
+        loop {
+            if self.retire.is_cancelled() || self.stop.is_cancelled() || self.reached_max_jobs() {
+                return;
+            }
+            if let Some(pause) = health.pause_needed() {
+                tracing::warn!(
+                    "Runner \"{}{}\" is unhealthy and will be disabled for {} seconds!",
+                    runner.url,
+                    runner.short_token(),
+                    go_duration(pause)
+                );
+                if !self.sleep(pause).await {
+                    return;
+                }
+                tracing::warn!(
+                    "Runner \"{}{}\" is not healthy, but check for a new job will be forced!",
+                    runner.url,
+                    runner.short_token()
+                );
+                health.reset();
+            }
+            let global = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return,
+                _ = self.retire.cancelled() => return,
+                permit = self.concurrent.acquire() => permit,
+            };
+            let slot = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return,
+                _ = self.retire.cancelled() => return,
+                slot = self.slots.acquire() => slot,
+            };
+            let request = JobRequest {
+                info: self.context.info.clone(),
+                token: token.clone(),
+                system_id: self.context.system_id.clone(),
+                last_update: None,
+                session: None,
+            };
+            // Only shutdown cancels a pending request; a reload lets it finish.
+            let answer = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return,
+                answer = self.context.client.request_job(request) => answer,
+            };
+            match answer {
+                Ok(JobRequestOutcome::Job(job)) => {
+                    health.healthy();
+                    self.taken.fetch_add(1, Ordering::SeqCst);
+                    let context = self.context.clone();
+                    self.jobs.spawn(async move {
+                        let concurrent_id = slot.id();
+                        job_runner::process(context, *job, concurrent_id).await;
+                        drop(slot);
+                        drop(global);
+                    });
+                    // A busy queue drains faster than check_interval: ask again at once.
+                    continue;
+                }
+                Ok(JobRequestOutcome::NoJob) => health.healthy(),
+                Ok(JobRequestOutcome::Undecodable(error)) => {
+                    health.healthy();
+                    fail_undecodable(&self.context.client, &self.context.info, &error).await;
+                }
+                Err(error) if error.is_auth() => health.unhealthy(),
+                Err(_) => health.healthy(),
+            }
+            drop(slot);
+            drop(global);
+            if !self.sleep(self.check_interval).await {
+                return;
+            }
+        }
+    }
+
+    fn reached_max_jobs(&self) -> bool {
+        self.max_jobs > 0 && self.taken.load(Ordering::SeqCst) >= self.max_jobs
+    }
+
+    /// Sleeps unless retired or stopped first; returns whether to go on.
+    async fn sleep(&self, duration: Duration) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.stop.cancelled() => false,
+            _ = self.retire.cancelled() => false,
+            () = tokio::time::sleep(duration) => true,
+        }
+    }
+}
+
+/// A 201 whose payload did not decode: report the job failed instead of leaving it stuck
+/// (coordinator-api.md §5.5, "Beyond").
+async fn fail_undecodable(
+    client: &Client,
+    info: &RunnerInfo,
+    error: &runner_api::wire::DecodeJobError,
+) {
+    let Some(partial) = &error.partial else {
+        tracing::error!(error = %error.source, "job payload could not be decoded and names no job");
+        return;
+    };
+    if let Err(report_error) = client
+        .fail_job(partial, info, Some("runner_system_failure"))
+        .await
+    {
+        tracing::error!(job = partial.id, error = %report_error, "could not report an undecodable job as failed");
+    }
+}
+
+/// Consecutive unhealthy answers of one runner entry.
+#[derive(Debug)]
+struct Health {
+    failures: AtomicU32,
+    limit: u32,
+    interval: Duration,
+}
+
+impl Health {
+    fn new(runner: &RunnerConfig) -> Self {
+        let limit = u32::try_from(runner.unhealthy_requests_limit)
+            .ok()
+            .filter(|limit| *limit > 0)
+            .unwrap_or(DEFAULT_UNHEALTHY_REQUESTS_LIMIT);
+        let interval = runner
+            .unhealthy_interval
+            .and_then(|interval| interval.to_std())
+            .unwrap_or(DEFAULT_UNHEALTHY_INTERVAL);
+        Self {
+            failures: AtomicU32::new(0),
+            limit,
+            interval,
+        }
+    }
+
+    fn healthy(&self) {
+        self.failures.store(0, Ordering::SeqCst);
+    }
+
+    fn unhealthy(&self) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn reset(&self) {
+        self.failures.store(0, Ordering::SeqCst);
+    }
+
+    fn pause_needed(&self) -> Option<Duration> {
+        (self.failures.load(Ordering::SeqCst) >= self.limit).then_some(self.interval)
+    }
+}
+
+/// Go's rendering of a duration (`1h0m0s`), which upstream's message prints.
+fn go_duration(duration: Duration) -> String {
+    let total = duration.as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60);
+    if hours > 0 {
+        format!("{hours}h{minutes}m{seconds}s")
+    } else if minutes > 0 {
+        format!("{minutes}m{seconds}s")
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_go_does() {
+        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(go_duration(Duration::from_secs(5)), "5s");
+    }
+
+    #[test]
+    fn three_unhealthy_answers_pause_the_runner() {
+        let health = Health::new(&RunnerConfig::default());
+        health.unhealthy();
+        health.unhealthy();
+        assert_eq!(health.pause_needed(), None);
+        health.unhealthy();
+        assert_eq!(health.pause_needed(), Some(DEFAULT_UNHEALTHY_INTERVAL));
+        health.healthy();
+        assert_eq!(health.pause_needed(), None);
+    }
+}

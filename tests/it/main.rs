@@ -1,0 +1,40 @@
+//! End-to-end tests: the real `gitlab-runner-rs` binary against the fake coordinator,
+//! real git over smart HTTP, and real bash.
+
+// Jobs through `run` on the shell executor: scripts, exit codes, masking, git strategies.
+mod shell_jobs;
+// The service: concurrency, signals, reload, the config lock.
+mod service;
+// Commands that only read or edit the config file: list, lint, --version.
+mod config_commands;
+
+use std::time::Duration;
+
+use runner_api::fake::JobRecord;
+use runner_e2e::{RunnerProcess, Workspace};
+
+/// Generous bound for a job to finish on a loaded 2-core CI machine. Tests never assert
+/// that anything is fast; this only stops a broken runner from hanging the suite.
+const JOB_WAIT: Duration = Duration::from_secs(90);
+
+/// Starts `run` on `config` in the workspace.
+fn start_runner(workspace: &Workspace, config: &std::path::Path) -> RunnerProcess {
+    RunnerProcess::start(workspace.path(), &["run", "-c", &config.to_string_lossy()])
+}
+
+/// Waits for the final state of `job_id`, panicking with the runner's log if it never comes.
+async fn final_record(workspace: &Workspace, runner: &RunnerProcess, job_id: u64) -> JobRecord {
+    match workspace
+        .coordinator
+        .wait_for_job_final_state(job_id, JOB_WAIT)
+        .await
+    {
+        Some(record) => record,
+        None => panic!("job {job_id} never finished; runner log:\n{}", runner.log()),
+    }
+}
+
+/// The job's trace as text.
+fn trace_text(record: &JobRecord) -> String {
+    String::from_utf8_lossy(&record.trace).into_owned()
+}

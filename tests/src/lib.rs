@@ -1,0 +1,17 @@
+//! Helpers of the end-to-end tests: the real `gitlab-runner-rs` binary started as a child
+//! process against the fake coordinator of `runner-api`, with real git repositories served
+//! over smart HTTP on loopback and real bash running the jobs.
+//!
+//! The tests themselves live in `it/`, one module per area.
+
+mod binary;
+mod git_server;
+mod job;
+mod process;
+mod workspace;
+
+pub use binary::runner_binary;
+pub use git_server::GitServer;
+pub use job::JobBuilder;
+pub use process::{RunnerProcess, run_to_end};
+pub use workspace::Workspace;
