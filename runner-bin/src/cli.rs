@@ -54,6 +54,20 @@ pub enum Command {
     Lint(ConfigArgs),
     /// Rotate a runner's authentication token.
     ResetToken(ResetTokenArgs),
+    /// Run the jobs of the project's .gitlab-ci.yml locally, without GitLab.
+    Exec(ExecArgs),
+    /// Helper mode (inside jobs): archive and upload artifacts.
+    #[command(hide = true)]
+    ArtifactsUploader(crate::helper_commands::ArtifactsUploaderArgs),
+    /// Helper mode (inside jobs): download and extract a dependency's artifacts.
+    #[command(hide = true)]
+    ArtifactsDownloader(crate::helper_commands::ArtifactsDownloaderArgs),
+    /// Helper mode (inside jobs): archive and upload the cache.
+    #[command(hide = true)]
+    CacheArchiver(crate::helper_commands::CacheArchiverArgs),
+    /// Helper mode (inside jobs): download and extract the cache.
+    #[command(hide = true)]
+    CacheExtractor(crate::helper_commands::CacheExtractorArgs),
 }
 
 /// `-c/--config`, shared by every command that reads the file.
@@ -263,6 +277,33 @@ pub struct ResetTokenArgs {
     /// Reset every runner in the file.
     #[arg(long)]
     pub all_runners: bool,
+}
+
+/// Flags of `exec`: run `.gitlab-ci.yml` jobs locally through a local coordinator.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The executor: shell (docker once this build has it).
+    pub executor: String,
+    /// Jobs to run (a `parallel` job's name selects all its instances); all when none.
+    pub jobs: Vec<String>,
+    /// A variable for every job, KEY=VALUE (repeat); wins over the file's variables.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// A file of KEY=VALUE lines (repeat); --env wins over it.
+    #[arg(long = "var-file", value_name = "PATH")]
+    pub var_file: Vec<PathBuf>,
+    /// Mask this user variable's value in the job log (repeat).
+    #[arg(long = "mask", value_name = "NAME")]
+    pub mask: Vec<String>,
+    /// The pipeline file, relative to the project directory.
+    #[arg(long = "file", default_value = ".gitlab-ci.yml")]
+    pub file: PathBuf,
+    /// The project directory (default: the current directory).
+    #[arg(short = 'C', long = "directory", value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+    /// Where jobs are checked out (default: <project>/.gitlab-runner-rs/builds).
+    #[arg(long)]
+    pub builds_dir: Option<PathBuf>,
 }
 
 /// Flags of `run-single` (cli.md 9).

@@ -2,3 +2,9 @@
 
 pub(crate) mod lint;
 pub(crate) mod list;
+pub(crate) mod register;
+pub(crate) mod reset_token;
+pub(crate) mod unregister;
+pub(crate) mod verify;
+pub(crate) mod run_single;
+pub(crate) mod exec;

@@ -8,9 +8,11 @@ mod commands;
 mod config_file;
 mod coordinator;
 mod executors;
+mod helper_commands;
 mod job_runner;
 mod job_spec;
 mod limiter;
+mod local_coordinator;
 mod logging;
 mod poller;
 mod service;
@@ -86,8 +88,37 @@ fn dispatch(command: cli::Command) -> ExitCode {
         cli::Command::List(args) => commands::list::run(&args),
         cli::Command::Lint(args) => commands::lint::run(&args),
         cli::Command::Run(args) => service::run(args),
+        cli::Command::Register(args) => commands::register::run(*args),
+        cli::Command::Unregister(args) => commands::unregister::run(&args),
+        cli::Command::Verify(args) => commands::verify::run(&args),
+        cli::Command::ResetToken(args) => commands::reset_token::run(&args),
+        cli::Command::RunSingle(args) => commands::run_single::run(*args),
+        cli::Command::ArtifactsUploader(args) => run_helper(helper_commands::run_artifacts_uploader(args)),
+        cli::Command::ArtifactsDownloader(args) => run_helper(helper_commands::run_artifacts_downloader(args)),
+        cli::Command::CacheArchiver(args) => run_helper(helper_commands::run_cache_archiver(args)),
+        cli::Command::CacheExtractor(args) => run_helper(helper_commands::run_cache_extractor(args)),
+        cli::Command::Exec(args) => commands::exec::run(args),
         other => {
             tracing::error!("command not available in this build: {other:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a helper command (artifacts, cache) on a small runtime; a failure is upstream's
+/// `FATAL: <cause>` and exit status 1, which fails the job stage that called it.
+fn run_helper(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("FATAL: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("FATAL: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -7,11 +7,13 @@
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
 /// Layout of log lines.
@@ -53,6 +55,16 @@ pub fn parse_level(text: &str) -> Result<Level, String> {
     }
 }
 
+/// Called for every warning and error logged, once set with [`count_problems_with`]:
+/// upstream counts them in `gitlab_runner_errors_total{level}`.
+static PROBLEM_COUNTER: OnceLock<Box<dyn Fn(Level) + Send + Sync>> = OnceLock::new();
+
+/// Routes every logged warning and error to `counter` (the metrics of `run`). Only the first
+/// call takes effect; the process has one log.
+pub fn count_problems_with(counter: impl Fn(Level) + Send + Sync + 'static) {
+    let _ = PROBLEM_COUNTER.set(Box::new(counter));
+}
+
 /// Installs the global subscriber. Call once, from the binary only.
 pub fn install(level: Level, format: LogFormat) {
     let filter = tracing_subscriber::filter::LevelFilter::from_level(level);
@@ -60,9 +72,24 @@ pub fn install(level: Level, format: LogFormat) {
         .with_max_level(filter)
         .with_writer(std::io::stderr)
         .event_format(UpstreamFormat { format })
-        .finish();
+        .finish()
+        .with(ProblemCounter);
     // A second installation (tests calling the CLI in-process) is harmless to ignore.
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Feeds [`PROBLEM_COUNTER`] with the level of every warning and error.
+struct ProblemCounter;
+
+impl<S: Subscriber> Layer<S> for ProblemCounter {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let level = *event.metadata().level();
+        if level <= Level::WARN {
+            if let Some(counter) = PROBLEM_COUNTER.get() {
+                counter(level);
+            }
+        }
+    }
 }
 
 /// Formats events the way upstream's logrus formatters do.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use runner_config::{Config, ConfigLock, ReloadEvent, Reloader, RunnerConfig};
 use runner_metrics::{
+    ErrorLevel,
     BuildInfo, ListenAddress, Metrics, MetricsServer, ProcessState, Registry, RunnerLabels,
     ServerState,
 };
@@ -73,6 +74,11 @@ async fn run_service(args: RunArgs) -> ExitCode {
     let shutdown = Shutdown::new();
     let mut registry = Registry::default();
     let metrics = Metrics::new(&mut registry, build_info());
+    let counted = metrics.clone();
+    crate::logging::count_problems_with(move |level| {
+        let level = if level == tracing::Level::ERROR { ErrorLevel::Error } else { ErrorLevel::Warning };
+        counted.workers().error(level);
+    });
     let listen_override = args.listen_address.clone();
     let mut metrics_server = match start_metrics(
         &config,

@@ -43,6 +43,11 @@ fn load_hundred_runners(criterion: &mut Criterion) {
     criterion.bench_function("load_str 100 runners", |bencher| {
         bencher.iter(|| load_str(black_box(&text), "bench.toml"))
     });
+    // The floor: the same file through plain `toml` decoding, without locations, warnings or
+    // validation.
+    criterion.bench_function("toml::from_str 100 runners (baseline)", |bencher| {
+        bencher.iter(|| toml::from_str::<runner_config::Config>(black_box(&text)))
+    });
     criterion.bench_function("update_token in 100 runners", |bencher| {
         bencher.iter(|| {
             let mut document =

@@ -32,7 +32,8 @@ const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("config.toml");
 /// std::fs::write(&path, "concurrent = 2\n")?;
-/// let mut reloader = Reloader::new(&path)?;
+/// let (mut reloader, first) = Reloader::new(&path)?;
+/// assert_eq!(first.config.concurrent, 2);
 /// assert!(matches!(reloader.poll(), ReloadEvent::Unchanged));
 ///
 /// std::fs::write(&path, "concurrent = 0\n")?;
@@ -73,7 +74,7 @@ struct Stamp {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    /// Nothing seen yet (started from a given configuration).
+    /// Nothing seen yet.
     Nothing,
     /// The file with this stamp and content hash.
     File { stamp: Stamp, hash: u64 },
@@ -82,24 +83,41 @@ enum Seen {
 }
 
 impl Reloader {
-    /// Loads `path` and starts watching it.
-    pub fn new(path: impl Into<PathBuf>) -> Result<Self, LoadError> {
-        let mut reloader = Self::with_config(path, Config::default());
+    /// Loads `path` and starts watching it; returns the reloader and the first load (whose
+    /// warnings the caller logs). A missing or invalid file is an error, as at upstream's
+    /// `run` start-up.
+    pub fn new(path: impl Into<PathBuf>) -> Result<(Self, Loaded), LoadError> {
+        let mut reloader = Self {
+            path: path.into(),
+            config: Config::default(),
+            seen: Seen::Nothing,
+        };
         match reloader.check(true) {
+            ReloadEvent::Reloaded(loaded) => Ok((reloader, *loaded)),
             ReloadEvent::Rejected(error) => Err(error),
-            ReloadEvent::Reloaded(_) | ReloadEvent::Unchanged => Ok(reloader),
+            ReloadEvent::Unchanged => Err(LoadError::Read {
+                path: reloader.path.clone(),
+                source: io::Error::other("the file could not be examined"),
+            }),
         }
     }
 
-    /// Starts watching `path` with `config` in force, for example the defaults when the
-    /// file does not exist yet (upstream's `run` starts like that). The first
-    /// [`Reloader::poll`] that finds the file loads it.
+    /// Starts watching `path` with `config` in force: the configuration the caller loaded
+    /// from that file (possibly after [`Config::expand_env`]), or the defaults when the file
+    /// does not exist yet (upstream's `run` starts like that). The file as it is now is
+    /// taken to be the source of `config`, so the first [`Reloader::poll`] reports a change
+    /// only if the file changes afterwards; prefer [`Reloader::new`], which has no window
+    /// between loading and watching.
     pub fn with_config(path: impl Into<PathBuf>, config: Config) -> Self {
-        Self {
-            path: path.into(),
-            config,
-            seen: Seen::Nothing,
-        }
+        let path = path.into();
+        let seen = match stamp(&path).and_then(|stamp| Ok((stamp, std::fs::read(&path)?))) {
+            Ok((stamp, bytes)) => Seen::File {
+                stamp,
+                hash: content_hash(&bytes),
+            },
+            Err(error) => Seen::Failed(error.kind()),
+        };
+        Self { path, config, seen }
     }
 
     /// The file being watched.

@@ -3,25 +3,23 @@
 use std::sync::{Arc, Mutex};
 
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use runner_executor::{
     Backend, BackendDefaults, CancellationToken, FailureReason, JobSpec, StageExit, StageScript,
-    Target, TraceWriter, expand,
+    TraceWriter, expand,
 };
 use tokio_util::task::TaskTracker;
 
 use crate::containers::{Role, SharedHost, host_config, networking, stage_container_body};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec::{ExecEnd, run_script};
 use crate::names::{JobNames, labels};
 use crate::policy::{PullPolicy, effective_policies};
 use crate::prepare::{
-    BUILDS_DIR, CACHE_DIR, PrepareContext, ServiceRequest, create_and_start, network, services,
-    volumes,
+    BUILDS_DIR, CACHE_DIR, PrepareContext, ServiceRequest, network, services, volumes,
 };
 use crate::pull::ensure_image;
 use crate::resources::{CleanupGuard, SharedResources, remove_all};
+use crate::session::{DockerSession, StageContainer};
 use crate::settings::{DockerSettings, RegistryAuth};
 
 /// Where the `gitlab-runner-rs` binary appears in the helper container.
@@ -284,48 +282,6 @@ fn service_requests(
     requests
 }
 
-/// A job's environment on the engine, between `prepare` and `cleanup`.
-#[derive(Debug)]
-pub struct DockerSession {
-    engine: Engine,
-    resources: SharedResources,
-    guard: CleanupGuard,
-    build: StageContainer,
-    helper: StageContainer,
-}
-
-/// A long-running container stages are exec'd into; created at first use, re-created after a
-/// stage was stopped (the stopped container is removed, as upstream does).
-#[derive(Debug)]
-struct StageContainer {
-    name: String,
-    body: ContainerCreateBody,
-    id: Option<String>,
-}
-
-impl StageContainer {
-    async fn ensure(&mut self, engine: &Engine, resources: &SharedResources) -> Result<String> {
-        if let Some(id) = &self.id {
-            return Ok(id.clone());
-        }
-        let id = create_and_start(engine, resources, &self.name, self.body.clone()).await?;
-        self.id = Some(id.clone());
-        Ok(id)
-    }
-
-    async fn discard(&mut self, engine: &Engine) {
-        if let Some(id) = self.id.take() {
-            let options = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            if let Err(error) = engine.docker.remove_container(&id, Some(options)).await {
-                tracing::warn!(%error, container = %self.name, "Failed to remove container");
-            }
-        }
-    }
-}
-
 impl Backend for DockerExecutor {
     type Error = Error;
     type Session = DockerSession;
@@ -354,47 +310,9 @@ impl Backend for DockerExecutor {
         trace: &mut TraceWriter,
         stop: CancellationToken,
     ) -> Result<StageExit> {
-        let DockerSession {
-            engine,
-            resources,
-            build,
-            helper,
-            ..
-        } = session;
-        // The helper lives in the build container's network namespace, so the build container
-        // must run first.
-        let build_id = build.ensure(engine, resources).await?;
-        let is_build = script.target == Target::Build;
-        let id = if is_build {
-            build_id
-        } else {
-            helper.ensure(engine, resources).await?
-        };
-        let grace = self.settings.stop_grace;
-        let ended = run_script(engine, &id, script.script.as_bytes(), trace, &stop, grace).await;
-        let lost = matches!(
-            ended,
-            Ok(ExecEnd::Stopped) | Err(Error::ContainerGone { .. })
-        );
-        if lost {
-            // A stopped stage's container is removed (upstream); the helper goes with the
-            // build container, whose network namespace it shares.
-            helper.discard(engine).await;
-            if is_build {
-                build.discard(engine).await;
-            }
-        }
-        match ended? {
-            ExecEnd::Exited(0) => Ok(StageExit::Success),
-            ExecEnd::Exited(code) => {
-                let exit_code = i32::try_from(code).unwrap_or(-1);
-                Ok(StageExit::Failed {
-                    exit_code,
-                    message: format!("exit code {exit_code}"),
-                })
-            }
-            ExecEnd::Stopped => Ok(StageExit::Stopped),
-        }
+        session
+            .run_stage(script, trace, &stop, self.settings.stop_grace)
+            .await
     }
 
     async fn cleanup(&self, mut session: DockerSession, _trace: &mut TraceWriter) {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
 use runner_executor::{JobSpec, TraceWriter};
 
 use crate::containers::{Role, SharedHost, host_config, networking, service_identity};
@@ -270,19 +270,26 @@ pub(crate) async fn services(
     Ok(())
 }
 
-/// Creates (replacing a leftover of the same name) and starts a container; recorded for cleanup
-/// before the create call.
+/// Creates and starts a container; recorded for cleanup before the create call.
 pub(crate) async fn create_and_start(
     engine: &Engine,
     resources: &SharedResources,
     name: &str,
     body: ContainerCreateBody,
 ) -> Result<String> {
-    let remove = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    let _ = engine.docker.remove_container(name, Some(remove)).await;
+    let id = create(engine, resources, name, body).await?;
+    start(engine, name, &id).await?;
+    Ok(id)
+}
+
+/// Creates a container, recorded for cleanup before the call. Names carry 16 random hex
+/// digits, so unlike upstream there is no same-name leftover to remove first.
+pub(crate) async fn create(
+    engine: &Engine,
+    resources: &SharedResources,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<String> {
     record(resources, |r| r.containers.push(name.to_owned()));
     let options = CreateContainerOptionsBuilder::default().name(name).build();
     let created = engine
@@ -290,12 +297,16 @@ pub(crate) async fn create_and_start(
         .create_container(Some(options), body)
         .await
         .map_err(|e| api(format!("creating container {name}"), &e))?;
+    Ok(created.id)
+}
+
+/// Starts a created container.
+pub(crate) async fn start(engine: &Engine, name: &str, id: &str) -> Result<()> {
     engine
         .docker
-        .start_container(&created.id, None)
+        .start_container(id, None)
         .await
-        .map_err(|e| api(format!("starting container {name}"), &e))?;
-    Ok(created.id)
+        .map_err(|e| api(format!("starting container {name}"), &e))
 }
 
 pub(crate) fn api(operation: String, error: &bollard::errors::Error) -> Error {

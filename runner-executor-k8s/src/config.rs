@@ -127,6 +127,8 @@ impl Settings {
             pod_termination_grace_period_seconds: config.pod_termination_grace_period_seconds,
             cleanup_grace_period_seconds: config.cleanup_grace_period_seconds,
             cleanup_resources_timeout: config.effective_cleanup_resources_timeout(),
+            retry_limit: config.effective_retry_limit(),
+            retry_backoff_max: config.effective_retry_backoff_max(),
             logs_base_dir: config.logs_base_dir.clone(),
             scripts_base_dir: config.scripts_base_dir.clone(),
             ..Self::default()

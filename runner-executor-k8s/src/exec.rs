@@ -18,6 +18,47 @@ pub(crate) enum ExecEnd {
     Failed(String),
 }
 
+/// Retries of an exec that failed before the script could start (`retry_limit`,
+/// `retry_backoff_max`; backoff from 500 ms, doubling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    pub(crate) limit: u32,
+    pub(crate) backoff_max: std::time::Duration,
+}
+
+impl Retry {
+    /// Delay before retry `attempt` (1-based): 500 ms doubling, never above `backoff_max`.
+    pub(crate) fn delay(&self, attempt: u32) -> std::time::Duration {
+        let base = std::time::Duration::from_millis(500)
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        base.min(self.backoff_max)
+    }
+}
+
+/// Upstream's list of network errors worth retrying (executors.md §8.5).
+const NETWORK_ERRORS: [&str; 9] = [
+    "error dialing backend",
+    "TLS handshake timeout",
+    "connection refused",
+    "http2: client connection lost",
+    "unexpected EOF",
+    "connection reset by peer",
+    "broken pipe",
+    "i/o timeout",
+    "IncompleteMessage",
+];
+
+/// Whether `error` is a transport failure or an API error naming one.
+fn is_network_error(error: &crate::error::ApiError) -> bool {
+    error.code == 0 && error.reason.is_empty()
+        || NETWORK_ERRORS.iter().any(|needle| {
+            error
+                .message
+                .to_lowercase()
+                .contains(&needle.to_lowercase())
+        })
+}
+
 /// Output buffer per stream; the pipes of kube's attach loop must be drained concurrently.
 const STREAM_BUFFER: usize = 64 * 1024;
 
@@ -31,6 +72,7 @@ pub(crate) async fn exec_script(
     container: &str,
     script: &str,
     trace: &mut TraceWriter,
+    retry: &Retry,
 ) -> ExecEnd {
     let params = AttachParams {
         container: Some(container.to_owned()),
@@ -42,12 +84,24 @@ pub(crate) async fn exec_script(
         max_stdout_buf_size: Some(STREAM_BUFFER),
         max_stderr_buf_size: Some(STREAM_BUFFER),
     };
-    let mut process = match pods
-        .exec(pod_name, crate::shell::detect_shell_command(), &params)
-        .await
-    {
-        Ok(process) => process,
-        Err(error) => return ExecEnd::Failed(crate::error::ApiError::from_kube(error).message),
+    let mut attempt = 0;
+    let mut process = loop {
+        // Failing before the upgrade means the script never started, so a retry is safe.
+        match pods
+            .exec(pod_name, crate::shell::detect_shell_command(), &params)
+            .await
+        {
+            Ok(process) => break process,
+            Err(error) => {
+                let error = crate::error::ApiError::from_kube(error);
+                attempt += 1;
+                if attempt > retry.limit || !is_network_error(&error) {
+                    return ExecEnd::Failed(error.message);
+                }
+                tracing::warn!(attempt, error = %error, "exec failed before starting, retrying");
+                tokio::time::sleep(retry.delay(attempt)).await;
+            }
+        }
     };
     let (Some(mut stdin), Some(mut stdout), Some(mut stderr), Some(status)) = (
         process.stdin(),
@@ -149,6 +203,34 @@ pub(crate) fn exit_from_status(status: Option<Status>) -> ExecEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_backoff_doubles_up_to_the_ceiling() {
+        let retry = Retry {
+            limit: 5,
+            backoff_max: std::time::Duration::from_secs(2),
+        };
+        let delays: Vec<u128> = (1..=5).map(|a| retry.delay(a).as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 2000, 2000]);
+        assert_eq!(retry.delay(u32::MAX), std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn network_errors_are_recognised() {
+        let dial = crate::error::ApiError {
+            message: "error dialing backend: dial tcp 10.0.0.1:10250: connect: connection refused"
+                .to_owned(),
+            code: 500,
+            reason: "InternalError".to_owned(),
+        };
+        assert!(is_network_error(&dial));
+        let not_found = crate::error::ApiError {
+            message: "pods \"p\" not found".to_owned(),
+            code: 404,
+            reason: "NotFound".to_owned(),
+        };
+        assert!(!is_network_error(&not_found));
+    }
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{StatusCause, StatusDetails};
 
     #[test]

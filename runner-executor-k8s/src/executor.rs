@@ -27,7 +27,6 @@ const HELPER_IMAGE_REPOSITORY: &str =
 #[derive(Clone)]
 pub struct KubernetesExecutor {
     client: kube::Client,
-    client_namespace: String,
     settings: Arc<Settings>,
 }
 
@@ -77,10 +76,10 @@ impl KubernetesExecutor {
     /// Builds the client from `access` (errors: `getting Kubernetes config: ...`,
     /// `creating Kubernetes client: ...`). No request is sent yet.
     pub async fn connect(access: &ClusterAccess, settings: Settings) -> Result<Self> {
-        let (client, client_namespace) = crate::client::build_client(access).await?;
+        // Upstream takes the namespace from `config.toml` only, never from the kubeconfig context.
+        let (client, _kubeconfig_namespace) = crate::client::build_client(access).await?;
         Ok(Self {
             client,
-            client_namespace,
             settings: Arc::new(settings),
         })
     }

@@ -19,9 +19,23 @@
 //! deleted or broken pod fails the job with upstream's message (`pod "<ns>/<name>" is disrupted:
 //! reason "...", message "..."`). Both feature flags of K10 are accepted; execution is always exec.
 //!
-//! What it does not do: talk to GitLab, read `config.toml` or environment variables (the binary
-//! passes a [`ClusterAccess`] and [`Settings`]), retry pulls with the next pull policy, create
-//! per-job namespaces, proxy Services or PodDisruptionBudgets, or attach to services' logs.
+//! An exec that fails *before* the upgrade with one of upstream's network errors (`error dialing
+//! backend`, `connection refused`, ...) is retried `retry_limit` times (backoff from 500 ms up to
+//! `retry_backoff_max`): the script never started, so nothing runs twice. kube's own retry of
+//! 429/503/504 is switched off; every API call has the executor's own deadline instead, whose
+//! expiry reads `context deadline exceeded` as in Go.
+//!
+//! Settings come from `runner-config`'s `[runners.kubernetes]` section through
+//! [`Settings::from_config`] and [`ClusterAccess::from_config`]. The fake API server used by the
+//! tests lives in the module `fake` (feature `test-util`).
+//!
+//! What it does not do (yet): talk to GitLab, read environment variables (the binary chooses
+//! [`ClusterAccess::InCluster`] and passes values), the attach + `read-logs` strategy, retrying a
+//! failed pull with the next pull policy, creating per-job namespaces, proxy Services,
+//! PodDisruptionBudgets, pod warning events, `resource_availability_check_max_attempts`, the
+//! `KUBERNETES_BEARER_TOKEN` overwrite, pod-level resources, `container_lifecycle`, `dns_config`,
+//! `pod_spec` patches, `csi`/`nfs` volumes, `allowed_images`/`allowed_services`/`allowed_users`,
+//! or service health checks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), runner_executor_k8s::Error> {

@@ -11,6 +11,9 @@ use runner_executor::JobSpec;
 
 use crate::settings::Settings;
 
+/// Splits one overwrite value into a map key and value.
+type SplitEntry<'a> = dyn Fn(&str) -> Result<(String, String), String> + 'a;
+
 /// The values after the job's overwrites.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Overwritten {
@@ -137,7 +140,7 @@ fn map(
     regex: Option<&str>,
     job: &JobSpec,
     prefix: &str,
-    split: &dyn Fn(&str) -> Result<(String, String), String>,
+    split: &SplitEntry<'_>,
     notes: &mut Vec<String>,
 ) -> Result<BTreeMap<String, String>, String> {
     let Some(pattern) = regex.filter(|r| !r.is_empty()) else {

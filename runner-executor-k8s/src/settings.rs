@@ -104,6 +104,10 @@ pub struct Settings {
     /// Deadline of each API call while setting up the pod (not an upstream key; upstream bounds
     /// them by the prepare context). Expiry reads `context deadline exceeded`.
     pub request_timeout: Duration,
+    /// `retry_limit`: retries of an exec that failed with a network error before starting (default 5).
+    pub retry_limit: u32,
+    /// `retry_backoff_max`: ceiling of the retry backoff, which starts at 500 ms (default 2 s).
+    pub retry_backoff_max: Duration,
     /// `logs_base_dir`, prefix of `/logs-<project>-<job>` (init-permissions with dumb-init).
     pub logs_base_dir: String,
     /// `scripts_base_dir`, prefix of `/scripts-<project>-<job>`.
@@ -161,6 +165,8 @@ impl Default for Settings {
             cleanup_grace_period_seconds: None,
             cleanup_resources_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(60),
+            retry_limit: 5,
+            retry_backoff_max: Duration::from_millis(2000),
             logs_base_dir: String::new(),
             scripts_base_dir: String::new(),
         }

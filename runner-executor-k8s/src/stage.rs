@@ -25,6 +25,10 @@ pub(crate) async fn run(
         .poll_interval
         .max(std::time::Duration::from_millis(1));
     let timeout = session.settings().request_timeout;
+    let retry = crate::exec::Retry {
+        limit: session.settings().retry_limit,
+        backoff_max: session.settings().retry_backoff_max,
+    };
     let health = async {
         loop {
             tokio::time::sleep(interval).await;
@@ -37,7 +41,7 @@ pub(crate) async fn run(
         biased;
         () = stop.cancelled() => return Ok(StageExit::Stopped),
         problem = health => return Err(Error::PodLost(problem)),
-        end = crate::exec::exec_script(&pods, &pod_name, container, script, trace) => end,
+        end = crate::exec::exec_script(&pods, &pod_name, container, script, trace, &retry) => end,
     };
     match stage_exit(end) {
         Ok(StageExit::Success) => Ok(StageExit::Success),

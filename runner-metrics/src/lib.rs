@@ -41,6 +41,8 @@ mod process_state;
 mod profile;
 mod routes;
 mod server;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod tls;
 mod worker;
 

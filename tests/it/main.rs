@@ -7,6 +7,10 @@ mod shell_jobs;
 mod service;
 // Commands that only read or edit the config file: list, lint, --version.
 mod config_commands;
+// Scraping /metrics of the running binary.
+mod metrics;
+// register, verify, unregister and reset-token against the fake coordinator.
+mod registration;
 
 use std::time::Duration;
 

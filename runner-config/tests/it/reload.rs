@@ -19,7 +19,7 @@ fn reload_keeps_old_config_on_invalid_new_file() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("config.toml");
     fs::write(&path, "concurrent = 3\n").unwrap();
-    let mut reloader = Reloader::new(&path).unwrap();
+    let (mut reloader, _) = Reloader::new(&path).unwrap();
     assert_eq!(reloader.config().concurrent, 3);
 
     fs::write(&path, "concurrent = \"many\"\n").unwrap();
@@ -48,7 +48,7 @@ fn touching_without_changing_content_is_not_a_reload() {
     let path = directory.path().join("config.toml");
     fs::write(&path, "concurrent = 3\n").unwrap();
     set_mtime(&path, 60);
-    let mut reloader = Reloader::new(&path).unwrap();
+    let (mut reloader, _) = Reloader::new(&path).unwrap();
     set_mtime(&path, 30);
     assert!(matches!(reloader.poll(), ReloadEvent::Unchanged));
     assert!(matches!(reloader.reload(), ReloadEvent::Reloaded(_)));
@@ -61,7 +61,7 @@ fn replacement_with_an_older_mtime_is_picked_up() {
     let path = directory.path().join("config.toml");
     fs::write(&path, "concurrent = 3\n").unwrap();
     set_mtime(&path, 10);
-    let mut reloader = Reloader::new(&path).unwrap();
+    let (mut reloader, _) = Reloader::new(&path).unwrap();
     let replacement = directory.path().join("new.toml");
     fs::write(&replacement, "concurrent = 9\n").unwrap();
     set_mtime(&replacement, 3600);
@@ -71,11 +71,23 @@ fn replacement_with_an_older_mtime_is_picked_up() {
 }
 
 #[test]
+fn with_config_does_not_reload_the_file_it_came_from() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config.toml");
+    fs::write(&path, "concurrent = 3\n").unwrap();
+    let loaded = runner_config::load(&path).unwrap();
+    let mut reloader = Reloader::with_config(&path, loaded.config);
+    assert!(matches!(reloader.poll(), ReloadEvent::Unchanged));
+    fs::write(&path, "concurrent = 8\n").unwrap();
+    assert!(matches!(reloader.poll(), ReloadEvent::Reloaded(_)));
+}
+
+#[test]
 fn same_size_rewrite_within_the_same_second_is_noticed() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("config.toml");
     fs::write(&path, "concurrent = 3\n").unwrap();
-    let mut reloader = Reloader::new(&path).unwrap();
+    let (mut reloader, _) = Reloader::new(&path).unwrap();
     fs::write(&path, "concurrent = 4\n").unwrap();
     assert!(matches!(reloader.poll(), ReloadEvent::Reloaded(_)));
     assert_eq!(reloader.config().concurrent, 4);
@@ -87,17 +99,18 @@ fn missing_file_is_reported_once_and_picked_up_when_it_appears() {
     let path = directory.path().join("config.toml");
     assert!(Reloader::new(&path).unwrap_err().is_not_found());
 
+    // The caller already knows the file is missing: no event until it appears.
     let mut reloader = Reloader::with_config(&path, Config::default());
-    match reloader.poll() {
-        ReloadEvent::Rejected(error) => assert!(error.is_not_found()),
-        other => panic!("expected the missing file to be reported, got {other:?}"),
-    }
     assert!(matches!(reloader.poll(), ReloadEvent::Unchanged));
     fs::write(&path, "concurrent = 2\n").unwrap();
     assert!(matches!(reloader.poll(), ReloadEvent::Reloaded(_)));
     assert_eq!(reloader.config().concurrent, 2);
 
     fs::remove_file(&path).unwrap();
-    assert!(matches!(reloader.poll(), ReloadEvent::Rejected(_)));
+    match reloader.poll() {
+        ReloadEvent::Rejected(error) => assert!(error.is_not_found()),
+        other => panic!("expected the missing file to be reported, got {other:?}"),
+    }
+    assert!(matches!(reloader.poll(), ReloadEvent::Unchanged));
     assert_eq!(reloader.config().concurrent, 2);
 }

@@ -142,3 +142,38 @@ async fn engine_errors_are_distinct() {
     assert!(matches!(error, Error::Unreachable { .. }));
     assert!(error.is_unreachable());
 }
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn container_start_failure_reads_prepare_environment() {
+    let token = short_token();
+    let settings = DockerSettings {
+        devices: vec!["/dev/gitlab-runner-rs-missing".to_owned()],
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let (outcome, trace) = run(&executor, job(&token, &["true"]).build(), None).await;
+    let failure = outcome.failure().expect("job fails");
+    assert_eq!(
+        failure.reason,
+        FailureReason::RunnerSystemFailure,
+        "{trace}"
+    );
+    assert!(
+        failure
+            .message
+            .starts_with("prepare environment: starting container runner-"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("Error response from daemon: "),
+        "{}",
+        failure.message
+    );
+    assert!(
+        trace.contains("ERROR: Job failed (system failure): prepare environment: "),
+        "{trace}"
+    );
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}

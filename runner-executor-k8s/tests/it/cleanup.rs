@@ -108,22 +108,27 @@ async fn a_hanging_delete_ends_at_the_cleanup_timeout() {
 async fn cancellation_deletes_the_pod_and_the_secret() {
     let cluster = Cluster::start().await;
     let executor = cluster.executor(fast_settings()).await;
+    // A FIFO: the test's read blocks until the user script has really started in the "pod".
     let marker = cluster.dir.path().join("stage-started");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&marker)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
     let job = cluster
         .job()
         .variable(Variable::masked("DOCKER_AUTH_CONFIG", AUTH))
-        .script([format!("touch {}", marker.display()), "sleep 60".to_owned()])
+        .script([
+            format!("echo started > {}", marker.display()),
+            "sleep 60".to_owned(),
+        ])
         .build();
     let abort = CancellationToken::new();
     let trigger = {
         let abort = abort.clone();
-        let marker = marker.clone();
         async move {
-            // Cancel once the user script has really started in the "pod".
-            while !marker.exists() {
-                tokio::task::yield_now().await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            let started = tokio::fs::read_to_string(&marker).await.expect("read fifo");
+            assert_eq!(started, "started\n");
             abort.cancel();
         }
     };

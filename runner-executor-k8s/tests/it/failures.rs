@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use runner_executor::{Cancellation, FailureReason, Variable};
-use runner_executor_k8s::fake::{Fault, Scenario};
+use runner_executor_k8s::fake::{Fault, FaultAction, Scenario};
 
 use crate::support::{Cluster, fast_settings, run};
 
@@ -210,4 +210,74 @@ async fn missing_image_is_a_configuration_error() {
         cluster.fake.requests().is_empty(),
         "nothing is sent for a configuration error"
     );
+}
+
+#[tokio::test]
+async fn exec_refused_before_starting_is_retried() {
+    let cluster = Cluster::start().await;
+    cluster.fake.add_fault(Fault {
+        times: Some(2),
+        ..Fault::status(
+            "GET",
+            "/exec",
+            500,
+            "InternalError",
+            "error dialing backend: dial tcp 10.0.0.7:10250: connect: connection refused",
+        )
+    });
+    let settings = runner_executor_k8s::Settings {
+        retry_backoff_max: Duration::from_millis(5),
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let done = run(
+        &executor,
+        cluster.job().script(["echo after-retries"]).build(),
+        Cancellation::default(),
+    )
+    .await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    assert!(done.text.lines().any(|l| l == "after-retries"));
+    let execs = cluster
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/exec"))
+        .count();
+    assert_eq!(execs, 4 + 2, "four stages plus two refused attempts");
+}
+
+#[tokio::test]
+async fn exec_that_keeps_failing_gives_up_after_retry_limit() {
+    let cluster = Cluster::start().await;
+    cluster.fake.add_fault(Fault {
+        action: FaultAction::Drop,
+        ..Fault::delay("GET", "/exec", Duration::ZERO)
+    });
+    let settings = runner_executor_k8s::Settings {
+        retry_limit: 2,
+        retry_backoff_max: Duration::from_millis(5),
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let done = run(
+        &executor,
+        cluster.job().script(["true"]).build(),
+        Cancellation::default(),
+    )
+    .await;
+    let failure = done.outcome.failure().expect("failed");
+    assert_eq!(failure.reason, FailureReason::RunnerSystemFailure);
+    let execs = cluster
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/exec"))
+        .count();
+    assert_eq!(
+        execs, 3,
+        "first attempt plus retry_limit retries, then prepare_script fails: {}",
+        failure.message
+    );
+    assert!(cluster.fake.pods().is_empty());
 }

@@ -301,3 +301,64 @@ async fn credentials_become_a_dockercfg_pull_secret() {
     let pulls = pod.spec.unwrap().image_pull_secrets.unwrap();
     assert_eq!(Some(pulls[0].name.clone()), secret.metadata.name);
 }
+
+#[tokio::test]
+async fn allowed_job_overwrites_change_namespace_and_labels() {
+    let cluster = Cluster::start().await;
+    let settings = Settings {
+        namespace: "ci".to_owned(),
+        namespace_overwrite_allowed: Some("^ci-.*$".to_owned()),
+        pod_labels_overwrite_allowed: Some(".*".to_owned()),
+        ..fast_settings()
+    };
+    let job = cluster
+        .job()
+        .variable(Variable::new("KUBERNETES_NAMESPACE_OVERWRITE", "ci-team"))
+        .variable(Variable::new("KUBERNETES_POD_LABELS_1", "team=build"))
+        .script(["true"])
+        .build();
+    let (pod, done) = pod_of(&cluster, settings, job).await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    assert!(
+        done.text
+            .contains("\"Namespace\" overwritten with \"ci-team\""),
+        "{}",
+        done.text
+    );
+    assert!(
+        cluster
+            .fake
+            .requests()
+            .iter()
+            .all(|r| r.path.starts_with("/api/v1/namespaces/ci-team/"))
+    );
+    assert_eq!(pod.metadata.namespace.as_deref(), Some("ci-team"));
+    assert_eq!(pod.metadata.labels.unwrap()["team"], "build");
+}
+
+#[tokio::test]
+async fn refused_namespace_overwrite_fails_preparation() {
+    let cluster = Cluster::start().await;
+    let settings = Settings {
+        namespace_overwrite_allowed: Some("^ci-.*$".to_owned()),
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let job = cluster
+        .job()
+        .variable(Variable::new(
+            "KUBERNETES_NAMESPACE_OVERWRITE",
+            "kube-system",
+        ))
+        .script(["true"])
+        .build();
+    let done = run(&executor, job, Cancellation::default()).await;
+    assert!(
+        done.message().contains(
+            "couldn't prepare overwrites: provided value \"kube-system\" does not match \"^ci-.*$\""
+        ),
+        "{}",
+        done.message()
+    );
+    assert!(cluster.fake.requests().is_empty());
+}

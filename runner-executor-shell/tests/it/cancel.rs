@@ -47,7 +47,7 @@ async fn abort_mid_script_kills_the_process_group_and_skips_after_script() {
     );
     assert!(!done.text.contains("after-script-ran"));
     assert!(
-        !crate::jobs::is_alive_pub(pid),
+        crate::jobs::dies_soon(pid).await,
         "sleep {pid} in the stage's group survived"
     );
 }

@@ -196,12 +196,22 @@ async fn background_process_does_not_hang_the_job_and_is_killed() {
         .trim()
         .parse()
         .unwrap();
-    assert!(!is_alive(pid), "background sleep {pid} survived the stage");
+    assert!(
+        dies_soon(pid).await,
+        "background sleep {pid} survived the stage"
+    );
 }
 
-/// Alive and not a zombie waiting to be reaped (also used by the cancel tests).
-pub(crate) fn is_alive_pub(pid: i32) -> bool {
-    is_alive(pid)
+/// Whether `pid` is gone (or a zombie) within 10 s. The kernel closes a killed process's pipes
+/// slightly before it marks the process dead, so the check polls instead of looking once.
+pub(crate) async fn dies_soon(pid: i32) -> bool {
+    for _ in 0..1000 {
+        if !is_alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
 }
 
 /// Alive and not a zombie waiting to be reaped.

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::prom_text::{self, Dialect, Exposition};
+use runner_metrics::test_util::{self as prom_text, Dialect, Exposition};
 
 pub(crate) struct Harness {
     pub(crate) metrics: Metrics,

@@ -4,7 +4,6 @@
 // Helpers shared by the modules: the server harness and a raw HTTP/1.1 client.
 mod common;
 // A strict parser of the text formats; every scrape goes through it.
-mod prom_text;
 
 // Metric values after recorded events: API statuses and requests, jobs.
 mod scrape;

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use crate::common::{request, start};
-use crate::prom_text::{self, Dialect};
+use runner_metrics::test_util::{self as prom_text, Dialect};
 
 #[tokio::test]
 async fn openmetrics_is_served_when_asked_for() {

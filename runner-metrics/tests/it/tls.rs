@@ -19,7 +19,7 @@ use tokio_rustls::rustls::{self, RootCertStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::request_on;
-use crate::prom_text::{self, Dialect};
+use runner_metrics::test_util::{self as prom_text, Dialect};
 
 struct Pki {
     dir: tempfile::TempDir,

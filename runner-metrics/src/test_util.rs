@@ -1,43 +1,57 @@
-//! A small strict parser of the Prometheus 0.0.4 and OpenMetrics text formats, so tests check
+//! Test utilities (feature `test-util`): a small strict parser of the Prometheus 0.0.4 and
+//! OpenMetrics text formats, so tests of this crate and end-to-end tests of the binary check
 //! what a scraper would read instead of matching substrings.
 
 use std::collections::BTreeMap;
 
 /// Which text format to expect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
+    /// Prometheus text format 0.0.4.
     Prometheus,
+    /// OpenMetrics text format 1.0.
     OpenMetrics,
 }
 
+/// One sample line.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sample {
-    pub(crate) name: String,
-    pub(crate) labels: BTreeMap<String, String>,
-    pub(crate) value: f64,
+pub struct Sample {
+    /// Sample name (with `_bucket`, `_sum`... suffixes).
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its value.
+    pub value: f64,
 }
 
+/// A metric family: its `# TYPE`, `# HELP` and samples.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Family {
-    pub(crate) kind: String,
-    pub(crate) help: String,
-    pub(crate) samples: Vec<Sample>,
+pub struct Family {
+    /// The `# TYPE` (counter, gauge, histogram...).
+    pub kind: String,
+    /// The `# HELP` text.
+    pub help: String,
+    /// The samples, in order.
+    pub samples: Vec<Sample>,
 }
 
+/// A parsed scrape.
 #[derive(Debug, Default)]
-pub(crate) struct Exposition {
-    pub(crate) families: BTreeMap<String, Family>,
+pub struct Exposition {
+    /// Families by name.
+    pub families: BTreeMap<String, Family>,
 }
 
 impl Exposition {
-    pub(crate) fn family(&self, name: &str) -> &Family {
+    /// The family `name`; panics when it is missing (test helper).
+    pub fn family(&self, name: &str) -> &Family {
         self.families
             .get(name)
             .unwrap_or_else(|| panic!("family {name} missing"))
     }
 
     /// Samples named `name` whose labels include every pair of `subset`.
-    pub(crate) fn samples<'a>(
+    pub fn samples<'a>(
         &'a self,
         name: &'a str,
         subset: &'a [(&str, &str)],
@@ -55,14 +69,15 @@ impl Exposition {
     }
 
     /// The single sample named `name` matching `subset`; panics on none or several.
-    pub(crate) fn value(&self, name: &str, subset: &[(&str, &str)]) -> f64 {
+    pub fn value(&self, name: &str, subset: &[(&str, &str)]) -> f64 {
         let found = self.samples(name, subset);
         assert_eq!(found.len(), 1, "{name} {subset:?}: {found:?}");
         found[0].value
     }
 }
 
-pub(crate) fn parse(text: &str, dialect: Dialect) -> Result<Exposition, String> {
+/// Parses `text` strictly: HELP/TYPE order, names, escaping, cumulative histograms.
+pub fn parse(text: &str, dialect: Dialect) -> Result<Exposition, String> {
     let mut exposition = Exposition::default();
     let mut current: Option<String> = None;
     let mut pending_help: Option<(String, String)> = None;
@@ -284,20 +299,25 @@ fn parse_value(text: &str) -> Result<f64, String> {
     }
 }
 
-#[test]
-fn parser_rejects_malformed_text() {
-    let bad = [
-        "foo 1\n",
-        "# TYPE foo gauge\nfoo{a=b} 1\n",
-        "# TYPE foo gauge\nbar 1\n",
-        "# TYPE foo counter\nfoo 1\n",
-        "# TYPE foo gauge\n# TYPE foo gauge\n",
-        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
-    ];
-    for text in bad {
-        assert!(parse(text, Dialect::Prometheus).is_err(), "{text}");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_rejects_malformed_text() {
+        let bad = [
+            "foo 1\n",
+            "# TYPE foo gauge\nfoo{a=b} 1\n",
+            "# TYPE foo gauge\nbar 1\n",
+            "# TYPE foo counter\nfoo 1\n",
+            "# TYPE foo gauge\n# TYPE foo gauge\n",
+            "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n",
+        ];
+        for text in bad {
+            assert!(parse(text, Dialect::Prometheus).is_err(), "{text}");
+        }
+        let good = "# HELP foo_total F.\n# TYPE foo_total counter\nfoo_total{a=\"x\\\"y\"} 1\n";
+        let parsed = parse(good, Dialect::Prometheus).unwrap();
+        assert_eq!(parsed.value("foo_total", &[("a", "x\"y")]), 1.0);
     }
-    let good = "# HELP foo_total F.\n# TYPE foo_total counter\nfoo_total{a=\"x\\\"y\"} 1\n";
-    let parsed = parse(good, Dialect::Prometheus).unwrap();
-    assert_eq!(parsed.value("foo_total", &[("a", "x\"y")]), 1.0);
 }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Prints the greeting the build job stores as an artifact.
+echo "${GREETING:-Hello}"

@@ -1,0 +1,573 @@
+//! `exec <shell|docker> [JOB...]`: runs a project's `.gitlab-ci.yml` jobs locally, with no
+//! GitLab, through the same `job_runner::process` as `run` (issue #9).
+//!
+//! `runner-pipeline` turns the file into the job payloads GitLab would send; an in-process
+//! [`LocalCoordinator`] plays GitLab's part for the job-scoped API calls (state, trace,
+//! artifacts), so commit, trace streaming, the final update and the artifact helpers all
+//! run exactly as with a real coordinator.
+//!
+//! Where jobs get the sources: from a git repository, like on GitLab, but one that holds
+//! what is in the project directory *now*. When the project directory is the root of its
+//! checkout and the working tree matches `HEAD`, jobs clone the checkout itself
+//! (`file://`) at `HEAD`. Otherwise (uncommitted or untracked files, or a project that is a
+//! subdirectory of a bigger repository, like `examples/pipeline`), `exec` writes a snapshot
+//! commit of the directory (tracked and untracked files, `.gitignore` honoured, parent
+//! `HEAD`) into a scratch bare repository that borrows the checkout's objects, and jobs
+//! clone that; `CI_COMMIT_SHA` is then the snapshot's id. Nothing is written to the
+//! user's repository. We rejected `GIT_STRATEGY: none` plus a copy of the directory: the
+//! copy would bypass the executor's `get_sources` stage (and so could not work for
+//! container executors) and override a job's own `GIT_STRATEGY`.
+//!
+//! Builds live in `<project>/.gitlab-runner-rs/builds` (and the local cache in
+//! `.gitlab-runner-rs/cache`) unless `--builds-dir` says otherwise, so a finished job's
+//! directory can be inspected and the cache survives between runs; `exec` never copies
+//! that directory into a snapshot. Artifacts and the snapshot repository live in a
+//! temporary directory removed at exit.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use runner_api::{ClientBuilder, JobResponse};
+use runner_config::{Executor, RunnerConfig};
+use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, When};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ExecArgs;
+use crate::executors::JobExecutor;
+use crate::job_runner::{self, JobContext, JobEnd};
+use crate::local_coordinator::{LocalCoordinator, TraceOutput};
+
+/// The directory, inside the project, for `exec`'s builds and cache.
+const STATE_DIR: &str = ".gitlab-runner-rs";
+
+/// Runs `exec`; exit status 0 when every job passed or was allowed to fail, 1 otherwise.
+pub(crate) fn run(args: ExecArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ERROR: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The runner's lifecycle lines (`Added job to processing list`, `Updating job...`) are
+    // noise next to the trace: at the default level `exec` shows errors only. The runtime
+    // is single-threaded so this thread's subscriber sees every task; `--debug` or
+    // `--log-level` keep the global subscriber.
+    let quiet =
+        tracing::level_filters::LevelFilter::current() == tracing::level_filters::LevelFilter::INFO;
+    let result = if quiet {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_target(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || runtime.block_on(exec(args)))
+    } else {
+        runtime.block_on(exec(args))
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("ERROR: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How a job of the pipeline ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Passed,
+    Failed,
+    FailedAllowed,
+    Skipped,
+    Manual,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::FailedAllowed => "failed (allowed)",
+            Self::Skipped => "skipped",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// One row of the summary table.
+#[derive(Debug)]
+struct Row {
+    name: String,
+    stage: String,
+    status: Status,
+    duration: Option<Duration>,
+}
+
+/// Loads, plans and runs the pipeline; `Ok(true)` when it succeeded.
+async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
+    check_executor(&args.executor)?;
+    let project_dir = match &args.directory {
+        Some(directory) => directory.clone(),
+        None => std::env::current_dir().context("could not read the current directory")?,
+    };
+    let project_dir = std::fs::canonicalize(&project_dir)
+        .with_context(|| format!("project directory {}", project_dir.display()))?;
+    let pipeline = Pipeline::load_file(&project_dir, &args.file)?;
+    let mut ctx = LocalContext::from_checkout(&project_dir)?;
+    if args.file != Path::new(".gitlab-ci.yml") {
+        ctx.config_path = args.file.to_string_lossy().into_owned();
+    }
+    add_user_variables(&mut ctx, &args)?;
+    ctx.job_token = format!("local-{:032x}", rand::random::<u128>());
+
+    let state_dir = project_dir.join(STATE_DIR);
+    let (builds_dir, cache_dir) = match &args.builds_dir {
+        Some(builds_dir) => (absolute(builds_dir)?, absolute(builds_dir)?.join("cache")),
+        None => (state_dir.join("builds"), state_dir.join("cache")),
+    };
+    for directory in [&builds_dir, &cache_dir] {
+        std::fs::create_dir_all(directory)
+            .with_context(|| format!("could not create {}", directory.display()))?;
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("gitlab-runner-rs-exec-")
+        .tempdir()
+        .context("could not create a temporary directory")?;
+    let snapshot_excludes = [state_dir.as_path(), builds_dir.as_path()];
+    prepare_sources(&mut ctx, scratch.path(), &snapshot_excludes)?;
+
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let coordinator = LocalCoordinator::start(
+        ctx.job_token.clone(),
+        scratch.path().to_owned(),
+        TraceOutput::new(Box::new(std::io::stdout()), stdout_is_terminal),
+    )
+    .await
+    .context("could not start the local coordinator")?;
+    // Jobs reach the coordinator through `CI_SERVER_URL` (the artifact helpers use it).
+    ctx.server_url = coordinator.url().to_owned();
+
+    let plan = pipeline
+        .plan(&ctx, &args.jobs)
+        .map_err(|error| match error {
+            runner_pipeline::Error::UnknownJobs { .. } => {
+                let known: Vec<&str> = pipeline.job_names().collect();
+                anyhow::anyhow!("{error}; the pipeline's jobs are: {}", known.join(", "))
+            }
+            other => other.into(),
+        })?;
+    for warning in pipeline.warnings().iter().chain(plan.warnings()) {
+        eprintln!("WARNING: {warning}");
+    }
+
+    let runner = runner_config(coordinator.url(), &builds_dir, &cache_dir);
+    let abort = CancellationToken::new();
+    let context = JobContext {
+        client: ClientBuilder::new(coordinator.url())
+            .user_agent(runner_api::user_agent())
+            .build()
+            .context("could not build the coordinator client")?,
+        info: crate::coordinator::info(&runner),
+        runner: Arc::new(runner),
+        system_id: runner_api::generate_system_id(&mut rand::rng()),
+        abort: abort.clone(),
+        metrics: None,
+    };
+
+    let mut rows = Vec::new();
+    let finished = {
+        let jobs = run_jobs(&coordinator, &context, &ctx, plan.jobs(), &mut rows);
+        let interrupts = interrupts(&abort);
+        tokio::pin!(jobs, interrupts);
+        tokio::select! {
+            biased;
+            () = &mut jobs => true,
+            () = &mut interrupts => false,
+        }
+    };
+    coordinator.shutdown().await;
+    if !finished {
+        bail!("interrupted again: stopped without waiting for the job's cleanup");
+    }
+    for skipped in plan.skipped() {
+        if skipped.reason == SkipReason::Manual {
+            rows.push(Row {
+                name: skipped.name.clone(),
+                stage: skipped.stage.clone(),
+                status: Status::Manual,
+                duration: None,
+            });
+        }
+    }
+    let excluded: Vec<&str> = plan
+        .skipped()
+        .iter()
+        .filter(|skipped| skipped.reason != SkipReason::Manual)
+        .map(|skipped| skipped.name.as_str())
+        .collect();
+    print_summary(&rows, &excluded, stdout_is_terminal);
+    if abort.is_cancelled() {
+        eprintln!("ERROR: interrupted");
+        return Ok(false);
+    }
+    Ok(!rows.iter().any(|row| row.status == Status::Failed))
+}
+
+/// Runs the planned jobs in order, one at a time, appending a row per job to `rows`.
+async fn run_jobs(
+    coordinator: &LocalCoordinator,
+    context: &JobContext,
+    ctx: &LocalContext,
+    jobs: &[PlannedJob],
+    rows: &mut Vec<Row>,
+) {
+    let mut failed = false;
+    let mut dependency_ids: HashMap<String, i64> = HashMap::new();
+    let total = jobs.len();
+    for (index, job) in jobs.iter().enumerate() {
+        let job_id = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        let runs = match job.when() {
+            When::OnFailure => failed,
+            When::Always => true,
+            _ => !failed,
+        };
+        if !runs || context.abort.is_cancelled() {
+            rows.push(Row {
+                name: job.name().to_owned(),
+                stage: job.stage().to_owned(),
+                status: Status::Skipped,
+                duration: None,
+            });
+            continue;
+        }
+        print_job_header(index + 1, total, job);
+        let started = Instant::now();
+        let status = run_one(coordinator, context, ctx, job, job_id, &dependency_ids).await;
+        if status == Status::Failed {
+            failed = true;
+        }
+        if coordinator.has_artifacts(job_id.unsigned_abs()) {
+            dependency_ids.insert(job.name().to_owned(), job_id);
+        }
+        rows.push(Row {
+            name: job.name().to_owned(),
+            stage: job.stage().to_owned(),
+            status,
+            duration: Some(started.elapsed()),
+        });
+    }
+}
+
+/// Runs one job through `job_runner::process` and classifies how it ended.
+async fn run_one(
+    coordinator: &LocalCoordinator,
+    context: &JobContext,
+    ctx: &LocalContext,
+    job: &PlannedJob,
+    job_id: i64,
+    dependency_ids: &HashMap<String, i64>,
+) -> Status {
+    let wire_id = job_id.unsigned_abs();
+    let payload = job.to_job_payload(ctx, job_id, dependency_ids);
+    let response = match serde_json::to_vec(&payload)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| JobResponse::from_json(&bytes).map_err(anyhow::Error::from))
+    {
+        Ok(response) => response,
+        Err(error) => {
+            eprintln!(
+                "ERROR: job `{}`: its payload does not decode: {error:#}",
+                job.name()
+            );
+            return Status::Failed;
+        }
+    };
+    coordinator.add_job(wire_id);
+    let end = job_runner::process(context.clone(), response, 1).await;
+    coordinator.flush_trace(wire_id);
+    match end {
+        JobEnd::Succeeded => Status::Passed,
+        JobEnd::Failed(_) | JobEnd::Dropped => {
+            let exit_code = coordinator
+                .final_state(wire_id)
+                .and_then(|state| state.exit_code)
+                .and_then(|code| i32::try_from(code).ok());
+            let allowed = job.allow_failure()
+                || exit_code.is_some_and(|code| job.allow_failure_exit_codes().contains(&code));
+            if allowed && !context.abort.is_cancelled() {
+                Status::FailedAllowed
+            } else {
+                Status::Failed
+            }
+        }
+    }
+}
+
+/// Completes after the second Ctrl-C; the first one aborts the running job, which is then
+/// reported and cleaned up like any aborted job.
+async fn interrupts(abort: &CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // Without a signal handler Ctrl-C keeps its default effect; never complete.
+        std::future::pending::<()>().await;
+    }
+    eprintln!("\nInterrupted: aborting the running job (press Ctrl-C again to stop at once)");
+    abort.cancel();
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn check_executor(name: &str) -> anyhow::Result<()> {
+    let executor = match name {
+        "shell" => Executor::Shell,
+        "docker" => Executor::Docker,
+        other => bail!("unknown executor `{other}`: exec supports shell and docker"),
+    };
+    if !JobExecutor::supports(Some(executor)) {
+        bail!(
+            "the {name} executor is not available in this build of gitlab-runner-rs; use `exec shell`"
+        );
+    }
+    Ok(())
+}
+
+/// `--var-file`s, then `--env` (later wins), then `--mask` on the names they define.
+fn add_user_variables(ctx: &mut LocalContext, args: &ExecArgs) -> anyhow::Result<()> {
+    for path in &args.var_file {
+        let contents = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        ctx.add_var_file(&contents)
+            .with_context(|| format!("variables file {}", path.display()))?;
+    }
+    for pair in &args.env {
+        let Some((key, value)) = pair.split_once('=').filter(|(key, _)| !key.is_empty()) else {
+            bail!("--env {pair:?}: expected KEY=VALUE");
+        };
+        ctx.variables.push((key.to_owned(), value.to_owned()));
+    }
+    for name in &args.mask {
+        if !ctx.variables.iter().any(|(key, _)| key == name) {
+            bail!("--mask {name}: no --env or --var-file variable has that name");
+        }
+        ctx.masked.push(name.clone());
+    }
+    Ok(())
+}
+
+/// The in-memory `[[runners]]` entry every job of the pipeline runs with.
+fn runner_config(url: &str, builds_dir: &Path, cache_dir: &Path) -> RunnerConfig {
+    RunnerConfig {
+        name: "gitlab-runner-rs exec".to_owned(),
+        url: url.to_owned(),
+        token: "glrt-local-exec".into(),
+        executor: Some(Executor::Shell),
+        builds_dir: builds_dir.to_string_lossy().into_owned(),
+        cache_dir: cache_dir.to_string_lossy().into_owned(),
+        ..RunnerConfig::default()
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    Ok(std::env::current_dir()
+        .context("could not read the current directory")?
+        .join(path))
+}
+
+/// Points `ctx` at the sources jobs clone (see the module documentation).
+fn prepare_sources(
+    ctx: &mut LocalContext,
+    scratch: &Path,
+    excludes: &[&Path],
+) -> anyhow::Result<()> {
+    let project = ctx.project_dir.clone();
+    let prefix = git(&project, &["rev-parse", "--show-prefix"], &[])?;
+    let objects = git(
+        &project,
+        &[
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "objects",
+        ],
+        &[],
+    )?;
+    let bare = scratch.join("source.git");
+    git(
+        scratch,
+        &["init", "--quiet", "--bare", &bare.to_string_lossy()],
+        &[],
+    )?;
+    std::fs::write(bare.join("objects/info/alternates"), format!("{objects}\n"))
+        .context("could not link the snapshot repository to the checkout")?;
+    let index = scratch.join("snapshot-index");
+    let snapshot_env = [
+        ("GIT_INDEX_FILE", index.to_string_lossy().into_owned()),
+        (
+            "GIT_OBJECT_DIRECTORY",
+            bare.join("objects").to_string_lossy().into_owned(),
+        ),
+        ("GIT_ALTERNATE_OBJECT_DIRECTORIES", objects.clone()),
+    ];
+    let mut add: Vec<String> = ["add", "--all", "--", "."].map(str::to_owned).to_vec();
+    for exclude in excludes {
+        if let Ok(relative) = exclude.strip_prefix(&project) {
+            add.push(format!(":(exclude){}", relative.display()));
+        }
+    }
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
+    git(&project, &add, &snapshot_env)?;
+    let prefix_argument = format!("--prefix={prefix}");
+    let mut write_tree = vec!["write-tree"];
+    if !prefix.is_empty() {
+        write_tree.push(&prefix_argument);
+    }
+    let tree = git(&project, &write_tree, &snapshot_env)?;
+    let head_tree = git(&project, &["rev-parse", &format!("HEAD:{prefix}")], &[]).ok();
+    if prefix.is_empty() && head_tree.as_deref() == Some(tree.as_str()) {
+        // The working tree is `HEAD`: clone the checkout itself, as GitLab would.
+        return Ok(());
+    }
+    let identity = [
+        ("GIT_AUTHOR_NAME", "gitlab-runner-rs exec".to_owned()),
+        ("GIT_AUTHOR_EMAIL", "exec@localhost".to_owned()),
+        ("GIT_COMMITTER_NAME", "gitlab-runner-rs exec".to_owned()),
+        ("GIT_COMMITTER_EMAIL", "exec@localhost".to_owned()),
+    ];
+    let message = format!(
+        "Snapshot of {} for gitlab-runner-rs exec",
+        project.display()
+    );
+    let commit = git(
+        &bare,
+        &["commit-tree", &tree, "-p", &ctx.commit_sha, "-m", &message],
+        &identity,
+    )?;
+    let reference = match ctx.ref_type {
+        runner_pipeline::RefType::Branch => format!("refs/heads/{}", ctx.ref_name),
+        runner_pipeline::RefType::Tag => format!("refs/tags/{}", ctx.ref_name),
+    };
+    git(&bare, &["update-ref", &reference, &commit], &[])?;
+    ctx.repo_url = format!("file://{}", bare.display());
+    ctx.commit_sha = commit;
+    Ok(())
+}
+
+/// Runs `git -C dir args` with `env` added; its trimmed stdout.
+fn git(dir: &Path, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
+        .output()
+        .with_context(|| format!("could not run `git {}`", args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "`git {}` failed in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "exec's job headers are its terminal output"
+)]
+fn print_job_header(number: usize, total: usize, job: &PlannedJob) {
+    let title = format!(
+        "Job {number}/{total}: {} (stage {})",
+        job.name(),
+        job.stage()
+    );
+    if std::io::stdout().is_terminal() {
+        println!("\n\x1b[1;34m=== {title}\x1b[0m");
+    } else {
+        println!("\n=== {title}");
+    }
+    let _ = std::io::stdout().flush();
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the summary table is exec's terminal output"
+)]
+fn print_summary(rows: &[Row], excluded: &[&str], colour: bool) {
+    let width = |pick: fn(&Row) -> usize, title: &str| {
+        rows.iter().map(pick).max().unwrap_or(0).max(title.len())
+    };
+    let name_width = width(|row| row.name.len(), "JOB");
+    let stage_width = width(|row| row.stage.len(), "STAGE");
+    let status_width = width(|row| row.status.as_str().len(), "STATUS");
+    println!();
+    println!(
+        "{:<name_width$}  {:<stage_width$}  {:<status_width$}  DURATION",
+        "JOB", "STAGE", "STATUS"
+    );
+    for row in rows {
+        let status = format!("{:<status_width$}", row.status.as_str());
+        let status = match (colour, row.status) {
+            (false, _) => status,
+            (true, Status::Passed) => format!("\x1b[32m{status}\x1b[0m"),
+            (true, Status::Failed) => format!("\x1b[31m{status}\x1b[0m"),
+            (true, Status::FailedAllowed) => format!("\x1b[33m{status}\x1b[0m"),
+            (true, Status::Skipped | Status::Manual) => format!("\x1b[2m{status}\x1b[0m"),
+        };
+        let duration = row.duration.map(format_duration).unwrap_or_default();
+        println!(
+            "{:<name_width$}  {:<stage_width$}  {status}  {duration}",
+            row.name, row.stage
+        );
+    }
+    if !excluded.is_empty() {
+        println!("Not in this pipeline (rules): {}", excluded.join(", "));
+    }
+}
+
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 60 {
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_secs(65)), "1m05s");
+    }
+
+    #[test]
+    fn only_known_executors_are_accepted() {
+        assert!(check_executor("shell").is_ok());
+        let error = check_executor("podman").unwrap_err().to_string();
+        assert!(error.contains("unknown executor `podman`"), "{error}");
+        if !JobExecutor::supports(Some(Executor::Docker)) {
+            let error = check_executor("docker").unwrap_err().to_string();
+            assert!(error.contains("not available in this build"), "{error}");
+        }
+    }
+}
