@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs on a fresh Debian machine:
-# git and bash for the shell executor's real jobs, cargo-nextest for the runner.
-# Later suites (Docker engine, S3 server) add their own steps here.
+# git and bash for the shell executor's real jobs, cargo-nextest for the runner,
+# moto for the S3 cache, and a Docker engine with locally built images.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
@@ -20,6 +21,11 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
+
+# A real S3-compatible server (moto) for the S3 cache tests.
+scripts/setup-s3.sh
+# A Docker engine, a loopback registry and locally imported images for the Docker executor.
+scripts/setup-docker.sh
 
 # git refuses to work in test repositories owned by another user in some CI set-ups,
 # and needs an identity to commit fixtures.

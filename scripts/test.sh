@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-test-deps.sh
+# The end-to-end tests start the real binary; build it once and tell them where it is.
+cargo build --workspace --all-features --bins
+export GITLAB_RUNNER_RS_BIN="$PWD/target/debug/gitlab-runner-rs"
 # --run-ignored all: tests that need a daemon are #[ignore]d for a plain `cargo test`,
 # but the setup above provided what they need, so CI runs them too.
 cargo nextest run --workspace --all-features --run-ignored all --no-fail-fast

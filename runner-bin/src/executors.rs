@@ -7,6 +7,7 @@ use runner_config::{Executor as ExecutorName, RunnerConfig};
 use runner_executor::{
     Cancellation, FailureReason, JobFailure, JobSpec, Outcome, TraceWriter, run_job,
 };
+use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings as KubernetesSettings};
 use runner_executor_shell::ShellExecutor;
 
 /// One job's executor.
@@ -14,6 +15,9 @@ use runner_executor_shell::ShellExecutor;
 pub enum JobExecutor {
     /// `executor = "shell"`: bash on this host.
     Shell(ShellExecutor),
+    /// `executor = "kubernetes"`: a build pod per job. The API client is made per job,
+    /// so a changed kubeconfig or token is picked up by the next job.
+    Kubernetes(Box<(ClusterAccess, KubernetesSettings)>),
     /// An executor this build does not have. Jobs are never requested for such a runner;
     /// should one arrive anyway it fails as a system failure rather than run elsewhere.
     Unsupported(String),
@@ -23,14 +27,31 @@ impl JobExecutor {
     /// Whether this build can run jobs of `executor`. The job loop does not ask the
     /// coordinator for jobs it could not run.
     pub fn supports(executor: Option<ExecutorName>) -> bool {
-        matches!(executor, Some(ExecutorName::Shell))
+        matches!(
+            executor,
+            Some(ExecutorName::Shell | ExecutorName::Kubernetes)
+        )
     }
 
     /// The executor for `runner`.
     pub fn for_runner(runner: &RunnerConfig) -> Self {
         let working_directory = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
         match runner.executor {
-            Some(ExecutorName::Shell) => Self::Shell(ShellExecutor::new(working_directory)),
+            Some(ExecutorName::Shell) => {
+                let mut shell = ShellExecutor::new(working_directory);
+                // The cache and artifact stages call this very binary in its helper modes.
+                if let Ok(helper) = std::env::current_exe() {
+                    shell = shell.with_helper_binary(helper);
+                }
+                Self::Shell(shell)
+            }
+            Some(ExecutorName::Kubernetes) => {
+                let config = runner.kubernetes.clone().unwrap_or_default();
+                Self::Kubernetes(Box::new((
+                    cluster_access(&config),
+                    KubernetesSettings::from_config(&config),
+                )))
+            }
             Some(other) => Self::Unsupported(other.as_str().to_owned()),
             None => Self::Unsupported(String::new()),
         }
@@ -40,18 +61,58 @@ impl JobExecutor {
     pub async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
         match self {
             Self::Shell(shell) => run_job(shell, job, trace, cancel).await,
+            Self::Kubernetes(access_and_settings) => {
+                let (access, settings) = access_and_settings.as_ref();
+                match KubernetesExecutor::connect(access, settings.clone()).await {
+                    Ok(kubernetes) => run_job(&kubernetes, job, trace, cancel).await,
+                    Err(error) => {
+                        fail_before_start(trace, format!("prepare environment: {error}")).await
+                    }
+                }
+            }
             Self::Unsupported(name) => {
-                let failure = JobFailure::new(
-                    FailureReason::RunnerSystemFailure,
+                fail_before_start(
+                    trace,
                     format!(
                         "prepare environment: executor {name:?} is not supported by this build"
                     ),
-                );
-                let mut trace = trace;
-                trace.error(&failure.trace_line()).await;
-                trace.finish().await;
-                Outcome::Failed(failure)
+                )
+                .await
             }
         }
     }
+}
+
+/// Reports a job that could not start as a system failure, with upstream's final line.
+async fn fail_before_start(mut trace: TraceWriter, message: String) -> Outcome {
+    let failure = JobFailure::new(FailureReason::RunnerSystemFailure, message);
+    trace.error(&failure.trace_line()).await;
+    trace.finish().await;
+    Outcome::Failed(failure)
+}
+
+/// How to reach the cluster: `host` and credentials from config, else the in-cluster service
+/// account when running in a pod, else the kubeconfig (`$KUBECONFIG` or `~/.kube/config`).
+/// The binary reads the environment so the executor crate does not have to.
+fn cluster_access(config: &runner_config::KubernetesConfig) -> ClusterAccess {
+    if config.host.is_empty() {
+        if let (Ok(host), Ok(port)) = (
+            std::env::var("KUBERNETES_SERVICE_HOST"),
+            std::env::var("KUBERNETES_SERVICE_PORT"),
+        ) {
+            if std::env::var_os("KUBECONFIG").is_none() {
+                return ClusterAccess::InCluster {
+                    host: format!("https://{host}:{port}"),
+                    service_account_dir: "/var/run/secrets/kubernetes.io/serviceaccount".into(),
+                };
+            }
+        }
+    }
+    let kubeconfig = std::env::var_os("KUBECONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".kube/config"))
+        })
+        .unwrap_or_else(|| std::path::PathBuf::from(".kube/config"));
+    ClusterAccess::from_config(config, kubeconfig)
 }

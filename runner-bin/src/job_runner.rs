@@ -140,9 +140,7 @@ async fn run(context: &JobContext, job: &JobResponse, concurrent_id: u32) -> Job
             )
         }
     };
-    if let Err(error) = trace.finish(result).await {
-        tracing::error!(job = job.id, error = %error, "Final job update failed");
-    }
+    send_final_update(trace, job.id, result).await;
     if let Some(running) = running {
         let reason = match &end {
             JobEnd::Failed(reason) => Some(metrics_reason(reason)),
@@ -170,13 +168,15 @@ async fn report_without_running(
     );
     drop(output);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
-    if let Err(error) = trace
-        .finish(JobResult::failed(wire_reason.clone(), None))
-        .await
-    {
-        tracing::error!(job = job.id, error = %error, "Final job update failed");
-    }
+    send_final_update(trace, job.id, JobResult::failed(wire_reason.clone(), None)).await;
     JobEnd::Failed(wire_reason)
+}
+
+/// Sends the final update; a failure here is logged, the job is over either way.
+async fn send_final_update(trace: JobTrace, job_id: u64, result: JobResult) {
+    if let Err(error) = trace.finish(result).await {
+        tracing::error!(job = job_id, error = %error, "Final job update failed");
+    }
 }
 
 /// Cancels `to` when `from` fires; ends when either has fired.

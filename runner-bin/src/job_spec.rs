@@ -9,7 +9,7 @@ use runner_api::wire;
 use runner_config::RunnerConfig;
 use runner_executor::{
     Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RunnerSettings, Secret,
-    ServerFeatures, Step, Variable, When,
+    ServerFeatures, Step, TransferScripts, Variable, When,
 };
 
 use crate::version;
@@ -23,13 +23,14 @@ pub struct RunnerIdentity {
     pub concurrent_id: u32,
 }
 
-/// Builds the executor's job model from the coordinator's job and the runner's config.
+/// Builds the executor's job model from the coordinator's job and the runner's config,
+/// including the cache and artifact stage lines.
 pub fn from_wire(
     job: &wire::JobResponse,
     runner: &RunnerConfig,
     identity: &RunnerIdentity,
 ) -> JobSpec {
-    JobSpec {
+    let mut spec = JobSpec {
         id: i64::try_from(job.id).unwrap_or(i64::MAX),
         token: Secret::new(job.token.expose()),
         name: job.job_info.name.clone(),
@@ -63,7 +64,10 @@ pub fn from_wire(
             failure_reasons: job.features.failure_reasons.clone(),
         },
         runner: runner_settings(runner, identity),
-    }
+        transfer: TransferScripts::default(),
+    };
+    spec.transfer = crate::transfer_scripts::transfer_scripts(&spec, runner);
+    spec
 }
 
 /// The runner-side half of a job: what `config.toml` says about how jobs run.

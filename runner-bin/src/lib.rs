@@ -18,6 +18,7 @@ mod poller;
 mod service;
 mod signals;
 mod slots;
+mod transfer_scripts;
 mod version;
 
 use std::process::ExitCode;

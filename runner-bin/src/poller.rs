@@ -72,7 +72,7 @@ impl Poller {
                     "Runner \"{}{}\" is unhealthy and will be disabled for {} seconds!",
                     runner.url,
                     runner.short_token(),
-                    go_duration(pause)
+                    runner_config::GoDuration::from_std(pause)
                 );
                 if !self.sleep(pause).await {
                     return;
@@ -215,29 +215,9 @@ impl Health {
     }
 }
 
-/// Go's rendering of a duration (`1h0m0s`), which upstream's message prints.
-fn go_duration(duration: Duration) -> String {
-    let total = duration.as_secs();
-    let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60);
-    if hours > 0 {
-        format!("{hours}h{minutes}m{seconds}s")
-    } else if minutes > 0 {
-        format!("{minutes}m{seconds}s")
-    } else {
-        format!("{seconds}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_print_as_go_does() {
-        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
-        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(go_duration(Duration::from_secs(5)), "5s");
-    }
 
     #[test]
     fn three_unhealthy_answers_pause_the_runner() {

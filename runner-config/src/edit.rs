@@ -123,9 +123,9 @@ pub enum EditError {
     /// The runner could not be turned into TOML.
     #[error("could not serialize the runner entry")]
     Serialize {
-        /// The serializer's error.
+        /// The serializer's error (boxed, so `toml_edit` stays out of this crate's API).
         #[source]
-        source: toml_edit::ser::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The file could not be written.
     #[error("could not write configuration file {}", path.display())]
@@ -226,8 +226,9 @@ impl ConfigDocument {
     /// Appends `runner` as a new `[[runners]]` entry, after the existing ones, with the keys
     /// and layout upstream's `register` writes.
     pub fn add_runner(&mut self, runner: &RunnerConfig) -> Result<(), EditError> {
-        let table = crate::layout::runner_table(runner)
-            .map_err(|source| EditError::Serialize { source })?;
+        let table = crate::layout::runner_table(runner).map_err(|source| EditError::Serialize {
+            source: Box::new(source),
+        })?;
         let path = self.path.clone();
         let root = self.document.as_table_mut();
         match root.get_mut("runners") {

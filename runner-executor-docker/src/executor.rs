@@ -95,15 +95,49 @@ impl DockerExecutor {
     ) -> Result<DockerSession> {
         let settings = &*self.settings;
         let engine = Engine::connect(settings).await?;
-        let names = JobNames::new(job);
         let resources: SharedResources = Arc::new(Mutex::new(Default::default()));
-        let guard = CleanupGuard::new(
+        // Armed while preparing: if this future is dropped (cancel, prepare timeout), the
+        // objects created so far are removed in the background.
+        let mut guard = CleanupGuard::new(
             engine.clone(),
             Arc::clone(&resources),
             self.tracker.clone(),
             settings.volume_keep,
             settings.cleanup_timeout,
         );
+        match self.plan(job, trace, &engine, &resources).await {
+            Ok((build, helper)) => Ok(DockerSession {
+                engine,
+                resources,
+                guard,
+                build,
+                helper,
+            }),
+            Err(error) => {
+                // A failed attempt removes its objects before the driver retries or reports.
+                guard.disarm();
+                remove_all(
+                    &engine,
+                    &resources,
+                    settings.volume_keep,
+                    settings.cleanup_timeout,
+                )
+                .await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Network, volumes, images and services; returns the build and helper containers to create.
+    async fn plan(
+        &self,
+        job: &JobSpec,
+        trace: &mut TraceWriter,
+        engine: &Engine,
+        resources: &SharedResources,
+    ) -> Result<(StageContainer, StageContainer)> {
+        let settings = &*self.settings;
+        let names = JobNames::new(job);
         let lookup = |name: &str| {
             job.variables
                 .iter()
@@ -134,23 +168,23 @@ impl DockerExecutor {
         )?;
         let auth = self.registry_auth(job);
         let ctx = PrepareContext {
-            engine: &engine,
+            engine,
             settings,
             job,
             names: &names,
             auth: &auth,
-            resources: &resources,
+            resources,
         };
         let service_requests = service_requests(settings, job, lookup);
         let network = network(&ctx, !service_requests.is_empty()).await?;
         let mut binds = volumes(&ctx).await?;
-        let build_image = ensure_image(&engine, &image, &policies, &auth, trace).await?;
+        let build_image = ensure_image(engine, &image, &policies, &auth, trace).await?;
         let helper_image = settings
             .helper_image
             .clone()
             .unwrap_or_else(default_helper_image);
         let helper_image_id = ensure_image(
-            &engine,
+            engine,
             &helper_image,
             &[PullPolicy::IfNotPresent],
             &auth,
@@ -214,21 +248,18 @@ impl DockerExecutor {
             host_config: Some(host_config(settings, &helper_shared, Role::Helper)?),
             ..ContainerCreateBody::default()
         });
-        Ok(DockerSession {
-            engine,
-            resources,
-            guard,
-            build: StageContainer {
+        Ok((
+            StageContainer {
                 name: build_name,
                 body: build,
                 id: None,
             },
-            helper: StageContainer {
+            StageContainer {
                 name: helper_name,
                 body: helper,
                 id: None,
             },
-        })
+        ))
     }
 }
 

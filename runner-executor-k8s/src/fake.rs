@@ -239,6 +239,17 @@ impl FakeCluster {
         self.state.lock().exec_bytes
     }
 
+    /// Stops the server and every open connection and exec: new requests are refused
+    /// (`connection refused`), as when the API server is down.
+    pub fn stop(&self) {
+        self.server.abort();
+        self.state
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .abort_all();
+    }
+
     /// Evicts a stored pod now (as [`Scenario::EvictOnExec`] does at the first exec).
     pub fn evict(&self, namespace: &str, name: &str) {
         let mut inner = self.state.lock();

@@ -23,6 +23,7 @@ pub struct ShellExecutor {
     kill_grace: Duration,
     force_kill_wait: Duration,
     drain_grace: Duration,
+    helper_binary: Option<PathBuf>,
 }
 
 impl ShellExecutor {
@@ -35,7 +36,17 @@ impl ShellExecutor {
             kill_grace: Duration::from_secs(600),
             force_kill_wait: Duration::from_secs(10),
             drain_grace: Duration::from_secs(2),
+            helper_binary: None,
         }
+    }
+
+    /// The binary the cache and artifact stages call in its helper modes (`artifacts-uploader`,
+    /// `cache-extractor`...); the runner passes its own executable. Without it the stages call
+    /// `gitlab-runner-rs` from `PATH`.
+    #[must_use]
+    pub fn with_helper_binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.helper_binary = Some(path.into());
+        self
     }
 
     /// The bash program to run (default `bash`, found through `PATH`).
@@ -95,6 +106,13 @@ impl Backend for ShellExecutor {
             shared_environment: true,
             scrub_git_config: false,
         }
+    }
+
+    fn helper_binary(&self, _job: &JobSpec) -> String {
+        self.helper_binary.as_ref().map_or_else(
+            || "gitlab-runner-rs".to_owned(),
+            |path| path.to_string_lossy().into_owned(),
+        )
     }
 
     async fn prepare(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<ShellSession, Error> {

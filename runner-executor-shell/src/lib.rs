@@ -8,7 +8,8 @@
 //! into the [`runner_executor::TraceWriter`] as it arrives.
 //!
 //! What it does not do: run as another user (`su`), run `sh`/PowerShell, isolate jobs from each
-//! other or from the host, or implement the cache/artifact helper commands (issue #5).
+//! other or from the host, or implement the cache/artifact helper commands: the stages call the
+//! binary given to [`ShellExecutor::with_helper_binary`] (the runner passes itself).
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -131,6 +131,14 @@ pub trait Backend: Send + Sync {
         trace: &mut TraceWriter,
     ) -> impl Future<Output = ()> + Send;
 
+    /// The helper binary the cache and artifact stages call (exported to them as
+    /// [`crate::HELPER_BINARY_VARIABLE`]): a path or a command name valid where
+    /// [`Target::Helper`] stages run. The default expects `gitlab-runner-rs` on `PATH`.
+    fn helper_binary(&self, job: &JobSpec) -> String {
+        let _ = job;
+        "gitlab-runner-rs".to_owned()
+    }
+
     /// A failure reason for `error` when it is not a plain system failure (for example
     /// `image_pull_failure`); classified preparation errors are not retried.
     fn failure_reason(&self, error: &Self::Error) -> Option<FailureReason> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::job::{
     DEFAULT_JOB_TIMEOUT, GitSource, JobHooks, JobSpec, RunnerSettings, ServerFeatures, Step,
-    Variable,
+    TransferScripts, Variable,
 };
 use crate::secret::Secret;
 
@@ -33,6 +33,7 @@ impl JobSpec {
                 artifacts: Vec::new(),
                 cache: Vec::new(),
                 dependencies: Vec::new(),
+                transfer: TransferScripts::default(),
                 hooks: JobHooks::default(),
                 features: ServerFeatures::default(),
                 runner: RunnerSettings {

@@ -10,8 +10,9 @@
 //! masking, and the final `Job succeeded` / `ERROR: Job failed: ...` line.
 //!
 //! What this crate does *not* do: talk to GitLab (`runner-api`), read `config.toml`
-//! (`runner-config`), start processes or containers (the executor crates), or move cache and
-//! artifacts (issue #5: those stages only print a warning for now). It reads no environment
+//! (`runner-config`), start processes or containers (the executor crates), or decide how cache
+//! and artifacts move: the caller renders those stages' lines into [`JobSpec::transfer`]
+//! (the binary calls its own helper modes) and the driver runs them in upstream's order. It reads no environment
 //! variables and keeps no global state.
 //!
 //! ```
@@ -51,8 +52,9 @@ mod variables;
 pub use backend::{Backend, BackendDefaults, Executor, StageExit, StageScript, Target};
 pub use driver::{Cancellation, run_job};
 pub use job::{
-    Artifact, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource, Image, JobHooks, JobSpec,
-    RunnerSettings, ServerFeatures, Step, Variable, When,
+    Artifact, CACHE_DIR_VARIABLE, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource,
+    HELPER_BINARY_VARIABLE, Image, JOB_TOKEN_VARIABLE, JobHooks, JobSpec, RunnerSettings,
+    ServerFeatures, Step, TransferScripts, Variable, When, dependency_token_variable,
 };
 pub use job_builder::JobSpecBuilder;
 pub use layout::{Layout, short_token};

@@ -47,6 +47,10 @@ pub(crate) struct Settings {
     pub(crate) lfs_skip_smudge_by_job: bool,
     pub(crate) git_clone_path: Option<String>,
     pub(crate) get_sources_attempts: u32,
+    /// `RESTORE_CACHE_ATTEMPTS` (1..10).
+    pub(crate) restore_cache_attempts: u32,
+    /// `ARTIFACT_DOWNLOAD_ATTEMPTS` (1..10).
+    pub(crate) artifact_download_attempts: u32,
     pub(crate) after_script_ignore_errors: bool,
     pub(crate) script_timeout: Option<Duration>,
     pub(crate) after_script_timeout: Duration,
@@ -138,6 +142,16 @@ impl Settings {
             "GET_SOURCES_ATTEMPTS",
             get("GET_SOURCES_ATTEMPTS"),
         );
+        let restore_cache_attempts = read_attempts(
+            &mut warnings,
+            "RESTORE_CACHE_ATTEMPTS",
+            get("RESTORE_CACHE_ATTEMPTS"),
+        );
+        let artifact_download_attempts = read_attempts(
+            &mut warnings,
+            "ARTIFACT_DOWNLOAD_ATTEMPTS",
+            get("ARTIFACT_DOWNLOAD_ATTEMPTS"),
+        );
         let script_timeout = read_timeout(
             &mut warnings,
             "RUNNER_SCRIPT_TIMEOUT",
@@ -163,6 +177,8 @@ impl Settings {
             lfs_skip_smudge_by_job,
             git_clone_path: get("GIT_CLONE_PATH").map(str::to_owned),
             get_sources_attempts,
+            restore_cache_attempts,
+            artifact_download_attempts,
             after_script_ignore_errors,
             script_timeout,
             after_script_timeout,

@@ -7,6 +7,8 @@ mod shell_jobs;
 mod service;
 // Commands that only read or edit the config file: list, lint, --version.
 mod config_commands;
+// `exec`: .gitlab-ci.yml pipelines run locally through the local coordinator.
+mod exec;
 // Scraping /metrics of the running binary.
 mod metrics;
 // register, verify, unregister and reset-token against the fake coordinator.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use runner_api::fake::Endpoint;
+use runner_api::fake::{Endpoint, FakeConfig, FakeCoordinator};
 use runner_e2e::{Workspace, runner_binary};
 use tokio::io::AsyncWriteExt;
 
@@ -454,7 +454,7 @@ async fn verify_fails_on_a_revoked_token_and_delete_removes_it() {
     assert!(output.contains(&format!("Updated {config}")), "{output}");
     let expected = text
         .split_once("\n# revoked in the UI")
-        .map(|(kept, _)| format!("{kept}\n"))
+        .map(|(kept, _)| kept.to_owned())
         .expect("split");
     assert_eq!(read(&path), expected);
 }
@@ -588,4 +588,144 @@ async fn unregister_selection_errors_are_upstreams() {
         "{output}"
     );
     assert_eq!(read(&path), rejected);
+}
+
+#[tokio::test]
+async fn an_old_runner_token_given_with_t_is_only_verified() {
+    let coordinator = FakeCoordinator::start_with(FakeConfig {
+        runner_token: "LegacyRunnerTokenValue".to_owned(),
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake coordinator starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let config = path.to_string_lossy().into_owned();
+    let url = coordinator.url();
+    let (ok, output) = run(
+        dir.path(),
+        &[
+            "register",
+            "-n",
+            "-c",
+            &config,
+            "--url",
+            &url,
+            "-t",
+            "LegacyRunnerTokenValue",
+            "--name",
+            "old",
+            "--executor",
+            "shell",
+        ],
+        "",
+    )
+    .await;
+    assert!(ok, "{output}");
+    assert!(
+        output.contains("Token specified trying to verify runner..."),
+        "{output}"
+    );
+    assert!(
+        output.contains("If you want to register use the '-r' instead of '-t'."),
+        "{output}"
+    );
+    assert!(!output.contains("LegacyRunnerTokenValue"), "{output}");
+    assert_eq!(coordinator.request_count(Endpoint::Verify), 1);
+    assert_eq!(coordinator.request_count(Endpoint::Register), 0);
+    let written = read(&path);
+    assert!(written.contains("  name = \"old\"\n"), "{written}");
+    assert!(
+        written.contains("  token = \"LegacyRunnerTokenValue\"\n"),
+        "{written}"
+    );
+
+    let (ok, output) = run(
+        dir.path(),
+        &[
+            "register",
+            "-n",
+            "-c",
+            &config,
+            "--url",
+            &url,
+            "-t",
+            "RevokedOldToken",
+            "--executor",
+            "shell",
+        ],
+        "",
+    )
+    .await;
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("Verifying runner... is removed"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Failed to verify the runner. You may be having network problems."),
+        "{output}"
+    );
+    assert_eq!(read(&path), written);
+
+    // The old token is a runner token: unregister deletes the runner, not a manager.
+    let (ok, output) = run(
+        dir.path(),
+        &[
+            "unregister",
+            "-c",
+            &config,
+            "--token",
+            "LegacyRunnerTokenValue",
+        ],
+        "",
+    )
+    .await;
+    assert!(ok, "{output}");
+    assert!(
+        output.contains("Unregistering runner from GitLab succeeded"),
+        "{output}"
+    );
+    assert_eq!(coordinator.request_count(Endpoint::UnregisterRunner), 1);
+    assert_eq!(coordinator.request_count(Endpoint::UnregisterManager), 0);
+    assert_eq!(
+        read(&path),
+        "concurrent = 1\ncheck_interval = 0\nshutdown_timeout = 0\n\n[session_server]\n  session_timeout = 1800\n"
+    );
+}
+
+#[tokio::test]
+async fn unregister_all_runners_keeps_the_ones_gitlab_refused() {
+    let workspace = Workspace::start(Duration::ZERO).await;
+    let url = workspace.coordinator.url();
+    let good = workspace.coordinator.runner_token();
+    let refused = format!(
+        "\n# refused by GitLab\n[[runners]]\n  name = \"refused\"\n  url = \"{url}\"\n  token = \"glrt-RefusedTokenValue\"\n  executor = \"shell\"\n"
+    );
+    let text = format!(
+        "# all of them\nconcurrent = 1\n\n[[runners]]\n  name = \"accepted\"\n  url = \"{url}\"\n  token = \"{good}\"\n  executor = \"shell\"\n{refused}"
+    );
+    let path = workspace.path().join("config.toml");
+    std::fs::write(&path, &text).expect("config");
+    let config = path.to_string_lossy().into_owned();
+    let (ok, output) = run(
+        workspace.path(),
+        &["unregister", "-c", &config, "--all-runners"],
+        "",
+    )
+    .await;
+    assert!(ok, "{output}");
+    assert!(output.contains("Unregistering all runners"), "{output}");
+    assert!(output.contains("Failed to unregister runners"), "{output}");
+    assert!(output.contains(&format!("Updated {config}")), "{output}");
+    assert_eq!(
+        workspace
+            .coordinator
+            .request_count(Endpoint::UnregisterManager),
+        2
+    );
+    assert_eq!(
+        read(&path),
+        format!("# all of them\nconcurrent = 1\n{refused}")
+    );
 }

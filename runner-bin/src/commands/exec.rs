@@ -226,6 +226,11 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
 }
 
 /// Runs the planned jobs in order, one at a time, appending a row per job to `rows`.
+///
+/// As on GitLab, a failure (not allowed to fail) decides what runs after it: a job with
+/// `needs` looks only at the jobs it needs (a skipped one counts as failed), any other job
+/// at the jobs of earlier stages, so jobs of the failing job's own stage still run.
+/// `when: on_failure` jobs run only after such a failure, `always` jobs in any case.
 async fn run_jobs(
     coordinator: &LocalCoordinator,
     context: &JobContext,
@@ -233,17 +238,25 @@ async fn run_jobs(
     jobs: &[PlannedJob],
     rows: &mut Vec<Row>,
 ) {
-    let mut failed = false;
     let mut dependency_ids: HashMap<String, i64> = HashMap::new();
+    let mut failed_jobs: Vec<&str> = Vec::new();
+    let mut failed_stages: Vec<&str> = Vec::new();
     let total = jobs.len();
     for (index, job) in jobs.iter().enumerate() {
         let job_id = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        let upstream_failed = match job.needs() {
+            Some(needs) => needs
+                .iter()
+                .any(|need| failed_jobs.contains(&need.as_str())),
+            None => failed_stages.iter().any(|stage| *stage != job.stage()),
+        };
         let runs = match job.when() {
-            When::OnFailure => failed,
+            When::OnFailure => upstream_failed,
             When::Always => true,
-            _ => !failed,
+            _ => !upstream_failed,
         };
         if !runs || context.abort.is_cancelled() {
+            failed_jobs.push(job.name());
             rows.push(Row {
                 name: job.name().to_owned(),
                 stage: job.stage().to_owned(),
@@ -256,7 +269,10 @@ async fn run_jobs(
         let started = Instant::now();
         let status = run_one(coordinator, context, ctx, job, job_id, &dependency_ids).await;
         if status == Status::Failed {
-            failed = true;
+            failed_jobs.push(job.name());
+            if !failed_stages.contains(&job.stage()) {
+                failed_stages.push(job.stage());
+            }
         }
         if coordinator.has_artifacts(job_id.unsigned_abs()) {
             dependency_ids.insert(job.name().to_owned(), job_id);
@@ -425,8 +441,13 @@ fn prepare_sources(
     ];
     let mut add: Vec<String> = ["add", "--all", "--", "."].map(str::to_owned).to_vec();
     for exclude in excludes {
-        if let Ok(relative) = exclude.strip_prefix(&project) {
-            add.push(format!(":(exclude){}", relative.display()));
+        // An ignored path is left out anyway, and git refuses to be told so again.
+        let Ok(relative) = exclude.strip_prefix(&project) else {
+            continue;
+        };
+        let relative = relative.to_string_lossy();
+        if git(&project, &["check-ignore", "--quiet", &relative], &[]).is_err() {
+            add.push(format!(":(exclude){relative}"));
         }
     }
     let add: Vec<&str> = add.iter().map(String::as_str).collect();

@@ -39,9 +39,41 @@ pub(crate) fn run(args: RegisterArgs) -> ExitCode {
     match runtime.block_on(register(&args, &mut prompter)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
+            if !error.is::<AlreadyLogged>() {
+                tracing::error!("{error:#}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A failure whose message was logged before the rollback ran, as upstream logs its panic
+/// line before the deferred unregister.
+#[derive(Debug)]
+struct AlreadyLogged;
+
+impl std::fmt::Display for AlreadyLogged {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("registration failed")
+    }
+}
+
+impl std::error::Error for AlreadyLogged {}
+
+impl Registered {
+    /// Logs `error`, then removes what GitLab accepted unless `--leave-runner`.
+    async fn roll_back(
+        &self,
+        error: &anyhow::Error,
+        leave_runner: bool,
+        system_id: &str,
+    ) -> anyhow::Error {
+        tracing::error!("{error:#}");
+        if !leave_runner {
+            // The client logs the outcome; the registration fails either way.
+            let _ = self.client.unregister(&self.token, system_id).await;
+        }
+        anyhow::Error::new(AlreadyLogged)
     }
 }
 
@@ -134,15 +166,14 @@ async fn register<R: BufRead>(
     let registered = ask_runner(args, prompter, &mut runner, &document, &system_id).await?;
     let finished = finish(args, prompter, &mut runner, &mut document).await;
     if let Err(error) = finished {
-        if let Some(registered) = registered.filter(|_| !args.leave_runner) {
-            tracing::error!("{error:#}");
-            let _ = registered
-                .client
-                .unregister(&registered.token, &system_id)
-                .await;
-            bail!("Failed to register the runner.");
-        }
-        return Err(error);
+        return Err(match registered {
+            Some(registered) => {
+                registered
+                    .roll_back(&error, args.leave_runner, &system_id)
+                    .await
+            }
+            None => error,
+        });
     }
     if runner.limit > concurrent {
         tracing::warn!(
@@ -258,13 +289,9 @@ async fn ask_runner<R: BufRead>(
     ) {
         Ok(name) => name,
         Err(error) => {
-            if !args.leave_runner {
-                let _ = registered
-                    .client
-                    .unregister(&registered.token, system_id)
-                    .await;
-            }
-            return Err(error);
+            return Err(registered
+                .roll_back(&error, args.leave_runner, system_id)
+                .await);
         }
     };
     Ok(Some(registered))
@@ -540,6 +567,8 @@ fn runner_from_flags(flags: &RunnerArgs) -> RunnerConfig {
         tls_cert_file: path(&flags.tls_cert_file),
         tls_key_file: path(&flags.tls_key_file),
         clone_url: text(&flags.clone_url),
+        // Known early so verify reports this executor's features; validated when asked.
+        executor: flags.executor.as_deref().and_then(|name| name.parse().ok()),
         ..RunnerConfig::default()
     };
     for flag in &flags.feature_flags {

@@ -82,6 +82,7 @@ async fn always_pulls_from_the_registry() {
         "{trace}"
     );
     assert!(trace.contains("with digest sha256:"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
 }
 
 #[tokio::test]
@@ -118,4 +119,5 @@ async fn missing_image_in_the_registry_falls_back_to_the_next_policy() {
         "{}",
         failure.message
     );
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
 }

@@ -60,6 +60,7 @@ async fn files_survive_between_script_and_after_script() {
     let (outcome, trace) = run(&executor, spec, None).await;
     assert!(outcome.is_success(), "{trace}");
     assert!(trace.contains("\nkept\n"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
 }
 
 /// `busybox httpd` serving /etc, with the job's `entrypoint` and `command` (the seed's
@@ -228,6 +229,7 @@ async fn dns_is_visible_in_resolv_conf_without_services() {
     .await;
     assert!(outcome.is_success(), "{trace}");
     assert!(trace.contains("nameserver 10.11.12.13"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
 }
 
 #[tokio::test]
@@ -248,4 +250,5 @@ async fn memory_and_cpu_limits_are_applied() {
     assert!(outcome.is_success(), "{trace}");
     assert!(trace.contains("memory=67108864"), "{trace}");
     assert!(trace.contains("cpu=50000"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
 }

@@ -281,3 +281,36 @@ async fn exec_that_keeps_failing_gives_up_after_retry_limit() {
     );
     assert!(cluster.fake.pods().is_empty());
 }
+
+#[tokio::test]
+async fn api_server_down_keeps_the_transport_cause() {
+    let cluster = Cluster::start().await;
+    let executor = cluster.executor(fast_settings()).await;
+    cluster.fake.stop();
+    let done = run(
+        &executor,
+        cluster.job().script(["true"]).build(),
+        Cancellation::default(),
+    )
+    .await;
+    let message = done.message();
+    assert!(
+        message.starts_with(
+            "Job failed (system failure): prepare environment: setting up build pod: "
+        ),
+        "{message}"
+    );
+    assert!(
+        message.to_lowercase().contains("connection refused"),
+        "{message}"
+    );
+    let cleanup = done
+        .text
+        .lines()
+        .find(|l| l.starts_with("ERROR: Error cleaning up pod: "))
+        .expect("cleanup error");
+    assert!(
+        cleanup.to_lowercase().contains("connection refused"),
+        "{cleanup}"
+    );
+}

@@ -5,6 +5,10 @@ use tokio::time::{Instant, sleep};
 use crate::backend::{Backend, Target};
 use crate::driver::Run;
 use crate::driver::stage_run::{Interrupt, OnGraceful, StageResult, canceled};
+use crate::job::{
+    CACHE_DIR_VARIABLE, HELPER_BINARY_VARIABLE, JOB_TOKEN_VARIABLE, dependency_token_variable,
+};
+use crate::layout::project_slug;
 use crate::outcome::{FailureReason, JobFailure};
 use crate::stage::Stage;
 use crate::variables::JobVariables;
@@ -41,28 +45,21 @@ impl<B: Backend> Run<'_, B> {
             StageResult::Interrupted(interrupt) => return Err(self.interrupt_failure(interrupt)),
         }
 
-        // 2. get_sources with its attempts; 3-4. cache and artifacts (issue #5).
+        // 2. get_sources with its attempts; 3-4. restore_cache and download_artifacts.
         let mut error = self
             .get_sources(session, variables, scrub_git_config)
             .await?;
         if error.is_none() {
-            self.not_supported(
-                Stage::RestoreCache,
-                self.job.cache.iter().any(|c| c.has_content()),
-                "Restoring cache",
-            )
-            .await?;
-            let has_dependencies = self
-                .job
-                .dependencies
-                .iter()
-                .any(|d| !d.artifacts_filename.is_empty());
-            self.not_supported(
-                Stage::DownloadArtifacts,
-                has_dependencies,
-                "Downloading artifacts",
-            )
-            .await?;
+            let attempts = self.settings.restore_cache_attempts;
+            error = self
+                .transfer_stage(session, variables, Stage::RestoreCache, attempts)
+                .await?;
+        }
+        if error.is_none() {
+            let attempts = self.settings.artifact_download_attempts;
+            error = self
+                .transfer_stage(session, variables, Stage::DownloadArtifacts, attempts)
+                .await?;
         }
 
         // 5. user steps, then after_script.
@@ -70,9 +67,9 @@ impl<B: Backend> Run<'_, B> {
             error = self.user_steps_and_after_script(session, variables).await?;
         }
 
-        // 6. cache archive and artifact upload, chosen by "is there an error so far".
-        let failed = error.is_some();
-        let (cache_stage, upload_stage) = if failed {
+        // 6. cache archive and artifact upload, chosen by "is there an error so far"; the
+        // first job error wins, then the cache stage's, then the upload stage's (§1.3.7).
+        let (cache_stage, upload_stage) = if error.is_some() {
             (
                 Stage::ArchiveCacheOnFailure,
                 Stage::UploadArtifactsOnFailure,
@@ -80,20 +77,13 @@ impl<B: Backend> Run<'_, B> {
         } else {
             (Stage::ArchiveCache, Stage::UploadArtifactsOnSuccess)
         };
-        let caches = self
-            .job
-            .cache
-            .iter()
-            .any(|c| c.has_content() && c.when.applies(failed) && c.policy != "pull");
-        self.not_supported(cache_stage, caches, "Saving cache")
+        let cache_error = self
+            .transfer_stage(session, variables, cache_stage, 1)
             .await?;
-        let uploads = self
-            .job
-            .artifacts
-            .iter()
-            .any(|a| a.has_content() && a.when.applies(failed));
-        self.not_supported(upload_stage, uploads, "Uploading artifacts")
+        let upload_error = self
+            .transfer_stage(session, variables, upload_stage, 1)
             .await?;
+        let error = error.or(cache_error).or(upload_error);
 
         // 8. cleanup_file_variables: failures only reach the runner's log.
         let body = self.context(variables).cleanup_file_variables();
@@ -262,35 +252,93 @@ impl<B: Backend> Run<'_, B> {
         Ok(error)
     }
 
-    /// Cache and artifact stages: not implemented by this build yet.
-    async fn not_supported(
+    /// A cache or artifact stage from [`crate::JobSpec::transfer`], tried up to `attempts`
+    /// times; skipped when its list is empty. `Err` ends the job at once (abort, job timeout;
+    /// a graceful cancel too before the user steps); `Ok(Some)` is the stage's error.
+    async fn transfer_stage(
         &mut self,
+        session: &mut B::Session,
+        variables: &JobVariables,
         stage: Stage,
-        applies: bool,
-        what: &str,
-    ) -> Result<(), JobFailure> {
-        if !applies {
-            return Ok(());
+        attempts: u32,
+    ) -> Result<Option<JobFailure>, JobFailure> {
+        let transfer = &self.job.transfer;
+        let (lines, graceful) = match stage {
+            Stage::RestoreCache => (&transfer.restore_cache, OnGraceful::Abort),
+            Stage::DownloadArtifacts => (&transfer.download_artifacts, OnGraceful::Abort),
+            Stage::ArchiveCache => (&transfer.archive_cache, OnGraceful::Ignore),
+            Stage::ArchiveCacheOnFailure => {
+                (&transfer.archive_cache_on_failure, OnGraceful::Ignore)
+            }
+            Stage::UploadArtifactsOnSuccess => {
+                (&transfer.upload_artifacts_on_success, OnGraceful::Ignore)
+            }
+            Stage::UploadArtifactsOnFailure => {
+                (&transfer.upload_artifacts_on_failure, OnGraceful::Ignore)
+            }
+            _ => return Ok(None),
+        };
+        if lines.is_empty() {
+            return Ok(None);
         }
-        if let Some(interrupt) =
-            super::stage_run::interrupted(self.cancel, self.limits(None, OnGraceful::Ignore))
-        {
-            if matches!(interrupt, Interrupt::Abort | Interrupt::JobTimeout) {
-                return Err(self.interrupt_failure(interrupt));
+        let lines = lines.clone();
+        let exports = self.transfer_exports(stage == Stage::DownloadArtifacts);
+        let mut last_error = None;
+        for attempt in 1..=attempts.max(1) {
+            if attempt > 1 {
+                self.trace.warning("Retrying...").await;
+                let backoff = retry_backoff(attempt);
+                tokio::select! {
+                    biased;
+                    () = self.cancel.abort.cancelled() => return Err(canceled()),
+                    () = self.cancel.graceful.cancelled(), if graceful == OnGraceful::Abort => return Err(canceled()),
+                    () = tokio::time::sleep_until(self.job_deadline) => return Err(self.interrupt_failure(Interrupt::JobTimeout)),
+                    () = sleep(backoff) => {}
+                }
+            }
+            let body = self.context(variables).transfer(&lines, &exports);
+            let limits = self.limits(None, graceful);
+            match self
+                .stage(session, stage.clone(), Target::Helper, body, limits)
+                .await
+            {
+                StageResult::Passed => return Ok(None),
+                StageResult::Failed(failure) => last_error = Some(failure),
+                StageResult::Interrupted(interrupt) => {
+                    return Err(self.interrupt_failure(interrupt));
+                }
             }
         }
-        // TODO(#5): run the cache and artifact helpers here instead of warning.
-        let id = stage.id();
-        self.trace
-            .section_start(&id, &stage.header(), self.markers)
-            .await;
-        self.trace
-            .warning(&format!(
-                "{what} is not supported by this build of gitlab-runner-rs yet; skipping"
-            ))
-            .await;
-        self.trace.section_end(&id, self.markers).await;
-        Ok(())
+        Ok(last_error)
+    }
+
+    /// The variables [`crate::TransferScripts`] documents.
+    fn transfer_exports(&self, dependency_tokens: bool) -> Vec<(String, String)> {
+        let cache_dir = format!(
+            "{}/{}",
+            self.layout.cache_dir.trim_end_matches('/'),
+            project_slug(&self.job.git.repo_url, self.job.project_id)
+        );
+        let mut exports = vec![
+            (
+                HELPER_BINARY_VARIABLE.to_owned(),
+                self.backend.helper_binary(self.job),
+            ),
+            (CACHE_DIR_VARIABLE.to_owned(), cache_dir),
+            (
+                JOB_TOKEN_VARIABLE.to_owned(),
+                self.job.token.expose().to_owned(),
+            ),
+        ];
+        if dependency_tokens {
+            exports.extend(self.job.dependencies.iter().map(|dependency| {
+                (
+                    dependency_token_variable(dependency.id),
+                    dependency.token.expose().to_owned(),
+                )
+            }));
+        }
+        exports
     }
 }
 

@@ -110,6 +110,21 @@ impl ScriptContext<'_> {
         self.finish(body)
     }
 
+    /// A cache or artifact stage (§4.4, §4.8): preamble, the transfer variables, `cd` into the
+    /// project directory, then the caller's lines verbatim.
+    pub(crate) fn transfer(&self, lines: &[String], exports: &[(String, String)]) -> String {
+        let mut body = ScriptBody::default();
+        self.preamble(&mut body);
+        for (key, value) in exports {
+            body.export(key, value);
+        }
+        body.cd(&self.layout.project_dir);
+        for line in lines {
+            body.line(line);
+        }
+        self.finish(body)
+    }
+
     /// `cleanup_file_variables`: removes the env file, git config helpers and file variables.
     pub(crate) fn cleanup_file_variables(&self) -> String {
         let mut body = ScriptBody::default();

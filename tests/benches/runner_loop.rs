@@ -1,0 +1,91 @@
+//! Bench binary (prints figures, asserts nothing about speed): the real `gitlab-runner-rs`
+//! against the fake coordinator on loopback, measuring what issue #4 asks for.
+//!
+//! - pickup latency: job queued → its script running, with long polling (target ≤ 20 ms);
+//! - trivial jobs per second: `GIT_STRATEGY=none`, `echo ok`, `concurrent = 8` (target ≥ 200/s);
+//! - idle RSS of `run` (target ≤ 6 MB).
+//!
+//! Run with `cargo bench -p runner-e2e --bench runner_loop` (builds the binary first).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use runner_e2e::{JobBuilder, RunnerProcess, Workspace};
+
+const PICKUP_SAMPLES: usize = 20;
+const THROUGHPUT_JOBS: usize = 200;
+
+#[tokio::main]
+async fn main() {
+    let workspace = Workspace::start(Duration::from_secs(30)).await;
+    let config = workspace.write_config("concurrent = 8\ncheck_interval = 3", &["  request_concurrency = 4"]);
+    let runner = RunnerProcess::start(workspace.path(), &["run", "-c", &config.to_string_lossy()]);
+    assert!(runner.wait_for_log("Configuration loaded", Duration::from_secs(60)).await);
+    // Let the runner settle into its long poll before measuring memory.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = runner_pid(&workspace);
+    let idle_rss_kib = rss_kib(pid);
+
+    let mut latencies = Vec::new();
+    for sample in 0..PICKUP_SAMPLES {
+        let stamp = workspace.path().join(format!("picked-{sample}"));
+        let job = JobBuilder::script_only(&[&format!("date +%s%N > {}", stamp.display())]).build();
+        let queued = now_nanos();
+        let id = workspace.coordinator.enqueue_job(job);
+        workspace.coordinator.wait_for_job_final_state(id, Duration::from_secs(60)).await.expect("job finishes");
+        let started: u128 = std::fs::read_to_string(&stamp).expect("stamp").trim().parse().expect("nanoseconds");
+        latencies.push(Duration::from_nanos(u64::try_from(started.saturating_sub(queued)).unwrap_or(u64::MAX)));
+    }
+    latencies.sort();
+
+    let started = Instant::now();
+    let ids: Vec<u64> = (0..THROUGHPUT_JOBS)
+        .map(|_| workspace.coordinator.enqueue_job(JobBuilder::script_only(&["echo ok"]).build()))
+        .collect();
+    for id in ids {
+        workspace.coordinator.wait_for_job_final_state(id, Duration::from_secs(300)).await.expect("job finishes");
+    }
+    let elapsed = started.elapsed();
+
+    println!("idle RSS of `run`:            {:.1} MB", idle_rss_kib as f64 / 1024.0);
+    println!(
+        "pickup latency (queued → script): median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({PICKUP_SAMPLES} jobs)",
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[latencies.len() * 9 / 10]),
+        ms(latencies[0]),
+    );
+    println!(
+        "trivial jobs: {THROUGHPUT_JOBS} in {:.2} s = {:.1} jobs/s (concurrent = 8)",
+        elapsed.as_secs_f64(),
+        THROUGHPUT_JOBS as f64 / elapsed.as_secs_f64()
+    );
+    runner.signal(nix::sys::signal::Signal::SIGQUIT);
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+/// The runner's pid, from its lock file (`<config>.lock` holds it).
+fn runner_pid(workspace: &Workspace) -> u32 {
+    let lock = std::fs::read_dir(workspace.path())
+        .expect("workspace dir")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "lock"))
+        .expect("the config lock file");
+    std::fs::read_to_string(lock).expect("lock").trim().parse().expect("a pid")
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}

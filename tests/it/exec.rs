@@ -1,0 +1,368 @@
+//! `exec shell`: `.gitlab-ci.yml` pipelines run locally through the local coordinator, in
+//! temporary git repositories made by each test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+use runner_e2e::{RunnerProcess, runner_binary};
+
+/// A temporary git repository with `files` committed on branch `main`.
+fn repository(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("directories");
+        std::fs::write(path, contents).expect("file");
+    }
+    for args in [
+        &["init", "--quiet", "--initial-branch=main"][..],
+        &["add", "--all"],
+        &["commit", "--quiet", "--message", "initial"],
+    ] {
+        git(dir.path(), args);
+    }
+    dir
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?} failed");
+}
+
+/// Runs `gitlab-runner-rs exec shell <args>` in `dir`; its status and its output, stdout
+/// and stderr interleaved as on a terminal.
+async fn exec(dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let stdout = log.reopen().expect("log file");
+    // One open file description for both, so their writes share the offset.
+    let stderr = stdout.try_clone().expect("log file");
+    let status = tokio::process::Command::new(runner_binary())
+        .args(["exec", "shell"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .status()
+        .await
+        .expect("gitlab-runner-rs runs");
+    let output = std::fs::read(log.path()).expect("log");
+    (status, String::from_utf8_lossy(&output).into_owned())
+}
+
+/// The STATUS column of `job` in the summary table.
+fn status_of(output: &str, job: &str) -> Option<String> {
+    let table = &output[output.rfind("\nJOB ")?..];
+    table.lines().find_map(|line| {
+        let columns: Vec<&str> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|column| !column.is_empty())
+            .collect();
+        (columns.first() == Some(&job)).then(|| columns.get(2).copied().unwrap_or("").to_owned())
+    })
+}
+
+fn assert_status(output: &str, job: &str, expected: &str) {
+    assert_eq!(
+        status_of(output, job).as_deref(),
+        Some(expected),
+        "status of {job}:\n{output}"
+    );
+}
+
+/// The example project's files, as they are in the workspace.
+fn example_files() -> Vec<(String, String)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/pipeline");
+    [
+        ".gitlab-ci.yml",
+        ".gitignore",
+        "README.md",
+        "ci/templates.yml",
+        "src/greet.sh",
+    ]
+    .iter()
+    .map(|path| {
+        let contents = std::fs::read_to_string(root.join(path)).expect("example file");
+        (format!("examples/pipeline/{path}"), contents)
+    })
+    .collect()
+}
+
+/// The example inside a bigger repository, as in the workspace: the project is a subdirectory.
+fn example_repository() -> tempfile::TempDir {
+    let files = example_files();
+    let mut all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, contents)| (path.as_str(), contents.as_str()))
+        .collect();
+    all.push(("README.md", "the enclosing repository\n"));
+    repository(&all)
+}
+
+#[tokio::test]
+async fn example_pipeline_jobs_run_from_a_subdirectory_with_expected_statuses() {
+    let repo = example_repository();
+    let project = repo.path().join("examples/pipeline");
+    let (status, output) = exec(&project, &["show-environment", "build", "lint"]).await;
+    assert!(status.success(), "{output}");
+    assert_status(&output, "show-environment", "passed");
+    assert_status(&output, "build", "passed");
+    assert_status(&output, "lint", "failed (allowed)");
+    assert!(output.contains("pipeline local on main"), "{output}");
+    // The hidden template of the included file, and the global variable expanded.
+    assert!(output.contains("job build in stage build"), "{output}");
+    assert!(output.contains("Hello from greeter"), "{output}");
+    assert!(
+        project.join(".gitlab-runner-rs/builds").is_dir(),
+        "builds default to the project's .gitlab-runner-rs"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the artifact stages (#5)"]
+async fn example_pipeline_hands_the_build_artifact_to_test() {
+    let repo = example_repository();
+    let project = repo.path().join("examples/pipeline");
+    let builds = tempfile::tempdir().expect("builds dir");
+    let builds_dir = builds.path().to_string_lossy().into_owned();
+    let (status, output) = exec(&project, &["--builds-dir", &builds_dir]).await;
+    assert!(status.success(), "{output}");
+    for job in ["show-environment", "build", "test", "deploy"] {
+        assert_status(&output, job, "passed");
+    }
+    assert_status(&output, "lint", "failed (allowed)");
+    assert!(
+        output.contains("the artifact of build says: Hello from greeter"),
+        "{output}"
+    );
+    assert!(output.contains("announcing greeter"), "{output}");
+}
+
+#[tokio::test]
+async fn a_failure_skips_later_stages_but_not_on_failure_or_always_jobs() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"
+stages: [build, test]
+broken:
+  stage: build
+  script: [echo broken-ran, exit 3]
+sibling:
+  stage: build
+  script: echo sibling-ran
+later:
+  stage: test
+  script: echo later-ran
+rescue:
+  stage: test
+  when: on_failure
+  script: echo rescue-ran
+report:
+  stage: test
+  when: always
+  script: echo report-ran
+by-hand:
+  stage: test
+  when: manual
+  script: echo by-hand-ran
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert_status(&output, "broken", "failed");
+    assert_status(&output, "sibling", "passed");
+    assert_status(&output, "later", "skipped");
+    assert_status(&output, "rescue", "passed");
+    assert_status(&output, "report", "passed");
+    assert_status(&output, "by-hand", "manual");
+    assert!(
+        output.contains("ERROR: Job failed: exit status 3"),
+        "{output}"
+    );
+    assert!(!output.contains("later-ran"), "{output}");
+    assert!(!output.contains("by-hand-ran"), "{output}");
+}
+
+#[tokio::test]
+async fn extends_reference_rules_and_local_include_shape_the_jobs() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            r#"
+include:
+  - local: ci/common.yml
+variables:
+  GLOBAL: global-value
+chosen:
+  extends: .base
+  script:
+    - !reference [.snippets, script]
+    - echo "chosen sees $BASE_VAR, $GLOBAL and $RULE_VAR"
+  rules:
+    - if: $CHOICE == "yes" && $CI_PIPELINE_SOURCE == "local"
+      variables:
+        RULE_VAR: from-rule
+    - when: never
+not-chosen:
+  script: echo not-chosen-ran
+  rules:
+    - if: $CHOICE != "yes"
+"#,
+        ),
+        (
+            "ci/common.yml",
+            r#"
+.base:
+  variables:
+    BASE_VAR: from-base
+  before_script:
+    - echo before-from-base
+.snippets:
+  script:
+    - echo snippet-line
+"#,
+        ),
+    ]);
+    let (status, output) = exec(repo.path(), &["--env", "CHOICE=yes"]).await;
+    assert!(status.success(), "{output}");
+    assert_status(&output, "chosen", "passed");
+    assert!(output.contains("\nbefore-from-base"), "{output}");
+    assert!(output.contains("\nsnippet-line"), "{output}");
+    assert!(
+        output.contains("chosen sees from-base, global-value and from-rule"),
+        "{output}"
+    );
+    assert!(status_of(&output, "not-chosen").is_none(), "{output}");
+    assert!(
+        output.contains("Not in this pipeline (rules): not-chosen"),
+        "{output}"
+    );
+
+    let (status, output) = exec(repo.path(), &["--env", "CHOICE=no"]).await;
+    assert!(status.success(), "{output}");
+    assert_status(&output, "not-chosen", "passed");
+    assert!(status_of(&output, "chosen").is_none(), "{output}");
+}
+
+#[tokio::test]
+async fn uncommitted_changes_are_what_jobs_see() {
+    let repo = repository(&[
+        (".gitlab-ci.yml", "job:\n  script: cat note.txt\n"),
+        ("note.txt", "committed-note\n"),
+    ]);
+    std::fs::write(repo.path().join("note.txt"), "edited-note\n").expect("edit");
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("\nedited-note"), "{output}");
+}
+
+#[tokio::test]
+async fn unsupported_keyword_is_named_in_a_warning() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "job:\n  secrets:\n    TOKEN:\n      vault: prod/token@ci\n  script: echo fine\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("WARNING: job `job`: `secrets`: not supported"),
+        "{output}"
+    );
+    let warning = output.find("WARNING: job `job`").expect("warning");
+    let first_job = output.find("=== Job 1/1").expect("job header");
+    assert!(warning < first_job, "warnings come first:\n{output}");
+}
+
+#[tokio::test]
+async fn yaml_error_names_file_line_and_column() {
+    let repo = repository(&[
+        (".gitlab-ci.yml", "include:\n  - local: ci/jobs.yml\n"),
+        (
+            "ci/jobs.yml",
+            "job:\n  script:\n    - echo one\n   - echo misindented\n",
+        ),
+    ]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    let location = format!(
+        "{}:4:",
+        repo.path()
+            .canonicalize()
+            .expect("path")
+            .join("ci/jobs.yml")
+            .display()
+    );
+    assert!(output.contains(&location), "{location} in:\n{output}");
+    assert!(output.contains("invalid yaml"), "{output}");
+}
+
+#[tokio::test]
+async fn masked_env_value_never_reaches_the_terminal() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "job:\n  script:\n    - echo \"token=$DEPLOY_TOKEN plain=$PLAIN_VALUE\"\n",
+    )]);
+    let secret = "s3cr3t-deploy-value-42";
+    let token = format!("DEPLOY_TOKEN={secret}");
+    let args = [
+        "--env",
+        &token,
+        "--mask",
+        "DEPLOY_TOKEN",
+        "--env",
+        "PLAIN_VALUE=visible-value",
+    ];
+    let (status, output) = exec(repo.path(), &args).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("plain=visible-value"), "{output}");
+    assert!(output.contains("token=[MASKED]"), "{output}");
+    assert!(!output.contains(secret), "{output}");
+}
+
+#[tokio::test]
+async fn unknown_job_name_is_a_clear_error() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  script: echo b\ntest:\n  script: echo t\n",
+    )]);
+    let (status, output) = exec(repo.path(), &["deploy"]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("unknown job(s): deploy"), "{output}");
+    assert!(output.contains("build, test"), "{output}");
+    assert!(!output.contains("=== Job"), "nothing ran:\n{output}");
+}
+
+#[tokio::test]
+async fn ctrl_c_aborts_the_running_job_reports_it_and_skips_the_rest() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "slow:\n  script:\n    - echo slow-started\n    - sleep 600\nnext:\n  stage: deploy\n  script: echo next-ran\n",
+    )]);
+    let mut runner = RunnerProcess::start(repo.path(), &["exec", "shell"]);
+    assert!(
+        runner.wait_for_log("\nslow-started", crate::JOB_WAIT).await,
+        "{}",
+        runner.log()
+    );
+    runner.signal(nix::sys::signal::Signal::SIGINT);
+    let status = runner.wait(crate::JOB_WAIT).await;
+    let output = runner.log();
+    assert_eq!(status.and_then(|status| status.code()), Some(1), "{output}");
+    assert!(
+        output.contains("Interrupted: aborting the running job"),
+        "{output}"
+    );
+    assert_status(&output, "slow", "failed");
+    assert_status(&output, "next", "skipped");
+    assert!(!output.contains("next-ran"), "{output}");
+}
