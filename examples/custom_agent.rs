@@ -5,6 +5,8 @@
 //! polls a real GitLab. Without arguments it starts the fake coordinator of `runner-api`
 //! on loopback with one demo job, so it runs anywhere.
 
+#![expect(clippy::print_stdout, reason = "an example program shows the job log on stdout")]
+
 use runner_api::{ClientBuilder, CommitOutcome, Features, JobRequest, JobRequestOutcome, JobResult, JobTrace};
 use runner_api::{RunnerInfo, Token, TraceOptions};
 use runner_executor::{Executor, JobSpec, TraceWriter, Variable};

@@ -14,30 +14,30 @@ use clap::{Args, Parser, Subcommand};
     about = "a GitLab Runner written in Rust",
     disable_version_flag = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Debug logging (wins over --log-level and the config file).
     #[arg(long, global = true, env = "RUNNER_DEBUG")]
-    pub debug: bool,
+    pub(crate) debug: bool,
     /// Log level: debug, info, warn, error, fatal, panic.
     #[arg(short = 'l', long, global = true, env = "LOG_LEVEL")]
-    pub log_level: Option<String>,
+    pub(crate) log_level: Option<String>,
     /// Log format: runner, text, json.
     #[arg(long, global = true, env = "LOG_FORMAT")]
-    pub log_format: Option<String>,
+    pub(crate) log_format: Option<String>,
     /// Accepted for compatibility with upstream; Rust builds write no Go CPU profile.
     #[arg(long, global = true, env = "CPU_PROFILE", hide = true)]
-    pub cpuprofile: Option<String>,
+    pub(crate) cpuprofile: Option<String>,
     /// Print the version block and exit.
     #[arg(short = 'v', long)]
-    pub version: bool,
+    pub(crate) version: bool,
     /// The command to run.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// The commands of the runner.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the multi-runner service: poll GitLab for every [[runners]] entry and run jobs.
     Run(RunArgs),
     /// Run jobs for a single runner given on the command line.
@@ -72,261 +72,261 @@ pub enum Command {
 
 /// `-c/--config`, shared by every command that reads the file.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Config file (default: /etc/gitlab-runner/config.toml as root, ~/.gitlab-runner/config.toml otherwise).
     #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 }
 
 /// Flags of `run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// Metrics and debug server address; overrides listen_address in the file.
     #[arg(long, env = "LISTEN_ADDRESS")]
-    pub listen_address: Option<String>,
+    pub(crate) listen_address: Option<String>,
     /// Service name (accepted for compatibility).
     #[arg(short = 'n', long, default_value = "gitlab-runner")]
-    pub service: String,
+    pub(crate) service: String,
     /// Change to this directory before loading the config.
     #[arg(short = 'd', long)]
-    pub working_directory: Option<PathBuf>,
+    pub(crate) working_directory: Option<PathBuf>,
     /// Run shell-executor job scripts as this user.
     #[arg(short = 'u', long)]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Log to syslog (accepted for compatibility; logs stay on stderr).
     #[arg(long, env = "LOG_SYSLOG")]
-    pub syslog: bool,
+    pub(crate) syslog: bool,
 }
 
 /// The runner definition given by flags (register, run-single); cli.md 3.2.
 #[derive(Debug, Args, Clone, Default)]
-pub struct RunnerArgs {
+pub(crate) struct RunnerArgs {
     /// GitLab instance URL.
     #[arg(short = 'u', long, env = "CI_SERVER_URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Runner authentication token (glrt-...).
     #[arg(short = 't', long, env = "CI_SERVER_TOKEN")]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Runner name (default: the host name).
     #[arg(long, alias = "description", env = "RUNNER_NAME")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Executor: shell, docker, kubernetes.
     #[arg(long, env = "RUNNER_EXECUTOR")]
-    pub executor: Option<String>,
+    pub(crate) executor: Option<String>,
     /// Shell used for job scripts.
     #[arg(long, env = "RUNNER_SHELL")]
-    pub shell: Option<String>,
+    pub(crate) shell: Option<String>,
     /// Maximum concurrent jobs of this runner (0 = unlimited).
     #[arg(long, env = "RUNNER_LIMIT")]
-    pub limit: Option<i64>,
+    pub(crate) limit: Option<i64>,
     /// Maximum concurrent job requests of this runner.
     #[arg(long, env = "RUNNER_REQUEST_CONCURRENCY")]
-    pub request_concurrency: Option<i64>,
+    pub(crate) request_concurrency: Option<i64>,
     /// Maximum job log size in KiB.
     #[arg(long, env = "RUNNER_OUTPUT_LIMIT")]
-    pub output_limit: Option<i64>,
+    pub(crate) output_limit: Option<i64>,
     /// Directory for builds.
     #[arg(long, env = "RUNNER_BUILDS_DIR")]
-    pub builds_dir: Option<String>,
+    pub(crate) builds_dir: Option<String>,
     /// Directory for the local cache.
     #[arg(long, env = "RUNNER_CACHE_DIR")]
-    pub cache_dir: Option<String>,
+    pub(crate) cache_dir: Option<String>,
     /// Extra environment for jobs, KEY=VALUE (repeat).
     #[arg(long = "env", env = "RUNNER_ENV", value_delimiter = ',')]
-    pub env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Script run before sources are fetched.
     #[arg(long, env = "RUNNER_PRE_GET_SOURCES_SCRIPT")]
-    pub pre_get_sources_script: Option<String>,
+    pub(crate) pre_get_sources_script: Option<String>,
     /// Script run after sources are fetched.
     #[arg(long, env = "RUNNER_POST_GET_SOURCES_SCRIPT")]
-    pub post_get_sources_script: Option<String>,
+    pub(crate) post_get_sources_script: Option<String>,
     /// Script run before the build script.
     #[arg(long, env = "RUNNER_PRE_BUILD_SCRIPT")]
-    pub pre_build_script: Option<String>,
+    pub(crate) pre_build_script: Option<String>,
     /// Script run after the build script.
     #[arg(long, env = "RUNNER_POST_BUILD_SCRIPT")]
-    pub post_build_script: Option<String>,
+    pub(crate) post_build_script: Option<String>,
     /// CA certificate file for the GitLab connection.
     #[arg(long, env = "CI_SERVER_TLS_CA_FILE")]
-    pub tls_ca_file: Option<PathBuf>,
+    pub(crate) tls_ca_file: Option<PathBuf>,
     /// Client certificate file for the GitLab connection.
     #[arg(long, env = "CI_SERVER_TLS_CERT_FILE")]
-    pub tls_cert_file: Option<PathBuf>,
+    pub(crate) tls_cert_file: Option<PathBuf>,
     /// Client key file for the GitLab connection.
     #[arg(long, env = "CI_SERVER_TLS_KEY_FILE")]
-    pub tls_key_file: Option<PathBuf>,
+    pub(crate) tls_key_file: Option<PathBuf>,
     /// URL used for git clones instead of the project's.
     #[arg(long, env = "CLONE_URL")]
-    pub clone_url: Option<String>,
+    pub(crate) clone_url: Option<String>,
     /// Feature flags, FF_NAME:true (repeat).
     #[arg(long = "feature-flags", env = "FEATURE_FLAGS", value_delimiter = ',')]
-    pub feature_flags: Vec<String>,
+    pub(crate) feature_flags: Vec<String>,
     /// Default Docker image.
     #[arg(long, env = "DOCKER_IMAGE")]
-    pub docker_image: Option<String>,
+    pub(crate) docker_image: Option<String>,
     /// Kubernetes namespace.
     #[arg(long, env = "KUBERNETES_NAMESPACE")]
-    pub kubernetes_namespace: Option<String>,
+    pub(crate) kubernetes_namespace: Option<String>,
 }
 
 /// Flags of `register` (cli.md 3).
 #[derive(Debug, Args)]
-pub struct RegisterArgs {
+pub(crate) struct RegisterArgs {
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// The runner definition.
     #[command(flatten)]
-    pub runner: RunnerArgs,
+    pub(crate) runner: RunnerArgs,
     /// TOML template with one [[runners]] entry filling fields still empty.
     #[arg(long, env = "TEMPLATE_CONFIG_FILE")]
-    pub template_config: Option<PathBuf>,
+    pub(crate) template_config: Option<PathBuf>,
     /// Never prompt; missing values are errors.
     #[arg(short = 'n', long, env = "REGISTER_NON_INTERACTIVE")]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
     /// Do not delete the runner in GitLab if registration fails afterwards.
     #[arg(long, env = "REGISTER_LEAVE_RUNNER")]
-    pub leave_runner: bool,
+    pub(crate) leave_runner: bool,
     /// Legacy registration token (deprecated).
     #[arg(short = 'r', long, env = "REGISTRATION_TOKEN")]
-    pub registration_token: Option<String>,
+    pub(crate) registration_token: Option<String>,
     /// Comma-separated tags (legacy flow only).
     #[arg(long, env = "RUNNER_TAG_LIST")]
-    pub tag_list: Option<String>,
+    pub(crate) tag_list: Option<String>,
     /// Run untagged jobs (legacy flow only).
     #[arg(long, env = "REGISTER_RUN_UNTAGGED")]
-    pub run_untagged: Option<bool>,
+    pub(crate) run_untagged: Option<bool>,
     /// Lock the runner to the project (legacy flow only).
     #[arg(long, env = "REGISTER_LOCKED")]
-    pub locked: Option<bool>,
+    pub(crate) locked: Option<bool>,
     /// not_protected or ref_protected.
     #[arg(long, env = "REGISTER_ACCESS_LEVEL")]
-    pub access_level: Option<String>,
+    pub(crate) access_level: Option<String>,
     /// Maximum job timeout in seconds (legacy flow only).
     #[arg(long, env = "REGISTER_MAXIMUM_TIMEOUT")]
-    pub maximum_timeout: Option<i64>,
+    pub(crate) maximum_timeout: Option<i64>,
     /// Register paused (legacy flow only).
     #[arg(long, env = "REGISTER_PAUSED")]
-    pub paused: bool,
+    pub(crate) paused: bool,
     /// Maintenance note (legacy flow only).
     #[arg(long, env = "REGISTER_MAINTENANCE_NOTE")]
-    pub maintenance_note: Option<String>,
+    pub(crate) maintenance_note: Option<String>,
 }
 
 /// Flags of `unregister` (cli.md 4).
 #[derive(Debug, Args)]
-pub struct UnregisterArgs {
+pub(crate) struct UnregisterArgs {
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// Select by name.
     #[arg(short = 'n', long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Accepted, not used for selection.
     #[arg(short = 'u', long, env = "CI_SERVER_URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Select by token.
     #[arg(short = 't', long, env = "CI_SERVER_TOKEN")]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Unregister every runner in the file.
     #[arg(long)]
-    pub all_runners: bool,
+    pub(crate) all_runners: bool,
 }
 
 /// Flags of `verify` (cli.md 5).
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// Only runners with this name.
     #[arg(short = 'n', long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// With --token: also match the URL.
     #[arg(short = 'u', long)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Only runners with this token.
     #[arg(short = 't', long)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Remove runners that GitLab reports as gone.
     #[arg(long)]
-    pub delete: bool,
+    pub(crate) delete: bool,
 }
 
 /// Flags of `reset-token` (cli.md 8).
 #[derive(Debug, Args)]
-pub struct ResetTokenArgs {
+pub(crate) struct ResetTokenArgs {
     /// The config file.
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// Runner by name.
     #[arg(short = 'n', long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Runner by URL (with --id).
     #[arg(short = 'u', long)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Runner by GitLab runner ID (with --url).
     #[arg(short = 'i', long)]
-    pub id: Option<i64>,
+    pub(crate) id: Option<i64>,
     /// Personal access token for already-expired runner tokens.
     #[arg(long)]
-    pub pat: Option<String>,
+    pub(crate) pat: Option<String>,
     /// Reset every runner in the file.
     #[arg(long)]
-    pub all_runners: bool,
+    pub(crate) all_runners: bool,
 }
 
 /// Flags of `exec`: run `.gitlab-ci.yml` jobs locally through a local coordinator.
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// The executor: shell (docker once this build has it).
-    pub executor: String,
+    pub(crate) executor: String,
     /// Jobs to run (a `parallel` job's name selects all its instances); all when none.
-    pub jobs: Vec<String>,
+    pub(crate) jobs: Vec<String>,
     /// A variable for every job, KEY=VALUE (repeat); wins over the file's variables.
     #[arg(long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// A file of KEY=VALUE lines (repeat); --env wins over it.
     #[arg(long = "var-file", value_name = "PATH")]
-    pub var_file: Vec<PathBuf>,
+    pub(crate) var_file: Vec<PathBuf>,
     /// Mask this user variable's value in the job log (repeat).
     #[arg(long = "mask", value_name = "NAME")]
-    pub mask: Vec<String>,
+    pub(crate) mask: Vec<String>,
     /// The pipeline file, relative to the project directory.
     #[arg(long = "file", default_value = ".gitlab-ci.yml")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The project directory (default: the current directory).
     #[arg(short = 'C', long = "directory", value_name = "DIR")]
-    pub directory: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
     /// Where jobs are checked out (default: <project>/.gitlab-runner-rs/builds).
     #[arg(long)]
-    pub builds_dir: Option<PathBuf>,
+    pub(crate) builds_dir: Option<PathBuf>,
 }
 
 /// Flags of `run-single` (cli.md 9).
 #[derive(Debug, Args)]
-pub struct RunSingleArgs {
+pub(crate) struct RunSingleArgs {
     /// The config file (only used with --runner).
     #[command(flatten)]
-    pub config: ConfigArgs,
+    pub(crate) config: ConfigArgs,
     /// The runner definition.
     #[command(flatten)]
-    pub runner: RunnerArgs,
+    pub(crate) runner: RunnerArgs,
     /// Take the runner entry with this name from the config file.
     #[arg(short = 'r', long = "runner")]
-    pub runner_name: Option<String>,
+    pub(crate) runner_name: Option<String>,
     /// Exit after this many jobs (0 = unlimited).
     #[arg(long, default_value_t = 0)]
-    pub max_builds: u64,
+    pub(crate) max_builds: u64,
     /// Exit when no job arrived for this many seconds (0 = forever).
     #[arg(long, default_value_t = 0)]
-    pub wait_timeout: u64,
+    pub(crate) wait_timeout: u64,
     /// Seconds to wait for an aborted job to report before exiting.
     #[arg(long, default_value_t = 30)]
-    pub shutdown_timeout: u64,
+    pub(crate) shutdown_timeout: u64,
 }
 
 #[cfg(test)]

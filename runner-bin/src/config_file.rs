@@ -10,7 +10,7 @@ use crate::cli::ConfigArgs;
 
 /// The config path from `-c/--config`, else upstream's default for this user (cli.md 1.5):
 /// `/etc/gitlab-runner/config.toml` for root, `~/.gitlab-runner/config.toml` otherwise.
-pub fn resolve_path(args: &ConfigArgs) -> PathBuf {
+pub(crate) fn resolve_path(args: &ConfigArgs) -> PathBuf {
     if let Some(path) = &args.config {
         return path.clone();
     }
@@ -19,19 +19,19 @@ pub fn resolve_path(args: &ConfigArgs) -> PathBuf {
 }
 
 /// Whether the process runs as root (system mode).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
 /// Loads the file and logs its warnings (unknown keys with their line, F7).
-pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
     let loaded = runner_config::load(path)?;
     log_warnings(&loaded);
     Ok(loaded)
 }
 
 /// Loads the file, or the defaults when it does not exist (what `run` does at start-up).
-pub fn load_or_default(path: &Path) -> Result<Loaded, LoadError> {
+pub(crate) fn load_or_default(path: &Path) -> Result<Loaded, LoadError> {
     match load(path) {
         Err(error) if error.is_not_found() => Ok(Loaded {
             config: runner_config::Config::default(),
@@ -42,7 +42,7 @@ pub fn load_or_default(path: &Path) -> Result<Loaded, LoadError> {
 }
 
 /// Logs every warning of a load at warning level, one line each.
-pub fn log_warnings(loaded: &Loaded) {
+pub(crate) fn log_warnings(loaded: &Loaded) {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -50,7 +50,7 @@ pub fn log_warnings(loaded: &Loaded) {
 
 /// This runner manager's system id: read from `.runner_system_id` beside the config file,
 /// or created there (`s_` + 12 hex) on first use, as upstream does (config-toml.md §1.1).
-pub fn system_id(config_path: &Path) -> String {
+pub(crate) fn system_id(config_path: &Path) -> String {
     let path = config_path.parent().map_or_else(
         || PathBuf::from(".runner_system_id"),
         |dir| dir.join(".runner_system_id"),

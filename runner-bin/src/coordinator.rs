@@ -14,7 +14,7 @@ use crate::version;
 
 /// A client for `runner`'s coordinator, with TLS files, proxies from the environment (C5),
 /// our User-Agent (C11), and request statuses counted into `metrics` when given.
-pub fn client(
+pub(crate) fn client(
     runner: &RunnerConfig,
     labels: Option<(Metrics, RunnerLabels)>,
     shutdown: CancellationToken,
@@ -41,7 +41,7 @@ pub fn client(
 }
 
 /// The `info` object sent with every request of `runner` (coordinator-api.md §4).
-pub fn info(runner: &RunnerConfig) -> RunnerInfo {
+pub(crate) fn info(runner: &RunnerConfig) -> RunnerInfo {
     let executor = runner.executor.map(|e| e.as_str()).unwrap_or("shell");
     let shell = if runner.shell.is_empty() {
         "bash"
@@ -56,7 +56,7 @@ pub fn info(runner: &RunnerConfig) -> RunnerInfo {
 }
 
 /// The features this build really implements (§4.2): the server relies on each `true`.
-pub fn features() -> Features {
+pub(crate) fn features() -> Features {
     Features {
         variables: true,
         refspecs: true,
@@ -64,6 +64,12 @@ pub fn features() -> Features {
         raw_variables: true,
         multi_build_steps: true,
         return_exit_code: true,
+        artifacts: true,
+        artifacts_exclude: true,
+        upload_multiple_artifacts: true,
+        upload_raw_artifacts: true,
+        cache: true,
+        fallback_cache_keys: true,
         ..Features::network_client()
     }
 }

@@ -7,17 +7,21 @@ use runner_config::{Executor as ExecutorName, RunnerConfig};
 use runner_executor::{
     Cancellation, FailureReason, JobFailure, JobSpec, Outcome, TraceWriter, run_job,
 };
+use runner_executor_docker::DockerExecutor;
 use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings as KubernetesSettings};
 use runner_executor_shell::ShellExecutor;
 
 /// One job's executor.
 #[derive(Debug)]
-pub enum JobExecutor {
+pub(crate) enum JobExecutor {
     /// `executor = "shell"`: bash on this host.
     Shell(ShellExecutor),
     /// `executor = "kubernetes"`: a build pod per job. The API client is made per job,
     /// so a changed kubeconfig or token is picked up by the next job.
     Kubernetes(Box<(ClusterAccess, KubernetesSettings)>),
+    /// `executor = "docker"`: containers on a Docker engine, or why this runner's jobs cannot
+    /// run (no `[runners.docker]`, an allow-list this build cannot enforce).
+    Docker(Result<DockerExecutor, String>),
     /// An executor this build does not have. Jobs are never requested for such a runner;
     /// should one arrive anyway it fails as a system failure rather than run elsewhere.
     Unsupported(String),
@@ -26,15 +30,15 @@ pub enum JobExecutor {
 impl JobExecutor {
     /// Whether this build can run jobs of `executor`. The job loop does not ask the
     /// coordinator for jobs it could not run.
-    pub fn supports(executor: Option<ExecutorName>) -> bool {
+    pub(crate) fn supports(executor: Option<ExecutorName>) -> bool {
         matches!(
             executor,
-            Some(ExecutorName::Shell | ExecutorName::Kubernetes)
+            Some(ExecutorName::Shell | ExecutorName::Kubernetes | ExecutorName::Docker)
         )
     }
 
     /// The executor for `runner`.
-    pub fn for_runner(runner: &RunnerConfig) -> Self {
+    pub(crate) fn for_runner(runner: &RunnerConfig) -> Self {
         let working_directory = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
         match runner.executor {
             Some(ExecutorName::Shell) => {
@@ -52,13 +56,17 @@ impl JobExecutor {
                     KubernetesSettings::from_config(&config),
                 )))
             }
+            Some(ExecutorName::Docker) => Self::Docker(crate::docker_settings::docker_executor(
+                runner,
+                crate::docker_settings::process_env,
+            )),
             Some(other) => Self::Unsupported(other.as_str().to_owned()),
             None => Self::Unsupported(String::new()),
         }
     }
 
     /// Runs `job` with upstream's stage order; always returns how it ended.
-    pub async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
+    pub(crate) async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
         match self {
             Self::Shell(shell) => run_job(shell, job, trace, cancel).await,
             Self::Kubernetes(access_and_settings) => {
@@ -69,6 +77,16 @@ impl JobExecutor {
                         fail_before_start(trace, format!("prepare environment: {error}")).await
                     }
                 }
+            }
+            Self::Docker(Ok(docker)) => {
+                let outcome = run_job(docker, job, trace, cancel).await;
+                // A job dropped before its cleanup hands the removal to a background task; the
+                // job is not over, nor may the process exit, until that has finished (D6).
+                docker.wait_for_background_cleanups().await;
+                outcome
+            }
+            Self::Docker(Err(message)) => {
+                fail_before_start(trace, format!("prepare environment: {message}")).await
             }
             Self::Unsupported(name) => {
                 fail_before_start(

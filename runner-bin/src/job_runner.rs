@@ -18,24 +18,24 @@ use crate::job_spec::{self, RunnerIdentity};
 
 /// Everything a job needs from the runner entry that received it.
 #[derive(Clone)]
-pub struct JobContext {
+pub(crate) struct JobContext {
     /// The coordinator client of the runner entry.
-    pub client: Client,
+    pub(crate) client: Client,
     /// The `info` object of the runner entry.
-    pub info: RunnerInfo,
+    pub(crate) info: RunnerInfo,
     /// The runner entry as it was when the job was received.
-    pub runner: Arc<RunnerConfig>,
+    pub(crate) runner: Arc<RunnerConfig>,
     /// This runner manager's system id.
-    pub system_id: String,
+    pub(crate) system_id: String,
     /// Fired on SIGTERM/SIGINT: running jobs are aborted and reported.
-    pub abort: CancellationToken,
+    pub(crate) abort: CancellationToken,
     /// Metrics of the process, with this runner's labels.
-    pub metrics: Option<(Metrics, RunnerLabels)>,
+    pub(crate) metrics: Option<(Metrics, RunnerLabels)>,
 }
 
 /// How a job ended, for the caller's log and counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobEnd {
+pub(crate) enum JobEnd {
     /// The coordinator dropped the job at commit (403, 404, canceled): nothing ran.
     Dropped,
     /// The job ran and succeeded.
@@ -45,7 +45,7 @@ pub enum JobEnd {
 }
 
 /// Runs `job` to its final update. `concurrent_id` is the job's slot number.
-pub async fn process(context: JobContext, job: JobResponse, concurrent_id: u32) -> JobEnd {
+pub(crate) async fn process(context: JobContext, job: JobResponse, concurrent_id: u32) -> JobEnd {
     let span = tracing::info_span!("job", job = job.id, runner = %context.runner.short_token());
     process_in_span(context, job, concurrent_id)
         .instrument(span)
@@ -208,7 +208,7 @@ fn metrics_reason(wire: &str) -> runner_metrics::FailureReason {
 }
 
 /// A repository URL without its `user:password@` part, for logs.
-pub fn strip_userinfo(url: &str) -> String {
+pub(crate) fn strip_userinfo(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             let _ = parsed.set_username("");

@@ -16,16 +16,16 @@ use crate::version;
 
 /// Facts about this runner process that every job shows (header, `CI_RUNNER_*`).
 #[derive(Debug, Clone)]
-pub struct RunnerIdentity {
+pub(crate) struct RunnerIdentity {
     /// The system id (`s_` + 12 hex) of this runner manager.
-    pub system_id: String,
+    pub(crate) system_id: String,
     /// The slot of the job within its runner (`CI_CONCURRENT_ID`).
-    pub concurrent_id: u32,
+    pub(crate) concurrent_id: u32,
 }
 
 /// Builds the executor's job model from the coordinator's job and the runner's config,
 /// including the cache and artifact stage lines.
-pub fn from_wire(
+pub(crate) fn from_wire(
     job: &wire::JobResponse,
     runner: &RunnerConfig,
     identity: &RunnerIdentity,
@@ -71,7 +71,7 @@ pub fn from_wire(
 }
 
 /// The runner-side half of a job: what `config.toml` says about how jobs run.
-pub fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) -> RunnerSettings {
+pub(crate) fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) -> RunnerSettings {
     let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     RunnerSettings {
         name: runner.name.clone(),

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config_file;
 mod coordinator;
+mod docker_settings;
 mod executors;
 mod helper_commands;
 mod job_runner;
@@ -25,7 +26,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use cli::Cli;
+use cli::Cli;
+
+
 
 /// Parses the command line, runs the command and maps the result to upstream's exit
 /// statuses: 0 on success, 1 on any fatal error (cli.md 1.4).
@@ -99,10 +102,6 @@ fn dispatch(command: cli::Command) -> ExitCode {
         cli::Command::CacheArchiver(args) => run_helper(helper_commands::run_cache_archiver(args)),
         cli::Command::CacheExtractor(args) => run_helper(helper_commands::run_cache_extractor(args)),
         cli::Command::Exec(args) => commands::exec::run(args),
-        other => {
-            tracing::error!("command not available in this build: {other:?}");
-            ExitCode::FAILURE
-        }
     }
 }
 

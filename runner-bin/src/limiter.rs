@@ -10,7 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A resizable limiter. Cheap to clone; clones share capacity.
 #[derive(Debug, Clone)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     inner: Arc<Inner>,
 }
 
@@ -29,14 +29,14 @@ struct State {
 
 /// One unit of capacity; returned to the limiter on drop.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     permit: Option<OwnedSemaphorePermit>,
     limiter: Limiter,
 }
 
 impl Limiter {
     /// A limiter with `capacity` permits. Zero means unlimited (upstream's `limit = 0`).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         let effective = effective(capacity);
         Self {
             inner: Arc::new(Inner {
@@ -50,7 +50,7 @@ impl Limiter {
     }
 
     /// Waits for a permit.
-    pub async fn acquire(&self) -> Permit {
+    pub(crate) async fn acquire(&self) -> Permit {
         let permit = Arc::clone(&self.inner.semaphore).acquire_owned().await.ok();
         Permit {
             permit,
@@ -59,7 +59,8 @@ impl Limiter {
     }
 
     /// Takes a permit if one is free now.
-    pub fn try_acquire(&self) -> Option<Permit> {
+    #[cfg(test)]
+    pub(crate) fn try_acquire(&self) -> Option<Permit> {
         let permit = Arc::clone(&self.inner.semaphore).try_acquire_owned().ok()?;
         Some(Permit {
             permit: Some(permit),
@@ -68,7 +69,7 @@ impl Limiter {
     }
 
     /// Changes the capacity; held permits stay valid.
-    pub fn resize(&self, capacity: usize) {
+    pub(crate) fn resize(&self, capacity: usize) {
         let capacity = effective(capacity);
         let mut state = self
             .inner
@@ -90,7 +91,8 @@ impl Limiter {
     }
 
     /// The current capacity.
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.inner
             .state
             .lock()
@@ -99,7 +101,7 @@ impl Limiter {
     }
 
     /// Permits currently handed out.
-    pub fn in_use(&self) -> usize {
+    pub(crate) fn in_use(&self) -> usize {
         let state = self
             .inner
             .state

@@ -14,6 +14,7 @@
 
 mod http;
 mod output;
+mod source;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub(crate) use output::TraceOutput;
+pub(crate) use source::prepare_sources;
 
 /// How a job ended, as its final `PUT` said.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Layout of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Upstream's default: coloured prefix, message padded to 50 columns, sorted fields.
     #[default]
     Runner,
@@ -44,7 +44,7 @@ impl FromStr for LogFormat {
 
 /// Parses upstream's level names (`debug`, `info`, `warn`/`warning`, `error`, `fatal`,
 /// `panic`, `trace`); `fatal` and `panic` log errors only.
-pub fn parse_level(text: &str) -> Result<Level, String> {
+pub(crate) fn parse_level(text: &str) -> Result<Level, String> {
     match text.to_ascii_lowercase().as_str() {
         "trace" => Ok(Level::TRACE),
         "debug" => Ok(Level::DEBUG),
@@ -61,12 +61,12 @@ static PROBLEM_COUNTER: OnceLock<Box<dyn Fn(Level) + Send + Sync>> = OnceLock::n
 
 /// Routes every logged warning and error to `counter` (the metrics of `run`). Only the first
 /// call takes effect; the process has one log.
-pub fn count_problems_with(counter: impl Fn(Level) + Send + Sync + 'static) {
+pub(crate) fn count_problems_with(counter: impl Fn(Level) + Send + Sync + 'static) {
     let _ = PROBLEM_COUNTER.set(Box::new(counter));
 }
 
 /// Installs the global subscriber. Call once, from the binary only.
-pub fn install(level: Level, format: LogFormat) {
+pub(crate) fn install(level: Level, format: LogFormat) {
     let filter = tracing_subscriber::filter::LevelFilter::from_level(level);
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(filter)

@@ -26,31 +26,31 @@ const DEFAULT_UNHEALTHY_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What the request loops of one runner entry share.
 #[derive(Clone)]
-pub struct Poller {
+pub(crate) struct Poller {
     /// The job context handed to every received job.
-    pub context: JobContext,
+    pub(crate) context: JobContext,
     /// Global `concurrent`.
-    pub concurrent: Limiter,
+    pub(crate) concurrent: Limiter,
     /// This runner's `limit` and slot numbers.
-    pub slots: RunnerSlots,
+    pub(crate) slots: RunnerSlots,
     /// Pause after an empty answer.
-    pub check_interval: Duration,
+    pub(crate) check_interval: Duration,
     /// Fired on reload: finish the current request (never drop a job the coordinator
     /// already assigned), then stop.
-    pub retire: CancellationToken,
+    pub(crate) retire: CancellationToken,
     /// Fired on shutdown: stop now, cancelling a pending request.
-    pub stop: CancellationToken,
+    pub(crate) stop: CancellationToken,
     /// Owner of the job tasks; awaited at shutdown.
-    pub jobs: TaskTracker,
+    pub(crate) jobs: TaskTracker,
     /// Counts jobs taken, for `run-single --max-builds`.
-    pub taken: Arc<AtomicU32>,
+    pub(crate) taken: Arc<AtomicU32>,
     /// Stop after this many jobs (0 = no limit).
-    pub max_jobs: u32,
+    pub(crate) max_jobs: u32,
 }
 
 impl Poller {
     /// Starts the request loops of this runner entry on `tracker`.
-    pub fn spawn(self, tracker: &TaskTracker) {
+    pub(crate) fn spawn(self, tracker: &TaskTracker) {
         let loops = self.context.runner.effective_request_concurrency().max(1);
         let health = Arc::new(Health::new(&self.context.runner));
         for _ in 0..loops {

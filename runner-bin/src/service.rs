@@ -108,6 +108,8 @@ async fn run_service(args: RunArgs) -> ExitCode {
         metrics.clone(),
         shutdown.clone(),
     );
+    // Before any poller starts: a sweep cannot tell a leftover from a running job (D6).
+    crate::docker_settings::sweep_docker_leftovers(&config, &service.system_id).await;
     service.apply(&config);
     metrics.set_process_state(ProcessState::Running);
     metrics.set_ready(true);

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What the process has been asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     /// Reload the configuration now (SIGHUP).
     Reload,
     /// A signal arrived while a forceful shutdown was already under way: exit now.
@@ -17,21 +17,21 @@ pub enum Request {
 
 /// The two tokens every part of the runner watches.
 #[derive(Debug, Clone, Default)]
-pub struct Shutdown {
+pub(crate) struct Shutdown {
     /// Cancelled on any stop signal: take no new jobs, cancel pending job requests.
-    pub stop: CancellationToken,
+    pub(crate) stop: CancellationToken,
     /// Cancelled on SIGTERM/SIGINT: abort running jobs (each job holds a child token).
-    pub abort: CancellationToken,
+    pub(crate) abort: CancellationToken,
 }
 
 impl Shutdown {
     /// Creates the tokens, both live.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Graceful shutdown (SIGQUIT): no new jobs, running ones finish.
-    pub fn stop(&self, signal_name: &str) {
+    pub(crate) fn stop(&self, signal_name: &str) {
         if !self.stop.is_cancelled() {
             tracing::warn!(
                 stop_signal = signal_name,
@@ -42,7 +42,7 @@ impl Shutdown {
     }
 
     /// Forceful shutdown (SIGTERM/SIGINT): no new jobs, running ones are aborted.
-    pub fn abort(&self, signal_name: &str) {
+    pub(crate) fn abort(&self, signal_name: &str) {
         if !self.abort.is_cancelled() {
             tracing::warn!(
                 error = format!("received stop signal: {signal_name}"),
@@ -59,7 +59,7 @@ impl Shutdown {
 ///
 /// The handler task lives as long as the process: it is owned by the runtime and
 /// ends with it, which is the lifetime a signal handler has to have.
-pub fn listen(shutdown: Shutdown) -> std::io::Result<mpsc::UnboundedReceiver<Request>> {
+pub(crate) fn listen(shutdown: Shutdown) -> std::io::Result<mpsc::UnboundedReceiver<Request>> {
     let mut quit = signal(SignalKind::quit())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

@@ -10,14 +10,14 @@ use crate::limiter::{Limiter, Permit};
 
 /// The capacity of one runner entry.
 #[derive(Debug, Clone)]
-pub struct RunnerSlots {
+pub(crate) struct RunnerSlots {
     limit: Limiter,
     ids: Arc<Mutex<BTreeSet<u32>>>,
 }
 
 /// A job's hold on its runner: a unit of `limit` and a slot number, both returned on drop.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     _permit: Permit,
     id: u32,
     ids: Arc<Mutex<BTreeSet<u32>>>,
@@ -25,7 +25,7 @@ pub struct Slot {
 
 impl RunnerSlots {
     /// Slots for a runner with this `limit` (0 = unlimited).
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Self {
             limit: Limiter::new(limit),
             ids: Arc::default(),
@@ -33,12 +33,12 @@ impl RunnerSlots {
     }
 
     /// Applies a changed `limit`.
-    pub fn resize(&self, limit: usize) {
+    pub(crate) fn resize(&self, limit: usize) {
         self.limit.resize(limit);
     }
 
     /// Waits for a free unit of `limit`, then takes the lowest free slot number.
-    pub async fn acquire(&self) -> Slot {
+    pub(crate) async fn acquire(&self) -> Slot {
         let permit = self.limit.acquire().await;
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         let id = (0..)
@@ -51,16 +51,11 @@ impl RunnerSlots {
             ids: Arc::clone(&self.ids),
         }
     }
-
-    /// Jobs and requests currently holding a slot.
-    pub fn in_use(&self) -> usize {
-        self.limit.in_use()
-    }
 }
 
 impl Slot {
     /// `CI_CONCURRENT_ID` of the job holding this slot.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.id
     }
 }

@@ -289,8 +289,9 @@ fn download_lines(job: &JobSpec, url: &str) -> Vec<String> {
     lines
 }
 
-/// One `artifacts-uploader` per entry that applies and selects anything; not guarded, so a
-/// failed upload fails the stage (and the job, §1.3.7).
+/// One `artifacts-uploader` per entry that applies and selects anything. The call itself is
+/// not guarded, so a failed upload fails the stage (and the job, §1.3.7); only a missing
+/// helper binary (a container executor without it) degrades to a warning, as downloads do.
 fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
     if url.is_empty() {
         return Vec::new();
@@ -334,11 +335,14 @@ fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
                 args.extend([flag.to_owned(), value.clone()]);
             }
         }
-        lines.push(notice_line("Uploading artifacts..."));
-        lines.push(format!(
-            "CI_JOB_TOKEN=\"${JOB_TOKEN_VARIABLE}\" {}",
-            helper_call(&args)
-        ));
+        let body = vec![
+            notice_line("Uploading artifacts..."),
+            format!(
+                "CI_JOB_TOKEN=\"${JOB_TOKEN_VARIABLE}\" {}",
+                helper_call(&args)
+            ),
+        ];
+        guarded(body, "Uploading artifacts is disabled.", &mut lines);
     }
     lines
 }
@@ -351,7 +355,7 @@ mod tests {
     fn runner() -> RunnerConfig {
         let mut runner = RunnerConfig::default();
         runner.url = "http://gitlab.example".to_owned();
-        runner.token = "glrt-abcdefghijkl".to_owned();
+        runner.token = "glrt-abcdefghijkl".into();
         runner
     }
 
@@ -424,7 +428,7 @@ mod tests {
         let upload = scripts.upload_artifacts_on_failure.join("\n");
         assert!(
             upload.contains(
-                "artifacts-uploader --url http://gitlab.example --id 7 --timeout 1h0m0s \
+                "artifacts-uploader --url $'http://gitlab.example' --id 7 --timeout 1h0m0s \
              --response-header-timeout 10m0s --path out/ --exclude $'out/*.tmp' --name $'my name'"
             ),
             "{upload}"

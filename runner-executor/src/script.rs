@@ -30,7 +30,8 @@ pub fn warning_line(text: &str) -> String {
 }
 
 /// Like [`warning_line`], but `text` sits in double quotes so `$VARIABLE`s in it expand when the
-/// script runs. Pass only trusted text: `"`, `` ` `` and `\\` are escaped, `$` is not.
+/// script runs. Pass only trusted text: double quotes, backquotes and backslashes are escaped,
+/// `$` is not.
 ///
 /// ```
 /// assert_eq!(

@@ -7,6 +7,8 @@
 //!
 //! Run with `cargo bench -p runner-e2e --bench runner_loop` (builds the binary first).
 
+#![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use runner_e2e::{JobBuilder, RunnerProcess, Workspace};

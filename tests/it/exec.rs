@@ -295,7 +295,7 @@ async fn yaml_error_names_file_line_and_column() {
     let (status, output) = exec(repo.path(), &[]).await;
     assert_eq!(status.code(), Some(1), "{output}");
     let location = format!(
-        "{}:4:",
+        "{}:4:4: invalid yaml",
         repo.path()
             .canonicalize()
             .expect("path")

@@ -537,6 +537,54 @@ async fn reset_token_stores_the_new_token_and_timestamps() {
 }
 
 #[tokio::test]
+async fn reset_token_with_a_pat_uses_the_runner_id_endpoint() {
+    let workspace = Workspace::start(Duration::ZERO).await;
+    let url = workspace.coordinator.url();
+    let text = format!(
+        "[[runners]]\n  name = \"expired\"\n  url = \"{url}\"\n  id = 4711\n  token = \"glrt-ExpiredTokenValue\"\n  executor = \"shell\"\n"
+    );
+    let path = workspace.path().join("config.toml");
+    std::fs::write(&path, &text).expect("config");
+    let (ok, output) = run(
+        workspace.path(),
+        &[
+            "reset-token",
+            "-c",
+            &path.to_string_lossy(),
+            "--name",
+            "expired",
+            "--pat",
+            "glpat-PersonalTokenValue",
+        ],
+        "",
+    )
+    .await;
+    // The fake has no PAT endpoint and answers 404: the reset fails and the file stays.
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("Resetting runner authentication token... failed"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Failed to reset runner authentication token"),
+        "{output}"
+    );
+    assert!(!output.contains("PersonalTokenValue"), "{output}");
+    let requests = workspace.coordinator.requests_to(Endpoint::Other);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].path_and_query,
+        "/api/v4/runners/4711/reset_authentication_token"
+    );
+    assert_eq!(
+        requests[0].headers["private-token"],
+        "glpat-PersonalTokenValue"
+    );
+    assert_eq!(&requests[0].body[..], b"null");
+    assert_eq!(read(&path), text);
+}
+
+#[tokio::test]
 async fn unregister_selection_errors_are_upstreams() {
     let workspace = Workspace::start(Duration::ZERO).await;
     let path = workspace.path().join("config.toml");

@@ -6,17 +6,9 @@
 //! artifacts), so commit, trace streaming, the final update and the artifact helpers all
 //! run exactly as with a real coordinator.
 //!
-//! Where jobs get the sources: from a git repository, like on GitLab, but one that holds
-//! what is in the project directory *now*. When the project directory is the root of its
-//! checkout and the working tree matches `HEAD`, jobs clone the checkout itself
-//! (`file://`) at `HEAD`. Otherwise (uncommitted or untracked files, or a project that is a
-//! subdirectory of a bigger repository, like `examples/pipeline`), `exec` writes a snapshot
-//! commit of the directory (tracked and untracked files, `.gitignore` honoured, parent
-//! `HEAD`) into a scratch bare repository that borrows the checkout's objects, and jobs
-//! clone that; `CI_COMMIT_SHA` is then the snapshot's id. Nothing is written to the
-//! user's repository. We rejected `GIT_STRATEGY: none` plus a copy of the directory: the
-//! copy would bypass the executor's `get_sources` stage (and so could not work for
-//! container executors) and override a job's own `GIT_STRATEGY`.
+//! Jobs clone what is in the project directory *now*, uncommitted changes included, also
+//! when the project is a subdirectory of a bigger repository (`examples/pipeline`): see
+//! `local_coordinator::prepare_sources` for how and why.
 //!
 //! Builds live in `<project>/.gitlab-runner-rs/builds` (and the local cache in
 //! `.gitlab-runner-rs/cache`) unless `--builds-dir` says otherwise, so a finished job's
@@ -40,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ExecArgs;
 use crate::executors::JobExecutor;
 use crate::job_runner::{self, JobContext, JobEnd};
-use crate::local_coordinator::{LocalCoordinator, TraceOutput};
+use crate::local_coordinator::{LocalCoordinator, TraceOutput, prepare_sources};
 
 /// The directory, inside the project, for `exec`'s builds and cache.
 const STATE_DIR: &str = ".gitlab-runner-rs";
@@ -402,110 +394,6 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::env::current_dir()
         .context("could not read the current directory")?
         .join(path))
-}
-
-/// Points `ctx` at the sources jobs clone (see the module documentation).
-fn prepare_sources(
-    ctx: &mut LocalContext,
-    scratch: &Path,
-    excludes: &[&Path],
-) -> anyhow::Result<()> {
-    let project = ctx.project_dir.clone();
-    let prefix = git(&project, &["rev-parse", "--show-prefix"], &[])?;
-    let objects = git(
-        &project,
-        &[
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-path",
-            "objects",
-        ],
-        &[],
-    )?;
-    let bare = scratch.join("source.git");
-    git(
-        scratch,
-        &["init", "--quiet", "--bare", &bare.to_string_lossy()],
-        &[],
-    )?;
-    std::fs::write(bare.join("objects/info/alternates"), format!("{objects}\n"))
-        .context("could not link the snapshot repository to the checkout")?;
-    let index = scratch.join("snapshot-index");
-    let snapshot_env = [
-        ("GIT_INDEX_FILE", index.to_string_lossy().into_owned()),
-        (
-            "GIT_OBJECT_DIRECTORY",
-            bare.join("objects").to_string_lossy().into_owned(),
-        ),
-        ("GIT_ALTERNATE_OBJECT_DIRECTORIES", objects.clone()),
-    ];
-    let mut add: Vec<String> = ["add", "--all", "--", "."].map(str::to_owned).to_vec();
-    for exclude in excludes {
-        // An ignored path is left out anyway, and git refuses to be told so again.
-        let Ok(relative) = exclude.strip_prefix(&project) else {
-            continue;
-        };
-        let relative = relative.to_string_lossy();
-        if git(&project, &["check-ignore", "--quiet", &relative], &[]).is_err() {
-            add.push(format!(":(exclude){relative}"));
-        }
-    }
-    let add: Vec<&str> = add.iter().map(String::as_str).collect();
-    git(&project, &add, &snapshot_env)?;
-    let prefix_argument = format!("--prefix={prefix}");
-    let mut write_tree = vec!["write-tree"];
-    if !prefix.is_empty() {
-        write_tree.push(&prefix_argument);
-    }
-    let tree = git(&project, &write_tree, &snapshot_env)?;
-    let head_tree = git(&project, &["rev-parse", &format!("HEAD:{prefix}")], &[]).ok();
-    if prefix.is_empty() && head_tree.as_deref() == Some(tree.as_str()) {
-        // The working tree is `HEAD`: clone the checkout itself, as GitLab would.
-        return Ok(());
-    }
-    let identity = [
-        ("GIT_AUTHOR_NAME", "gitlab-runner-rs exec".to_owned()),
-        ("GIT_AUTHOR_EMAIL", "exec@localhost".to_owned()),
-        ("GIT_COMMITTER_NAME", "gitlab-runner-rs exec".to_owned()),
-        ("GIT_COMMITTER_EMAIL", "exec@localhost".to_owned()),
-    ];
-    let message = format!(
-        "Snapshot of {} for gitlab-runner-rs exec",
-        project.display()
-    );
-    let commit = git(
-        &bare,
-        &["commit-tree", &tree, "-p", &ctx.commit_sha, "-m", &message],
-        &identity,
-    )?;
-    let reference = match ctx.ref_type {
-        runner_pipeline::RefType::Branch => format!("refs/heads/{}", ctx.ref_name),
-        runner_pipeline::RefType::Tag => format!("refs/tags/{}", ctx.ref_name),
-    };
-    git(&bare, &["update-ref", &reference, &commit], &[])?;
-    ctx.repo_url = format!("file://{}", bare.display());
-    ctx.commit_sha = commit;
-    Ok(())
-}
-
-/// Runs `git -C dir args` with `env` added; its trimmed stdout.
-fn git(dir: &Path, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<String> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-        .output()
-        .with_context(|| format!("could not run `git {}`", args.join(" ")))?;
-    if !output.status.success() {
-        bail!(
-            "`git {}` failed in {}: {}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 #[expect(

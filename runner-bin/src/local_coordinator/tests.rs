@@ -64,7 +64,7 @@ async fn a_job_life_is_recorded_and_its_trace_printed_line_by_line() {
         )
         .await
         .unwrap();
-    assert_eq!(first.outcome, PatchOutcome::Accepted { next_offset: 31 });
+    assert_eq!(first.outcome, PatchOutcome::Accepted { next_offset: 27 });
     assert_eq!(captured.text(), "green line\n");
     let wrong_offset = client
         .patch_trace(1, &token, 5, Bytes::from_static(b"x"), false)
@@ -72,10 +72,10 @@ async fn a_job_life_is_recorded_and_its_trace_printed_line_by_line() {
         .unwrap();
     assert_eq!(
         wrong_offset.outcome,
-        PatchOutcome::RangeMismatch { resume_at: 31 }
+        PatchOutcome::RangeMismatch { resume_at: 27 }
     );
     client
-        .patch_trace(1, &token, 31, Bytes::from_static(b"ial"), false)
+        .patch_trace(1, &token, 27, Bytes::from_static(b"ial"), false)
         .await
         .unwrap();
     let update = runner_api::JobUpdate {

@@ -1,0 +1,473 @@
+//! `[runners.docker]` plus the process environment → the Docker executor's settings.
+//!
+//! `runner-executor-docker` reads neither `config.toml` nor environment variables, so the
+//! binary resolves both here: `DOCKER_HOST`, `DOCKER_CERT_PATH` and `DOCKER_TLS_VERIFY` when
+//! `host` is empty (config-toml.md §5.2), the runner-level `DOCKER_AUTH_CONFIG` (the runner's
+//! `environment` entries, else the process environment), and the path of this binary, which
+//! the executor mounts into the helper container for the artifacts and cache commands.
+//!
+//! Keys the executor does not implement are handled in two ways. Restrictions that would
+//! widen what a job may do if ignored (`allowed_images`, `allowed_services`, and the
+//! privileged allow-lists when containers are privileged) make every job of the runner fail
+//! before anything starts: failing closed is the only safe reading of an allow-list we cannot
+//! enforce. Everything else is named in a warning of the runner's log and ignored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use runner_config::{Config, DockerConfig, Executor, RunnerConfig};
+use runner_executor_docker::{
+    DockerExecutor, DockerSettings, Engine, ServiceSettings, sweep_leftovers,
+};
+
+/// How long the start-up sweep may take in total: an unreachable `tcp://` daemon must not
+/// hold up the runner for bollard's two-minute request timeout.
+const SWEEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The process environment, as the functions below read it.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The Docker executor for `runner`, or why its jobs must not run. `env` reads the process
+/// environment (a parameter so tests need not change the real one).
+pub(crate) fn docker_executor(
+    runner: &RunnerConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<DockerExecutor, String> {
+    let Some(config) = &runner.docker else {
+        return Err("missing docker configuration".to_owned());
+    };
+    if let Some(key) = unenforced_restriction(config) {
+        return Err(format!(
+            "[runners.docker] {key} is set, but this build of gitlab-runner-rs cannot enforce it; \
+             remove it from config.toml to run jobs on this runner"
+        ));
+    }
+    let ignored = ignored_keys(config);
+    if !ignored.is_empty() {
+        tracing::warn!(
+            runner = %runner.short_token(),
+            keys = %ignored.join(", "),
+            "[runners.docker] keys not supported by this build are ignored"
+        );
+    }
+    let mut settings = docker_settings(config, &env);
+    settings.helper_binary = std::env::current_exe().ok();
+    Ok(DockerExecutor::new(settings).with_docker_auth_config(docker_auth_config(runner, &env)))
+}
+
+/// Maps `config` to the executor's settings. `helper_binary` stays unset.
+pub(crate) fn docker_settings(
+    config: &DockerConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> DockerSettings {
+    let from_env = |name: &str| env(name).filter(|value| !value.is_empty());
+    // As the Docker client upstream uses: with no `host` in the file, the whole connection
+    // (address and TLS) may come from the environment.
+    let (host, tls_cert_path, tls_verify) = if config.host.is_empty() {
+        (
+            from_env("DOCKER_HOST"),
+            non_empty(&config.tls_cert_path).or_else(|| from_env("DOCKER_CERT_PATH")),
+            config.tls_verify || from_env("DOCKER_TLS_VERIFY").is_some(),
+        )
+    } else {
+        (
+            Some(config.host.clone()),
+            non_empty(&config.tls_cert_path),
+            config.tls_verify,
+        )
+    };
+    let defaults = DockerSettings::default();
+    DockerSettings {
+        host,
+        tls_verify,
+        tls_cert_path: tls_cert_path.map(PathBuf::from),
+        image: non_empty(&config.image),
+        pull_policy: config.pull_policy.0.clone(),
+        allowed_pull_policies: config.allowed_pull_policies.clone(),
+        helper_image: non_empty(&config.helper_image),
+        helper_binary: None,
+        privileged: config.privileged,
+        services_privileged: config.services_privileged,
+        user: non_empty(&config.user),
+        cap_add: config.cap_add.clone(),
+        cap_drop: config.cap_drop.clone(),
+        security_opt: config.security_opt.clone(),
+        devices: config.devices.clone(),
+        cpus: non_empty(&config.cpus),
+        memory: non_empty(&config.memory),
+        memory_swap: non_empty(&config.memory_swap),
+        memory_reservation: non_empty(&config.memory_reservation),
+        shm_size: config.shm_size,
+        oom_kill_disable: config.oom_kill_disable,
+        volumes: config.volumes.clone(),
+        volume_keep: config.volume_keep,
+        disable_cache: config.disable_cache,
+        // Relative to the working directory (config-toml.md §5.2); Docker binds need it absolute.
+        cache_dir: non_empty(&config.cache_dir).map(|dir| absolute(&dir)),
+        dns: config.dns.clone(),
+        dns_search: config.dns_search.clone(),
+        extra_hosts: config.extra_hosts.clone(),
+        network_mode: non_empty(&config.network_mode),
+        // Negative is not a valid MTU; like zero it leaves Docker's default.
+        network_mtu: u32::try_from(config.network_mtu).unwrap_or(0),
+        hostname: non_empty(&config.hostname),
+        container_labels: config.container_labels.clone(),
+        disable_entrypoint_overwrite: config.disable_entrypoint_overwrite,
+        services: config
+            .services
+            .iter()
+            .map(|service| ServiceSettings {
+                name: service.name.clone(),
+                alias: service.alias.clone(),
+                command: service.command.clone(),
+                entrypoint: service.entrypoint.clone(),
+                environment: service.environment.clone(),
+            })
+            .collect(),
+        // Unset or negative (upstream's `-1`) is unlimited.
+        services_limit: config
+            .services_limit
+            .and_then(|limit| usize::try_from(limit).ok()),
+        cleanup_timeout: defaults.cleanup_timeout,
+        stop_grace: defaults.stop_grace,
+    }
+}
+
+/// Removes, once at start-up, what Docker runners of `config` left behind when this process
+/// was killed (SIGKILL, power loss): objects labelled with a runner's short token and
+/// `system_id`. Errors are logged; the runner starts anyway.
+pub(crate) async fn sweep_docker_leftovers(config: &Config, system_id: &str) {
+    let mut sweeps = tokio::task::JoinSet::new();
+    for runner in &config.runners {
+        if runner.executor != Some(Executor::Docker) || runner.token.is_empty() {
+            continue;
+        }
+        let settings = docker_settings(&runner.docker.clone().unwrap_or_default(), process_env);
+        let (runner_id, system_id) = (runner.short_token().to_owned(), system_id.to_owned());
+        sweeps.spawn(async move {
+            let result = match Engine::connect(&settings).await {
+                Ok(engine) => sweep_leftovers(&engine, &runner_id, Some(&system_id)).await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(report) if report == Default::default() => {}
+                Ok(report) => tracing::info!(
+                    runner = %runner_id,
+                    containers = report.containers,
+                    networks = report.networks,
+                    volumes = report.volumes,
+                    "Removed Docker objects left behind by an earlier run"
+                ),
+                Err(error) => tracing::error!(
+                    runner = %runner_id,
+                    error = %error,
+                    "Could not remove Docker objects left behind by an earlier run"
+                ),
+            }
+        });
+    }
+    if tokio::time::timeout(SWEEP_TIMEOUT, sweeps.join_all())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "Removing Docker objects left behind by an earlier run did not finish in {}s; continuing",
+            SWEEP_TIMEOUT.as_secs()
+        );
+    }
+}
+
+/// The runner-level `DOCKER_AUTH_CONFIG`: the last entry of the runner's `environment`, else
+/// the process environment. A job's own variable of that name wins (the executor decides).
+fn docker_auth_config(
+    runner: &RunnerConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    runner
+        .environment
+        .iter()
+        .rev()
+        .find_map(|entry| entry.strip_prefix("DOCKER_AUTH_CONFIG="))
+        .map(str::to_owned)
+        .or_else(|| env("DOCKER_AUTH_CONFIG"))
+        .filter(|value| !value.is_empty())
+}
+
+/// The first allow-list in `config` that the executor would not enforce, if any.
+fn unenforced_restriction(config: &DockerConfig) -> Option<&'static str> {
+    let services_privileged = config.services_privileged.unwrap_or(config.privileged);
+    [
+        ("allowed_images", !config.allowed_images.is_empty()),
+        ("allowed_services", !config.allowed_services.is_empty()),
+        (
+            "allowed_privileged_images",
+            config.privileged && !config.allowed_privileged_images.is_empty(),
+        ),
+        (
+            "allowed_privileged_services",
+            services_privileged && !config.allowed_privileged_services.is_empty(),
+        ),
+    ]
+    .into_iter()
+    .find_map(|(key, set)| set.then_some(key))
+}
+
+/// Keys set in `config` that the executor does not implement and that are safe to ignore.
+fn ignored_keys(config: &DockerConfig) -> Vec<&'static str> {
+    let text = |value: &String| !value.is_empty();
+    let list = |value: &Vec<String>| !value.is_empty();
+    [
+        ("runtime", text(&config.runtime)),
+        ("cgroup_parent", text(&config.cgroup_parent)),
+        ("cpuset_cpus", text(&config.cpuset_cpus)),
+        ("cpuset_mems", text(&config.cpuset_mems)),
+        ("cpu_shares", config.cpu_shares != 0),
+        ("allowed_users", list(&config.allowed_users)),
+        ("group_add", list(&config.group_add)),
+        ("userns_mode", text(&config.userns_mode)),
+        ("oom_score_adjust", config.oom_score_adjust != 0),
+        ("services_security_opt", list(&config.services_security_opt)),
+        ("device_cgroup_rules", list(&config.device_cgroup_rules)),
+        ("gpus", text(&config.gpus)),
+        ("services_devices", !config.services_devices.is_empty()),
+        ("volume_driver", text(&config.volume_driver)),
+        ("volume_driver_ops", !config.volume_driver_ops.is_empty()),
+        ("volumes_from", list(&config.volumes_from)),
+        ("pid_mode", text(&config.pid_mode)),
+        ("ipcmode", text(&config.ipcmode)),
+        ("mac_address", text(&config.mac_address)),
+        ("links", list(&config.links)),
+        ("service_memory", text(&config.service_memory)),
+        ("service_memory_swap", text(&config.service_memory_swap)),
+        (
+            "service_memory_reservation",
+            text(&config.service_memory_reservation),
+        ),
+        ("service_cgroup_parent", text(&config.service_cgroup_parent)),
+        (
+            "service_slot_cgroup_template",
+            text(&config.service_slot_cgroup_template),
+        ),
+        ("service_cpuset_cpus", text(&config.service_cpuset_cpus)),
+        ("service_cpus", text(&config.service_cpus)),
+        ("service_cpu_shares", config.service_cpu_shares != 0),
+        ("service_gpus", text(&config.service_gpus)),
+        (
+            "wait_for_services_timeout",
+            config.wait_for_services_timeout != 0,
+        ),
+        ("isolation", text(&config.isolation)),
+        ("tmpfs", !config.tmpfs.is_empty()),
+        ("services_tmpfs", !config.services_tmpfs.is_empty()),
+        ("sysctls", !config.sysctls.is_empty()),
+        ("helper_image_flavor", text(&config.helper_image_flavor)),
+        ("enable_ipv6", config.enable_ipv6),
+        ("ulimit", !config.ulimit.is_empty()),
+        ("log_options", !config.log_options.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect()
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// `path` made absolute against the current directory (unchanged if that is unreadable).
+fn absolute(path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_owned();
+    }
+    std::env::current_dir()
+        .map(|dir| dir.join(path).to_string_lossy().into_owned())
+        .unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use runner_config::{Service, StringOrArray};
+
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn docker_runner(config: DockerConfig) -> RunnerConfig {
+        RunnerConfig {
+            token: "glrt-abcdefghijklmnop".into(),
+            executor: Some(Executor::Docker),
+            docker: Some(config),
+            ..RunnerConfig::default()
+        }
+    }
+
+    #[test]
+    fn empty_section_gives_the_executor_defaults() {
+        let settings = docker_settings(&DockerConfig::default(), env_of(&[]));
+        assert_eq!(settings, DockerSettings::default());
+        assert_eq!(settings.host_or_default(), "unix:///var/run/docker.sock");
+    }
+
+    #[test]
+    fn connection_comes_from_the_environment_when_host_is_empty() {
+        let env = env_of(&[
+            ("DOCKER_HOST", "tcp://10.0.0.5:2376"),
+            ("DOCKER_CERT_PATH", "/certs"),
+            ("DOCKER_TLS_VERIFY", "1"),
+        ]);
+        let settings = docker_settings(&DockerConfig::default(), &env);
+        assert_eq!(settings.host.as_deref(), Some("tcp://10.0.0.5:2376"));
+        assert_eq!(settings.tls_cert_path, Some(PathBuf::from("/certs")));
+        assert!(settings.tls_verify);
+
+        // An empty DOCKER_TLS_VERIFY means off, as for the docker CLI.
+        let settings = docker_settings(
+            &DockerConfig::default(),
+            env_of(&[("DOCKER_TLS_VERIFY", "")]),
+        );
+        assert!(!settings.tls_verify);
+        assert_eq!(settings.host, None);
+    }
+
+    #[test]
+    fn host_in_the_file_wins_over_the_whole_environment() {
+        let env = env_of(&[
+            ("DOCKER_HOST", "tcp://10.0.0.5:2376"),
+            ("DOCKER_CERT_PATH", "/certs"),
+            ("DOCKER_TLS_VERIFY", "1"),
+        ]);
+        let config = DockerConfig {
+            host: "unix:///run/other.sock".to_owned(),
+            ..DockerConfig::default()
+        };
+        let settings = docker_settings(&config, env);
+        assert_eq!(settings.host.as_deref(), Some("unix:///run/other.sock"));
+        assert_eq!(settings.tls_cert_path, None);
+        assert!(!settings.tls_verify);
+    }
+
+    #[test]
+    fn section_values_are_carried_over() {
+        let config = DockerConfig {
+            image: "alpine:3".to_owned(),
+            pull_policy: StringOrArray(vec!["if-not-present".to_owned(), "always".to_owned()]),
+            allowed_pull_policies: vec!["if-not-present".to_owned()],
+            helper_image: "helper:1".to_owned(),
+            dns: vec!["192.0.2.53".to_owned()],
+            memory: "128m".to_owned(),
+            network_mtu: 1450,
+            services_limit: Some(-1),
+            cache_dir: "relative/cache".to_owned(),
+            services: vec![Service {
+                name: "postgres:16".to_owned(),
+                alias: "db".to_owned(),
+                command: vec!["postgres".to_owned()],
+                ..Service::default()
+            }],
+            ..DockerConfig::default()
+        };
+        let settings = docker_settings(&config, env_of(&[]));
+        assert_eq!(settings.image.as_deref(), Some("alpine:3"));
+        assert_eq!(settings.pull_policy, ["if-not-present", "always"]);
+        assert_eq!(settings.allowed_pull_policies, ["if-not-present"]);
+        assert_eq!(settings.helper_image.as_deref(), Some("helper:1"));
+        assert_eq!(settings.dns, ["192.0.2.53"]);
+        assert_eq!(settings.memory.as_deref(), Some("128m"));
+        assert_eq!(settings.network_mtu, 1450);
+        assert_eq!(settings.services_limit, None);
+        let cache_dir = settings.cache_dir.expect("cache_dir");
+        assert!(Path::new(&cache_dir).is_absolute(), "{cache_dir}");
+        assert!(cache_dir.ends_with("relative/cache"), "{cache_dir}");
+        assert_eq!(settings.services.len(), 1);
+        assert_eq!(settings.services[0].alias, "db");
+        assert_eq!(settings.services[0].command, ["postgres"]);
+
+        let limited = DockerConfig {
+            services_limit: Some(2),
+            ..DockerConfig::default()
+        };
+        assert_eq!(
+            docker_settings(&limited, env_of(&[])).services_limit,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn executor_mounts_this_binary_and_takes_the_runner_auth_config() {
+        let mut runner = docker_runner(DockerConfig::default());
+        runner.environment = vec![
+            "DOCKER_AUTH_CONFIG={\"old\":1}".to_owned(),
+            "OTHER=1".to_owned(),
+            "DOCKER_AUTH_CONFIG={\"auths\":{}}".to_owned(),
+        ];
+        let executor = docker_executor(&runner, env_of(&[("DOCKER_AUTH_CONFIG", "{\"env\":1}")]))
+            .expect("an executor");
+        assert_eq!(
+            executor.settings().helper_binary,
+            std::env::current_exe().ok()
+        );
+        assert_eq!(
+            docker_auth_config(&runner, env_of(&[("DOCKER_AUTH_CONFIG", "{\"env\":1}")]))
+                .as_deref(),
+            Some("{\"auths\":{}}")
+        );
+        runner.environment.clear();
+        assert_eq!(
+            docker_auth_config(&runner, env_of(&[("DOCKER_AUTH_CONFIG", "{\"env\":1}")]))
+                .as_deref(),
+            Some("{\"env\":1}")
+        );
+        assert_eq!(docker_auth_config(&runner, env_of(&[])), None);
+    }
+
+    #[test]
+    fn a_runner_without_a_docker_section_cannot_run_jobs() {
+        let runner = RunnerConfig {
+            docker: None,
+            ..docker_runner(DockerConfig::default())
+        };
+        let error = docker_executor(&runner, env_of(&[])).expect_err("no section");
+        assert_eq!(error, "missing docker configuration");
+    }
+
+    #[test]
+    fn allow_lists_that_cannot_be_enforced_fail_closed() {
+        let images = docker_runner(DockerConfig {
+            allowed_images: vec!["ruby:*".to_owned()],
+            ..DockerConfig::default()
+        });
+        let error = docker_executor(&images, env_of(&[])).expect_err("fails closed");
+        assert!(error.contains("allowed_images"), "{error}");
+
+        // The privileged allow-lists only restrict anything when containers are privileged.
+        let mut config = DockerConfig {
+            allowed_privileged_images: vec!["docker:*".to_owned()],
+            ..DockerConfig::default()
+        };
+        assert!(docker_executor(&docker_runner(config.clone()), env_of(&[])).is_ok());
+        config.privileged = true;
+        let error = docker_executor(&docker_runner(config), env_of(&[])).expect_err("privileged");
+        assert!(error.contains("allowed_privileged_images"), "{error}");
+    }
+
+    #[test]
+    fn unimplemented_keys_are_named() {
+        assert!(ignored_keys(&DockerConfig::default()).is_empty());
+        let config = DockerConfig {
+            runtime: "runsc".to_owned(),
+            enable_ipv6: true,
+            ..DockerConfig::default()
+        };
+        assert_eq!(ignored_keys(&config), ["runtime", "enable_ipv6"]);
+    }
+}
