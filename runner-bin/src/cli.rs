@@ -304,6 +304,15 @@ pub(crate) struct ExecArgs {
     /// Where jobs are checked out (default: <project>/.gitlab-runner-rs/builds).
     #[arg(long)]
     pub(crate) builds_dir: Option<PathBuf>,
+    /// docker: the image of jobs that name none.
+    #[arg(long, default_value = "alpine:latest")]
+    pub(crate) docker_image: String,
+    /// docker: the helper image (default: this version's registry image).
+    #[arg(long)]
+    pub(crate) docker_helper_image: Option<String>,
+    /// docker: always, if-not-present or never.
+    #[arg(long, default_value = "if-not-present")]
+    pub(crate) docker_pull_policy: String,
 }
 
 /// Flags of `run-single` (cli.md 9).

@@ -353,10 +353,11 @@ mod tests {
     use runner_executor::{Artifact, Cache, Dependency, Secret, Variable, When};
 
     fn runner() -> RunnerConfig {
-        let mut runner = RunnerConfig::default();
-        runner.url = "http://gitlab.example".to_owned();
-        runner.token = "glrt-abcdefghijkl".into();
-        runner
+        RunnerConfig {
+            url: "http://gitlab.example".to_owned(),
+            token: "glrt-abcdefghijkl".into(),
+            ..RunnerConfig::default()
+        }
     }
 
     #[test]

@@ -270,6 +270,9 @@ impl KubernetesExecutor {
     }
 }
 
+/// The seed's K1 text for a pod that is not running within `poll_timeout`.
+const POD_START_TIMEOUT: &str = "timed out waiting for pod to start";
+
 impl Backend for KubernetesExecutor {
     type Error = Error;
     type Session = Session;
@@ -322,6 +325,15 @@ impl Backend for KubernetesExecutor {
 
     async fn cleanup(&self, session: Session, trace: &mut TraceWriter) {
         crate::cleanup::cleanup(&session, trace).await;
+    }
+
+    fn bare_message(&self, error: &Error) -> Option<String> {
+        // Upstream reports a pod that never started bare, and users search for that line
+        // word for word (seed K1); API errors while waiting keep their chain (K2).
+        match error {
+            Error::WaitPodRunning(cause) if cause.starts_with(POD_START_TIMEOUT) => Some(POD_START_TIMEOUT.to_owned()),
+            _ => None,
+        }
     }
 
     fn failure_reason(&self, error: &Error) -> Option<FailureReason> {

@@ -145,4 +145,13 @@ pub trait Backend: Send + Sync {
         let _ = error;
         None
     }
+
+    /// The whole failure text for an error that upstream reports without the name of the
+    /// stage it happened in, or `None` to report it as `<stage>: <cause>`. Users search
+    /// for a few such lines word for word, like Kubernetes'
+    /// `Job failed (system failure): timed out waiting for pod to start` (seed K1).
+    fn bare_message(&self, error: &Self::Error) -> Option<String> {
+        let _ = error;
+        None
+    }
 }

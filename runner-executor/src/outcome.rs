@@ -35,6 +35,9 @@ pub struct JobFailure {
     pub exit_code: Option<i32>,
     /// The text after `Job failed: ` in the trace, e.g. `exit status 3`.
     pub message: String,
+    /// Set when the backend asked for the message to stand without a stage name
+    /// ([`crate::Backend::bare_message`]); the driver then adds no prefix.
+    pub(crate) bare: bool,
 }
 
 impl JobFailure {
@@ -44,6 +47,7 @@ impl JobFailure {
             reason,
             exit_code: None,
             message: message.into(),
+            bare: false,
         }
     }
 

@@ -129,8 +129,7 @@ async fn example_pipeline_jobs_run_from_a_subdirectory_with_expected_statuses() 
 }
 
 #[tokio::test]
-#[ignore = "needs the artifact stages (#5)"]
-async fn example_pipeline_hands_the_build_artifact_to_test() {
+async fn example_pipeline_hands_the_artifact_to_test_and_keeps_the_cache() {
     let repo = example_repository();
     let project = repo.path().join("examples/pipeline");
     let builds = tempfile::tempdir().expect("builds dir");
@@ -146,6 +145,18 @@ async fn example_pipeline_hands_the_build_artifact_to_test() {
         "{output}"
     );
     assert!(output.contains("announcing greeter"), "{output}");
+    assert!(
+        output.contains("builds recorded in the cache: 1"),
+        "{output}"
+    );
+
+    // The cache lives in the builds directory and survives the run.
+    let (status, output) = exec(&project, &["--builds-dir", &builds_dir, "build"]).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("builds recorded in the cache: 2"),
+        "{output}"
+    );
 }
 
 #[tokio::test]
@@ -365,4 +376,45 @@ async fn ctrl_c_aborts_the_running_job_reports_it_and_skips_the_rest() {
     assert_status(&output, "slow", "failed");
     assert_status(&output, "next", "skipped");
     assert!(!output.contains("next-ran"), "{output}");
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn exec_docker_runs_jobs_in_containers_on_the_snapshot() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            "stages: [build, test]\nfirst:\n  stage: build\n  script:\n    - cat note.txt\n    - test -f /.dockerenv && echo inside-a-container\nsecond:\n  stage: test\n  script: exit 4\n  allow_failure: true\n",
+        ),
+        ("note.txt", "committed-note\n"),
+    ]);
+    std::fs::write(repo.path().join("note.txt"), "edited-note\n").expect("edit");
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let stdout = log.reopen().expect("log file");
+    let stderr = stdout.try_clone().expect("log file");
+    let status = tokio::process::Command::new(runner_binary())
+        .args([
+            "exec",
+            "docker",
+            "--docker-image",
+            "gitlab-runner-rs-test/bash:latest",
+            "--docker-helper-image",
+            "gitlab-runner-rs-test/helper:latest",
+            "--docker-pull-policy",
+            "never",
+        ])
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .status()
+        .await
+        .expect("gitlab-runner-rs runs");
+    let output = String::from_utf8_lossy(&std::fs::read(log.path()).expect("log")).into_owned();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("\nedited-note"), "{output}");
+    assert!(output.contains("\ninside-a-container"), "{output}");
+    assert_status(&output, "first", "passed");
+    assert_status(&output, "second", "failed (allowed)");
 }

@@ -13,6 +13,8 @@ mod exec;
 mod metrics;
 // register, verify, unregister and reset-token against the fake coordinator.
 mod registration;
+// Jobs on the Docker executor against a real dockerd (ignored unless Docker is set up).
+mod docker;
 // Artifacts and cache moving through the helper modes: uploads, dependencies, local and S3 cache.
 mod artifacts;
 

@@ -10,6 +10,8 @@
 //! when the project is a subdirectory of a bigger repository (`examples/pipeline`): see
 //! `local_coordinator::prepare_sources` for how and why.
 //!
+//! `exec docker` runs the same way on the Docker executor (see `docker_runner_config`).
+//!
 //! Builds live in `<project>/.gitlab-runner-rs/builds` (and the local cache in
 //! `.gitlab-runner-rs/cache`) unless `--builds-dir` says otherwise, so a finished job's
 //! directory can be inspected and the cache survives between runs; `exec` never copies
@@ -109,7 +111,7 @@ struct Row {
 
 /// Loads, plans and runs the pipeline; `Ok(true)` when it succeeded.
 async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
-    check_executor(&args.executor)?;
+    let executor = check_executor(&args.executor)?;
     let project_dir = match &args.directory {
         Some(directory) => directory.clone(),
         None => std::env::current_dir().context("could not read the current directory")?,
@@ -138,7 +140,7 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
         .tempdir()
         .context("could not create a temporary directory")?;
     let snapshot_excludes = [state_dir.as_path(), builds_dir.as_path()];
-    prepare_sources(&mut ctx, scratch.path(), &snapshot_excludes)?;
+    let source_dirs = prepare_sources(&mut ctx, scratch.path(), &snapshot_excludes)?;
 
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let coordinator = LocalCoordinator::start(
@@ -164,7 +166,10 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
         eprintln!("WARNING: {warning}");
     }
 
-    let runner = runner_config(coordinator.url(), &builds_dir, &cache_dir);
+    let runner = match executor {
+        Executor::Docker => docker_runner_config(coordinator.url(), &args, &source_dirs),
+        _ => shell_runner_config(coordinator.url(), &builds_dir, &cache_dir),
+    };
     let abort = CancellationToken::new();
     let context = JobContext {
         client: ClientBuilder::new(coordinator.url())
@@ -337,7 +342,7 @@ async fn interrupts(abort: &CancellationToken) {
     }
 }
 
-fn check_executor(name: &str) -> anyhow::Result<()> {
+fn check_executor(name: &str) -> anyhow::Result<Executor> {
     let executor = match name {
         "shell" => Executor::Shell,
         "docker" => Executor::Docker,
@@ -348,7 +353,7 @@ fn check_executor(name: &str) -> anyhow::Result<()> {
             "the {name} executor is not available in this build of gitlab-runner-rs; use `exec shell`"
         );
     }
-    Ok(())
+    Ok(executor)
 }
 
 /// `--var-file`s, then `--env` (later wins), then `--mask` on the names they define.
@@ -374,16 +379,42 @@ fn add_user_variables(ctx: &mut LocalContext, args: &ExecArgs) -> anyhow::Result
     Ok(())
 }
 
-/// The in-memory `[[runners]]` entry every job of the pipeline runs with.
-fn runner_config(url: &str, builds_dir: &Path, cache_dir: &Path) -> RunnerConfig {
+/// The in-memory `[[runners]]` entry every job of `exec shell` runs with.
+fn shell_runner_config(url: &str, builds_dir: &Path, cache_dir: &Path) -> RunnerConfig {
     RunnerConfig {
         name: "gitlab-runner-rs exec".to_owned(),
         url: url.to_owned(),
-        token: "glrt-local-exec".into(),
+        token: "glrt-localexec".into(),
         executor: Some(Executor::Shell),
         builds_dir: builds_dir.to_string_lossy().into_owned(),
         cache_dir: cache_dir.to_string_lossy().into_owned(),
         ..RunnerConfig::default()
+    }
+}
+
+/// The in-memory `[[runners]]` entry of `exec docker`. Builds and the cache stay in the
+/// executor's volumes (`--builds-dir` is for the shell executor). Job containers use the
+/// host's network so they reach the local coordinator at `127.0.0.1` (a consequence:
+/// `services` are not linked by alias), and the directories the clone reads are mounted
+/// read-only at their host paths, so the `file://` URL means the same inside.
+fn docker_runner_config(url: &str, args: &ExecArgs, source_dirs: &[PathBuf]) -> RunnerConfig {
+    let volumes = source_dirs
+        .iter()
+        .map(|dir| format!("{0}:{0}:ro", dir.display()))
+        .collect();
+    RunnerConfig {
+        executor: Some(Executor::Docker),
+        builds_dir: String::new(),
+        cache_dir: String::new(),
+        docker: Some(runner_config::DockerConfig {
+            image: args.docker_image.clone(),
+            helper_image: args.docker_helper_image.clone().unwrap_or_default(),
+            pull_policy: vec![args.docker_pull_policy.clone()].into(),
+            network_mode: "host".to_owned(),
+            volumes,
+            ..runner_config::DockerConfig::default()
+        }),
+        ..shell_runner_config(url, Path::new(""), Path::new(""))
     }
 }
 

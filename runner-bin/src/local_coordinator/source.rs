@@ -15,19 +15,35 @@
 //! override a job's own `GIT_STRATEGY`. Cloning the repository root and `cd`-ing into the
 //! subdirectory would make `CI_PROJECT_DIR` and artifact paths disagree with the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use runner_pipeline::{LocalContext, RefType};
 
 /// Points `ctx` (`repo_url`, `commit_sha`) at the sources jobs clone; `scratch` holds the
 /// snapshot repository, `excludes` are left out of it (the builds directory).
+///
+/// Returns the host directories a clone reads (the checkout, its git directory, `scratch`):
+/// a container executor mounts them, read-only, at the same paths.
 pub(crate) fn prepare_sources(
     ctx: &mut LocalContext,
     scratch: &Path,
     excludes: &[&Path],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<PathBuf>> {
     let project = ctx.project_dir.clone();
+    let mut mounts = Vec::new();
+    for what in ["--show-toplevel", "--git-common-dir"] {
+        let path = git(
+            &project,
+            &["rev-parse", "--path-format=absolute", what],
+            &[],
+        )?;
+        let path = PathBuf::from(path);
+        if !mounts.iter().any(|mount: &PathBuf| path.starts_with(mount)) {
+            mounts.push(path);
+        }
+    }
+    mounts.push(scratch.to_owned());
     let prefix = git(&project, &["rev-parse", "--show-prefix"], &[])?;
     let objects = git(
         &project,
@@ -78,7 +94,7 @@ pub(crate) fn prepare_sources(
     let head_tree = git(&project, &["rev-parse", &format!("HEAD:{prefix}")], &[]).ok();
     if prefix.is_empty() && head_tree.as_deref() == Some(tree.as_str()) {
         // The working tree is `HEAD`: clone the checkout itself, as GitLab would.
-        return Ok(());
+        return Ok(mounts);
     }
     let identity = [
         ("GIT_AUTHOR_NAME", "gitlab-runner-rs exec".to_owned()),
@@ -102,7 +118,7 @@ pub(crate) fn prepare_sources(
     git(&bare, &["update-ref", &reference, &commit], &[])?;
     ctx.repo_url = format!("file://{}", bare.display());
     ctx.commit_sha = commit;
-    Ok(())
+    Ok(mounts)
 }
 
 /// Runs `git -C dir args` with `env` added; its trimmed stdout.

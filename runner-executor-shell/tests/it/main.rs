@@ -4,3 +4,4 @@ mod cancel;
 mod git;
 mod jobs;
 mod support;
+mod transfer;

@@ -35,8 +35,15 @@ impl<B: Backend> Run<'_, B> {
         {
             StageResult::Passed => {}
             StageResult::Failed(mut failure) => {
-                failure.message =
-                    format!("prepare environment: {}. {PROFILE_HINT}", failure.message);
+                // The shell-profile hint (J8) fits a prepare script that exited non-zero, and
+                // any prepare failure on the host's own shell; a container backend's own
+                // error (a pod that never started) reads as the seed prints it, without it.
+                let host_shell = self.backend.defaults(self.job).shared_environment;
+                if failure.exit_code.is_some() || (host_shell && !failure.bare) {
+                    failure.message = format!("prepare environment: {}. {PROFILE_HINT}", failure.message);
+                } else if !failure.bare {
+                    failure.message = format!("prepare environment: {}", failure.message);
+                }
                 return Err(failure);
             }
             StageResult::Interrupted(Interrupt::StageTimeout) => {

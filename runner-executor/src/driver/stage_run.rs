@@ -129,12 +129,16 @@ pub(crate) async fn run_stage<B: Backend>(
             reason: FailureReason::ScriptFailure,
             exit_code: Some(exit_code),
             message,
+            bare: false,
         }),
         (Err(error), None) => {
             let reason = backend
                 .failure_reason(&error)
                 .unwrap_or(FailureReason::RunnerSystemFailure);
-            StageResult::Failed(JobFailure::new(reason, error_chain(&error)))
+            match backend.bare_message(&error) {
+                Some(message) => StageResult::Failed(JobFailure { bare: true, ..JobFailure::new(reason, message) }),
+                None => StageResult::Failed(JobFailure::new(reason, error_chain(&error))),
+            }
         }
     }
 }
