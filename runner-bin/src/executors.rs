@@ -1,7 +1,7 @@
 //! The closed set of executors this binary can run, chosen per `[[runners]]` entry.
 //!
 //! Dispatch is static (STYLE 2.5): every backend is visible here, and a new one is a new
-//! variant plus its crate. The Docker and Kubernetes backends join as their crates land.
+//! variant plus its crate. Shell, Docker and Kubernetes are wired; the others are not built.
 
 use runner_config::{Executor as ExecutorName, RunnerConfig};
 use runner_executor::{

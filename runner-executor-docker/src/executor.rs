@@ -317,6 +317,16 @@ impl Backend for DockerExecutor {
     type Error = Error;
     type Session = DockerSession;
 
+    /// Inside the helper container our binary is mounted at [`HELPER_BINARY_PATH`] when the
+    /// runner was given one; otherwise the helper image must carry `gitlab-runner-rs`.
+    fn helper_binary(&self, _job: &JobSpec) -> String {
+        if self.settings.helper_binary.is_some() {
+            HELPER_BINARY_PATH.to_owned()
+        } else {
+            "gitlab-runner-rs".to_owned()
+        }
+    }
+
     fn defaults(&self, _job: &JobSpec) -> BackendDefaults {
         BackendDefaults {
             name: "docker".to_owned(),

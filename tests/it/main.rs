@@ -11,6 +11,8 @@ mod config_commands;
 mod exec;
 // Scraping /metrics of the running binary.
 mod metrics;
+// `run-single`: one runner from flags, build limit, wait timeout.
+mod run_single;
 // register, verify, unregister and reset-token against the fake coordinator.
 mod registration;
 // Jobs on the Docker executor against a real dockerd (ignored unless Docker is set up).
