@@ -1,10 +1,10 @@
 //! One module per command; `lib.rs` dispatches to them.
 
+pub(crate) mod exec;
 pub(crate) mod lint;
 pub(crate) mod list;
 pub(crate) mod register;
 pub(crate) mod reset_token;
+pub(crate) mod run_single;
 pub(crate) mod unregister;
 pub(crate) mod verify;
-pub(crate) mod run_single;
-pub(crate) mod exec;

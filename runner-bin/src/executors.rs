@@ -66,7 +66,12 @@ impl JobExecutor {
     }
 
     /// Runs `job` with upstream's stage order; always returns how it ended.
-    pub(crate) async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
+    pub(crate) async fn run(
+        &self,
+        job: JobSpec,
+        trace: TraceWriter,
+        cancel: Cancellation,
+    ) -> Outcome {
         match self {
             Self::Shell(shell) => run_job(shell, job, trace, cancel).await,
             Self::Kubernetes(access_and_settings) => {

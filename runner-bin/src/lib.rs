@@ -28,8 +28,6 @@ use clap::Parser;
 
 use cli::Cli;
 
-
-
 /// Parses the command line, runs the command and maps the result to upstream's exit
 /// statuses: 0 on success, 1 on any fatal error (cli.md 1.4).
 pub fn main_entry() -> ExitCode {
@@ -97,10 +95,16 @@ fn dispatch(command: cli::Command) -> ExitCode {
         cli::Command::Verify(args) => commands::verify::run(&args),
         cli::Command::ResetToken(args) => commands::reset_token::run(&args),
         cli::Command::RunSingle(args) => commands::run_single::run(*args),
-        cli::Command::ArtifactsUploader(args) => run_helper(helper_commands::run_artifacts_uploader(args)),
-        cli::Command::ArtifactsDownloader(args) => run_helper(helper_commands::run_artifacts_downloader(args)),
+        cli::Command::ArtifactsUploader(args) => {
+            run_helper(helper_commands::run_artifacts_uploader(args))
+        }
+        cli::Command::ArtifactsDownloader(args) => {
+            run_helper(helper_commands::run_artifacts_downloader(args))
+        }
         cli::Command::CacheArchiver(args) => run_helper(helper_commands::run_cache_archiver(args)),
-        cli::Command::CacheExtractor(args) => run_helper(helper_commands::run_cache_extractor(args)),
+        cli::Command::CacheExtractor(args) => {
+            run_helper(helper_commands::run_cache_extractor(args))
+        }
         cli::Command::Exec(args) => commands::exec::run(args),
     }
 }
@@ -108,7 +112,10 @@ fn dispatch(command: cli::Command) -> ExitCode {
 /// Runs a helper command (artifacts, cache) on a small runtime; a failure is upstream's
 /// `FATAL: <cause>` and exit status 1, which fails the job stage that called it.
 fn run_helper(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!("FATAL: {error}");

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use runner_config::{Config, ConfigLock, ReloadEvent, Reloader, RunnerConfig};
 use runner_metrics::{
-    ErrorLevel,
-    BuildInfo, ListenAddress, Metrics, MetricsServer, ProcessState, Registry, RunnerLabels,
-    ServerState,
+    BuildInfo, ErrorLevel, ListenAddress, Metrics, MetricsServer, ProcessState, Registry,
+    RunnerLabels, ServerState,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -76,7 +75,11 @@ async fn run_service(args: RunArgs) -> ExitCode {
     let metrics = Metrics::new(&mut registry, build_info());
     let counted = metrics.clone();
     crate::logging::count_problems_with(move |level| {
-        let level = if level == tracing::Level::ERROR { ErrorLevel::Error } else { ErrorLevel::Warning };
+        let level = if level == tracing::Level::ERROR {
+            ErrorLevel::Error
+        } else {
+            ErrorLevel::Warning
+        };
         counted.workers().error(level);
     });
     let listen_override = args.listen_address.clone();

@@ -331,7 +331,9 @@ impl Backend for KubernetesExecutor {
         // Upstream reports a pod that never started bare, and users search for that line
         // word for word (seed K1); API errors while waiting keep their chain (K2).
         match error {
-            Error::WaitPodRunning(cause) if cause.starts_with(POD_START_TIMEOUT) => Some(POD_START_TIMEOUT.to_owned()),
+            Error::WaitPodRunning(cause) if cause.starts_with(POD_START_TIMEOUT) => {
+                Some(POD_START_TIMEOUT.to_owned())
+            }
             _ => None,
         }
     }

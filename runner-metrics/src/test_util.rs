@@ -51,11 +51,7 @@ impl Exposition {
     }
 
     /// Samples named `name` whose labels include every pair of `subset`.
-    pub fn samples<'a>(
-        &'a self,
-        name: &'a str,
-        subset: &'a [(&str, &str)],
-    ) -> Vec<&'a Sample> {
+    pub fn samples<'a>(&'a self, name: &'a str, subset: &'a [(&str, &str)]) -> Vec<&'a Sample> {
         self.families
             .values()
             .flat_map(|family| family.samples.iter())

@@ -7,7 +7,10 @@
 //!
 //! Run with `cargo bench -p runner-e2e --bench runner_loop` (builds the binary first).
 
-#![expect(clippy::print_stdout, reason = "a bench binary reports its figures on stdout")]
+#![expect(
+    clippy::print_stdout,
+    reason = "a bench binary reports its figures on stdout"
+)]
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,50 +19,103 @@ use runner_e2e::{JobBuilder, RunnerProcess, Workspace};
 const PICKUP_SAMPLES: usize = 20;
 const THROUGHPUT_JOBS: usize = 200;
 
+fn samples(default: usize, variable: &str) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[tokio::main]
 async fn main() {
     let workspace = Workspace::start(Duration::from_secs(30)).await;
-    let config = workspace.write_config("concurrent = 8\ncheck_interval = 3", &["  request_concurrency = 4"]);
-    let runner = RunnerProcess::start(workspace.path(), &["run", "-c", &config.to_string_lossy()]);
-    assert!(runner.wait_for_log("Configuration loaded", Duration::from_secs(60)).await);
+    let config = workspace.write_config(
+        "concurrent = 8\ncheck_interval = 3",
+        &["  request_concurrency = 4"],
+    );
+    let config_arg = config.to_string_lossy().into_owned();
+    // RUNNER_BENCH_DEBUG=1 keeps a timestamped debug log of the runner next to the workspace.
+    let args: Vec<&str> = if std::env::var_os("RUNNER_BENCH_DEBUG").is_some() {
+        vec!["--debug", "--log-format", "json", "run", "-c", &config_arg]
+    } else {
+        vec!["run", "-c", &config_arg]
+    };
+    // Jobs run `bash -l`, which reads the runner user's profile: measure the runner with the
+    // plain home of a dedicated runner user, not the heavy profile of this build machine.
+    let home = workspace.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let home = home.to_string_lossy().into_owned();
+    let runner = RunnerProcess::start_with_env(workspace.path(), &args, &[("HOME", &home)]);
+    assert!(
+        runner
+            .wait_for_log("Configuration loaded", Duration::from_secs(60))
+            .await
+    );
     // Let the runner settle into its long poll before measuring memory.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = runner_pid(&workspace);
     let idle_rss_kib = rss_kib(pid);
 
     let mut latencies = Vec::new();
-    for sample in 0..PICKUP_SAMPLES {
+    for sample in 0..samples(PICKUP_SAMPLES, "RUNNER_BENCH_PICKUPS") {
         let stamp = workspace.path().join(format!("picked-{sample}"));
         let job = JobBuilder::script_only(&[&format!("date +%s%N > {}", stamp.display())]).build();
         let queued = now_nanos();
         let id = workspace.coordinator.enqueue_job(job);
-        workspace.coordinator.wait_for_job_final_state(id, Duration::from_secs(60)).await.expect("job finishes");
-        let started: u128 = std::fs::read_to_string(&stamp).expect("stamp").trim().parse().expect("nanoseconds");
-        latencies.push(Duration::from_nanos(u64::try_from(started.saturating_sub(queued)).unwrap_or(u64::MAX)));
+        workspace
+            .coordinator
+            .wait_for_job_final_state(id, Duration::from_secs(60))
+            .await
+            .expect("job finishes");
+        let started: u128 = std::fs::read_to_string(&stamp)
+            .expect("stamp")
+            .trim()
+            .parse()
+            .expect("nanoseconds");
+        latencies.push(Duration::from_nanos(
+            u64::try_from(started.saturating_sub(queued)).unwrap_or(u64::MAX),
+        ));
     }
     latencies.sort();
 
     let started = Instant::now();
-    let ids: Vec<u64> = (0..THROUGHPUT_JOBS)
-        .map(|_| workspace.coordinator.enqueue_job(JobBuilder::script_only(&["echo ok"]).build()))
+    let throughput_jobs = samples(THROUGHPUT_JOBS, "RUNNER_BENCH_JOBS");
+    let ids: Vec<u64> = (0..throughput_jobs)
+        .map(|_| {
+            workspace
+                .coordinator
+                .enqueue_job(JobBuilder::script_only(&["echo ok"]).build())
+        })
         .collect();
     for id in ids {
-        workspace.coordinator.wait_for_job_final_state(id, Duration::from_secs(300)).await.expect("job finishes");
+        workspace
+            .coordinator
+            .wait_for_job_final_state(id, Duration::from_secs(300))
+            .await
+            .expect("job finishes");
     }
     let elapsed = started.elapsed();
 
-    println!("idle RSS of `run`:            {:.1} MB", idle_rss_kib as f64 / 1024.0);
+    println!("(jobs run as a runner user with an empty home, so `bash -l` reads no heavy profile)");
     println!(
-        "pickup latency (queued → script): median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({PICKUP_SAMPLES} jobs)",
+        "idle RSS of `run`:            {:.1} MB",
+        idle_rss_kib as f64 / 1024.0
+    );
+    println!(
+        "pickup latency (queued → script): median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} jobs)",
         ms(latencies[latencies.len() / 2]),
         ms(latencies[latencies.len() * 9 / 10]),
         ms(latencies[0]),
+        latencies.len(),
     );
     println!(
-        "trivial jobs: {THROUGHPUT_JOBS} in {:.2} s = {:.1} jobs/s (concurrent = 8)",
+        "trivial jobs: {throughput_jobs} in {:.2} s = {:.1} jobs/s (concurrent = 8)",
         elapsed.as_secs_f64(),
-        THROUGHPUT_JOBS as f64 / elapsed.as_secs_f64()
+        throughput_jobs as f64 / elapsed.as_secs_f64()
     );
+    if std::env::var_os("RUNNER_BENCH_DEBUG").is_some() {
+        let _ = std::fs::write("/tmp/runner-bench-debug.log", runner.log());
+    }
     runner.signal(nix::sys::signal::Signal::SIGQUIT);
 }
 
@@ -68,7 +124,10 @@ fn ms(duration: Duration) -> f64 {
 }
 
 fn now_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 /// The runner's pid, from its lock file (`<config>.lock` holds it).
@@ -79,7 +138,11 @@ fn runner_pid(workspace: &Workspace) -> u32 {
         .map(|entry| entry.path())
         .find(|path| path.extension().is_some_and(|ext| ext == "lock"))
         .expect("the config lock file");
-    std::fs::read_to_string(lock).expect("lock").trim().parse().expect("a pid")
+    std::fs::read_to_string(lock)
+        .expect("lock")
+        .trim()
+        .parse()
+        .expect("a pid")
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -20,12 +20,18 @@ pub struct RunnerProcess {
 impl RunnerProcess {
     /// Starts `gitlab-runner-rs <args>` in `dir`, logging to `dir/runner-<n>.log`.
     pub fn start(dir: &Path, args: &[&str]) -> RunnerProcess {
+        RunnerProcess::start_with_env(dir, args, &[])
+    }
+
+    /// Like [`RunnerProcess::start`], with extra environment variables for the runner.
+    pub fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunnerProcess {
         let log = unique_log(dir);
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(runner_binary())
             .args(args)
             .current_dir(dir)
             .env("RUNNER_TEST_MARKER", "1")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(file.try_clone().expect("log file clone"))
             .stderr(file)

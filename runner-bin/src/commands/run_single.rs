@@ -30,7 +30,10 @@ pub(crate) fn run(args: RunSingleArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!("{error}");
@@ -41,7 +44,11 @@ pub(crate) fn run(args: RunSingleArgs) -> ExitCode {
 }
 
 async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
-    tracing::info!("Starting runner for {} with token {} ...", runner.url, runner.short_token());
+    tracing::info!(
+        "Starting runner for {} with token {} ...",
+        runner.url,
+        runner.short_token()
+    );
     let shutdown = Shutdown::new();
     let Ok(mut requests) = signals::listen(shutdown.clone()) else {
         tracing::error!("could not install signal handlers");
@@ -150,21 +157,34 @@ async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
 fn runner_from(args: &RunSingleArgs) -> Result<RunnerConfig, String> {
     if let Some(name) = &args.runner_name {
         let path = config_file::resolve_path(&args.config);
-        let loaded = config_file::load(&path).map_err(|error| format!("Error loading config: {error}"))?;
-        return loaded
-            .config
-            .runner_by_name(name)
-            .cloned()
-            .ok_or_else(|| format!("Error loading runner by name: could not find a runner with the name '{name}'"));
+        let loaded =
+            config_file::load(&path).map_err(|error| format!("Error loading config: {error}"))?;
+        return loaded.config.runner_by_name(name).cloned().ok_or_else(|| {
+            format!("Error loading runner by name: could not find a runner with the name '{name}'")
+        });
     }
     from_flags(&args.runner)
 }
 
 fn from_flags(flags: &RunnerArgs) -> Result<RunnerConfig, String> {
-    let url = flags.url.clone().filter(|u| !u.is_empty()).ok_or("Missing URL")?;
-    let token = flags.token.clone().filter(|t| !t.is_empty()).ok_or("Missing Token")?;
-    let executor_name = flags.executor.clone().filter(|e| !e.is_empty()).ok_or("Missing Executor")?;
-    let executor: Executor = executor_name.parse().map_err(|_| format!("Unknown executor: {executor_name}"))?;
+    let url = flags
+        .url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .ok_or("Missing URL")?;
+    let token = flags
+        .token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or("Missing Token")?;
+    let executor_name = flags
+        .executor
+        .clone()
+        .filter(|e| !e.is_empty())
+        .ok_or("Missing Executor")?;
+    let executor: Executor = executor_name
+        .parse()
+        .map_err(|_| format!("Unknown executor: {executor_name}"))?;
     if !JobExecutor::supports(Some(executor)) {
         return Err(format!("Unknown executor: {executor_name}"));
     }
@@ -194,10 +214,20 @@ fn from_flags(flags: &RunnerArgs) -> Result<RunnerConfig, String> {
             .filter_map(|flag| flag.split_once(':'))
             .map(|(name, value)| (name.to_owned(), value.eq_ignore_ascii_case("true")))
             .collect(),
+        // The executor sections a runner needs, from the few flags that fill them.
+        docker: (executor == Executor::Docker).then(|| runner_config::DockerConfig {
+            image: flags.docker_image.clone().unwrap_or_default(),
+            ..runner_config::DockerConfig::default()
+        }),
+        kubernetes: (executor == Executor::Kubernetes).then(|| runner_config::KubernetesConfig {
+            namespace: flags.kubernetes_namespace.clone().unwrap_or_default(),
+            ..runner_config::KubernetesConfig::default()
+        }),
         ..RunnerConfig::default()
     })
 }
 
 fn path_text(path: Option<&std::path::Path>) -> String {
-    path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+    path.map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -40,7 +40,8 @@ impl<B: Backend> Run<'_, B> {
                 // error (a pod that never started) reads as the seed prints it, without it.
                 let host_shell = self.backend.defaults(self.job).shared_environment;
                 if failure.exit_code.is_some() || (host_shell && !failure.bare) {
-                    failure.message = format!("prepare environment: {}. {PROFILE_HINT}", failure.message);
+                    failure.message =
+                        format!("prepare environment: {}. {PROFILE_HINT}", failure.message);
                 } else if !failure.bare {
                     failure.message = format!("prepare environment: {}", failure.message);
                 }

@@ -136,7 +136,10 @@ pub(crate) async fn run_stage<B: Backend>(
                 .failure_reason(&error)
                 .unwrap_or(FailureReason::RunnerSystemFailure);
             match backend.bare_message(&error) {
-                Some(message) => StageResult::Failed(JobFailure { bare: true, ..JobFailure::new(reason, message) }),
+                Some(message) => StageResult::Failed(JobFailure {
+                    bare: true,
+                    ..JobFailure::new(reason, message)
+                }),
                 None => StageResult::Failed(JobFailure::new(reason, error_chain(&error))),
             }
         }
