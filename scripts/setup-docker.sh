@@ -107,6 +107,17 @@ build_bash_image() {
       copy_libs "$rootfs" "$helper"
     fi
   done
+  # The runtime libraries of a glibc-linked Rust binary, so the runner's own binary,
+  # bind-mounted into the helper container, runs the artifact and cache commands there.
+  local runtime_lib
+  for runtime_lib in libgcc_s.so.1 libm.so.6 libc.so.6; do
+    local found
+    found=$(ldconfig -p | awk -v name="$runtime_lib" '$1 == name && /x86-64|x86_64|AArch64/ {print $NF; exit}')
+    if [ -n "$found" ]; then
+      mkdir -p "$rootfs$(dirname "$found")"
+      cp -L "$found" "$rootfs$found"
+    fi
+  done
   [ -d /usr/share/git-core/templates ] && mkdir -p "$rootfs/usr/share/git-core" &&
     cp -a /usr/share/git-core/templates "$rootfs/usr/share/git-core/"
   [ -d /etc/ssl/certs ] && mkdir -p "$rootfs/etc/ssl" && cp -aL /etc/ssl/certs "$rootfs/etc/ssl/" 2>/dev/null || true
@@ -114,12 +125,18 @@ build_bash_image() {
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
   echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
   tar -C "$rootfs" -cf - . |
-    docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' --change 'CMD ["/bin/sh"]' - "$BASH_IMAGE" >/dev/null
+    docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' --change 'CMD ["/bin/sh"]' \
+      --change "LABEL gitlab-runner-rs-test.version=$IMAGE_VERSION" - "$BASH_IMAGE" >/dev/null
 }
 
-if ! docker image inspect "$BASH_IMAGE" >/dev/null 2>&1; then
-  log "building $BASH_IMAGE"
+# Bump when the image's content changes, so an older image on the machine is rebuilt.
+IMAGE_VERSION=2
+current_version=$(docker image inspect -f '{{ index .Config.Labels "gitlab-runner-rs-test.version" }}' "$BASH_IMAGE" 2>/dev/null || true)
+if [ "$current_version" != "$IMAGE_VERSION" ]; then
+  log "building $BASH_IMAGE (version $IMAGE_VERSION)"
   build_bash_image
+  docker tag "$BASH_IMAGE" "$HELPER_IMAGE"
+  docker rmi 127.0.0.1:5000/gitlab-runner-rs-test/bash:latest >/dev/null 2>&1 || true
 fi
 if ! docker image inspect "$HELPER_IMAGE" >/dev/null 2>&1; then
   docker tag "$BASH_IMAGE" "$HELPER_IMAGE"

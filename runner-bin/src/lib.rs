@@ -125,7 +125,8 @@ fn run_helper(command: impl std::future::Future<Output = anyhow::Result<()>>) ->
     match runtime.block_on(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("FATAL: {error:#}");
+            // Upstream's helper prints its fatal line bare; the job log shows it as is.
+            eprintln!("FATAL: {error:#}");
             ExitCode::FAILURE
         }
     }

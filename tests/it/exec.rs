@@ -418,3 +418,43 @@ async fn exec_docker_runs_jobs_in_containers_on_the_snapshot() {
     assert_status(&output, "first", "passed");
     assert_status(&output, "second", "failed (allowed)");
 }
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn exec_docker_hands_artifacts_and_cache_between_containers() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "stages: [build, test]\n\
+         build:\n  stage: build\n  cache:\n    key: shared\n    paths: [.cache/]\n  script:\n    - mkdir -p out .cache\n    - echo made-in-container > out/result.txt\n    - chmod 750 out/result.txt\n    - echo cached >> .cache/runs\n  artifacts:\n    paths: [out/]\n\
+         test:\n  stage: test\n  cache:\n    key: shared\n    paths: [.cache/]\n    policy: pull\n  script:\n    - cat out/result.txt\n    - stat -c mode=%a out/result.txt\n    - echo runs=$(wc -l < .cache/runs)\n",
+    )]);
+    let output = tokio::process::Command::new(runner_binary())
+        .args([
+            "exec",
+            "docker",
+            "--docker-image",
+            "gitlab-runner-rs-test/bash:latest",
+            "--docker-helper-image",
+            "gitlab-runner-rs-test/helper:latest",
+            "--docker-pull-policy",
+            "never",
+        ])
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("gitlab-runner-rs runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    // The artifact crossed from one job's containers to the next, mode included (J6).
+    assert!(text.contains("\nmade-in-container"), "{text}");
+    assert!(text.contains("\nmode=750"), "{text}");
+    // The cache archived in the first job's helper container was restored in the second.
+    assert!(text.contains("\nruns=1"), "{text}");
+    assert_status(&text, "build", "passed");
+    assert_status(&text, "test", "passed");
+}

@@ -398,9 +398,12 @@ fn shell_runner_config(url: &str, builds_dir: &Path, cache_dir: &Path) -> Runner
 /// `services` are not linked by alias), and the directories the clone reads are mounted
 /// read-only at their host paths, so the `file://` URL means the same inside.
 fn docker_runner_config(url: &str, args: &ExecArgs, source_dirs: &[PathBuf]) -> RunnerConfig {
+    // `/cache` as a volume, as `register` writes for Docker runners: the cache then
+    // outlives each job's containers and reaches the next job of the pipeline.
     let volumes = source_dirs
         .iter()
         .map(|dir| format!("{0}:{0}:ro", dir.display()))
+        .chain(std::iter::once("/cache".to_owned()))
         .collect();
     RunnerConfig {
         executor: Some(Executor::Docker),
