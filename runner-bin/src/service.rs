@@ -181,9 +181,6 @@ impl Service {
     /// retired after their current request, unchanged ones keep running. Jobs already
     /// running keep the settings they started with.
     fn apply(&mut self, config: &Config) {
-        let concurrent = usize::try_from(config.concurrent.max(1)).unwrap_or(1);
-        self.concurrent.resize(concurrent);
-        self.metrics.workers().set_concurrent(config.concurrent);
         let check_interval = config.effective_check_interval();
         let wanted: HashMap<String, &RunnerConfig> = config
             .runners
@@ -200,6 +197,11 @@ impl Service {
             }
             keep
         });
+        // Capacity grows only after changed pollers are retired: a retired poller waiting for
+        // a permit must not take the new one and run a job with the settings it replaces.
+        let concurrent = usize::try_from(config.concurrent.max(1)).unwrap_or(1);
+        self.concurrent.resize(concurrent);
+        self.metrics.workers().set_concurrent(config.concurrent);
         for (token, runner) in wanted {
             if self.active.contains_key(&token) {
                 continue;
