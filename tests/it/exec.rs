@@ -40,12 +40,32 @@ fn git(dir: &Path, args: &[&str]) {
 /// Runs `gitlab-runner-rs exec shell <args>` in `dir`; its status and its output, stdout
 /// and stderr interleaved as on a terminal.
 async fn exec(dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    exec_with(dir, &[&["shell"], args].concat()).await
+}
+
+/// Runs `gitlab-runner-rs exec docker` in `dir` with the locally imported test images.
+async fn exec_docker(dir: &Path) -> (ExitStatus, String) {
+    let images = [
+        "docker",
+        "--docker-image",
+        "gitlab-runner-rs-test/bash:latest",
+        "--docker-helper-image",
+        "gitlab-runner-rs-test/helper:latest",
+        "--docker-pull-policy",
+        "never",
+    ];
+    exec_with(dir, &images).await
+}
+
+/// Runs `gitlab-runner-rs exec <args>` in `dir`; its status and its output, stdout and
+/// stderr interleaved as on a terminal.
+async fn exec_with(dir: &Path, args: &[&str]) -> (ExitStatus, String) {
     let log = tempfile::NamedTempFile::new().expect("log file");
     let stdout = log.reopen().expect("log file");
     // One open file description for both, so their writes share the offset.
     let stderr = stdout.try_clone().expect("log file");
     let status = tokio::process::Command::new(runner_binary())
-        .args(["exec", "shell"])
+        .arg("exec")
         .args(args)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
@@ -389,29 +409,7 @@ async fn exec_docker_runs_jobs_in_containers_on_the_snapshot() {
         ("note.txt", "committed-note\n"),
     ]);
     std::fs::write(repo.path().join("note.txt"), "edited-note\n").expect("edit");
-    let log = tempfile::NamedTempFile::new().expect("log file");
-    let stdout = log.reopen().expect("log file");
-    let stderr = stdout.try_clone().expect("log file");
-    let status = tokio::process::Command::new(runner_binary())
-        .args([
-            "exec",
-            "docker",
-            "--docker-image",
-            "gitlab-runner-rs-test/bash:latest",
-            "--docker-helper-image",
-            "gitlab-runner-rs-test/helper:latest",
-            "--docker-pull-policy",
-            "never",
-        ])
-        .current_dir(repo.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .status()
-        .await
-        .expect("gitlab-runner-rs runs");
-    let output = String::from_utf8_lossy(&std::fs::read(log.path()).expect("log")).into_owned();
+    let (status, output) = exec_docker(repo.path()).await;
     assert!(status.success(), "{output}");
     assert!(output.contains("\nedited-note"), "{output}");
     assert!(output.contains("\ninside-a-container"), "{output}");
@@ -428,28 +426,8 @@ async fn exec_docker_hands_artifacts_and_cache_between_containers() {
          build:\n  stage: build\n  cache:\n    key: shared\n    paths: [.cache/]\n  script:\n    - mkdir -p out .cache\n    - echo made-in-container > out/result.txt\n    - chmod 750 out/result.txt\n    - echo cached >> .cache/runs\n  artifacts:\n    paths: [out/]\n\
          test:\n  stage: test\n  cache:\n    key: shared\n    paths: [.cache/]\n    policy: pull\n  script:\n    - cat out/result.txt\n    - stat -c mode=%a out/result.txt\n    - echo runs=$(wc -l < .cache/runs)\n",
     )]);
-    let output = tokio::process::Command::new(runner_binary())
-        .args([
-            "exec",
-            "docker",
-            "--docker-image",
-            "gitlab-runner-rs-test/bash:latest",
-            "--docker-helper-image",
-            "gitlab-runner-rs-test/helper:latest",
-            "--docker-pull-policy",
-            "never",
-        ])
-        .current_dir(repo.path())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .expect("gitlab-runner-rs runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{text}");
+    let (status, text) = exec_docker(repo.path()).await;
+    assert!(status.success(), "{text}");
     // The artifact crossed from one job's containers to the next, mode included (J6).
     assert!(text.contains("\nmade-in-container"), "{text}");
     assert!(text.contains("\nmode=750"), "{text}");
