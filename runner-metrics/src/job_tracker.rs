@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::MetricType;
 
 use crate::go_duration;
@@ -179,11 +179,11 @@ impl Collector for JobTracker {
             MetricType::Gauge,
         )?;
         for runner in &state.runners {
-            let labels = job_labels(runner, "idle", "idle", "idle");
+            let labels = JobLabels::new(runner, "idle", "idle", "idle");
             jobs.encode_family(&labels)?.encode_gauge(&0_i64)?;
         }
         for ((runner, job_state, stage, executor_stage), count) in &combinations {
-            let labels = job_labels(runner, job_state, stage, executor_stage);
+            let labels = JobLabels::new(runner, job_state, stage, executor_stage);
             jobs.encode_family(&labels)?.encode_gauge(count)?;
         }
 
@@ -194,31 +194,42 @@ impl Collector for JobTracker {
             MetricType::Gauge,
         )?;
         for (runner, count) in &running {
-            let labels = [
-                ("runner", runner.runner.as_str()),
-                ("runner_name", runner.runner_name.as_str()),
-                ("system_id", runner.system_id.as_str()),
-            ];
-            running_total.encode_family(&labels)?.encode_gauge(count)?;
+            running_total.encode_family(*runner)?.encode_gauge(count)?;
         }
         Ok(())
     }
 }
 
-fn job_labels<'a>(
+/// Labels of a `gitlab_runner_jobs` series: the runner's, then the job's position. Borrowed,
+/// because the collector builds one per series at every scrape.
+struct JobLabels<'a> {
     runner: &'a RunnerLabels,
-    state: &'a str,
-    stage: &'a str,
-    executor_stage: &'a str,
-) -> [(&'static str, &'a str); 6] {
-    [
-        ("runner", runner.runner.as_str()),
-        ("runner_name", runner.runner_name.as_str()),
-        ("system_id", runner.system_id.as_str()),
-        ("state", state),
-        ("stage", stage),
-        ("executor_stage", executor_stage),
-    ]
+    job: [(&'static str, &'a str); 3],
+}
+
+impl<'a> JobLabels<'a> {
+    fn new(
+        runner: &'a RunnerLabels,
+        state: &'a str,
+        stage: &'a str,
+        executor_stage: &'a str,
+    ) -> Self {
+        Self {
+            runner,
+            job: [
+                ("state", state),
+                ("stage", stage),
+                ("executor_stage", executor_stage),
+            ],
+        }
+    }
+}
+
+impl EncodeLabelSet for JobLabels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), std::fmt::Error> {
+        self.runner.encode(encoder)?;
+        self.job.encode(encoder)
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +251,52 @@ mod tests {
              executor_stage=docker_run duration=1m15s\n"
         );
         assert_eq!(render_list(&[]), "");
+    }
+
+    /// One `gitlab_runner_jobs`-like series, with [`JobLabels`] or with six plain labels.
+    #[derive(Debug)]
+    struct OneSeries {
+        runner: RunnerLabels,
+        stage: String,
+        plain: bool,
+    }
+
+    impl Collector for OneSeries {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+            let mut metric = encoder.encode_descriptor("j", "J", None, MetricType::Gauge)?;
+            if self.plain {
+                let mut labels = vec![
+                    ("runner", self.runner.runner.as_str()),
+                    ("runner_name", self.runner.runner_name.as_str()),
+                    ("system_id", self.runner.system_id.as_str()),
+                ];
+                labels.extend([("state", "running"), ("stage", &self.stage)]);
+                labels.push(("executor_stage", "x\ny"));
+                metric.encode_family(&labels)?.encode_gauge(&1_i64)
+            } else {
+                let labels = JobLabels::new(&self.runner, "running", &self.stage, "x\ny");
+                metric.encode_family(&labels)?.encode_gauge(&1_i64)
+            }
+        }
+    }
+
+    #[test]
+    fn job_labels_encode_like_six_plain_labels() {
+        use crate::rendered_labels::testing::AWKWARD;
+        for value in AWKWARD {
+            let text = |plain| {
+                let mut registry = prometheus_client::registry::Registry::default();
+                registry.register_collector(Box::new(OneSeries {
+                    runner: RunnerLabels::new(value, "r\"1", value),
+                    stage: value.to_owned(),
+                    plain,
+                }));
+                let mut text = String::new();
+                prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+                text
+            };
+            assert_eq!(text(false), text(true));
+        }
     }
 
     #[test]

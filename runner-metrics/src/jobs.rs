@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -13,6 +12,7 @@ use prometheus_client::registry::Registry;
 
 use crate::job_tracker::{JobTracker, JobUpdate};
 use crate::labels::{ExecutionMode, FailureReason, JobState, RunnerLabels};
+use crate::rendered_labels::RenderedLabels;
 
 /// Upstream's buckets of `gitlab_runner_job_duration_seconds`.
 pub const JOB_DURATION_BUCKETS: [f64; 10] = [
@@ -45,16 +45,22 @@ pub struct QueueInfo {
 #[derive(Clone, Debug)]
 pub struct JobMetrics {
     jobs_total: Family<RunnerLabels, Counter>,
-    failed: Family<FailedLabels, Counter>,
-    execution_mode: Family<ModeLabels, Counter>,
-    duration: HistogramFamily<RunnerModeLabels>,
-    queue_duration: HistogramFamily<QueueLabels>,
+    /// Keyed by `failed_labels`.
+    failed: Family<RenderedLabels, Counter>,
+    /// Keyed by `mode_labels`.
+    execution_mode: Family<RenderedLabels, Counter>,
+    /// Keyed by `runner_labels_and(runner, "mode", ..)`.
+    duration: HistogramFamily<RenderedLabels>,
+    /// Keyed by `runner_labels_and(runner, "project_jobs_running", ..)`.
+    queue_duration: HistogramFamily<RenderedLabels>,
     queue_size: Family<RunnerLabels, Gauge>,
     queue_depth: Family<RunnerLabels, Gauge>,
     queuing_exceeded: Family<RunnerLabels, Counter>,
-    stage_duration: HistogramFamily<StageLabels>,
+    /// Keyed by `runner_labels_and(runner, "stage", ..)`.
+    stage_duration: HistogramFamily<RenderedLabels>,
     interpolations: Counter,
-    interpolation_failures: Family<ErrorTypeLabels, Counter>,
+    /// Keyed by `error_type_labels`.
+    interpolation_failures: Family<RenderedLabels, Counter>,
     tracker: Arc<JobTracker>,
 }
 
@@ -137,10 +143,11 @@ impl JobMetrics {
     /// Records the queue facts GitLab sent with a job.
     pub fn job_received(&self, runner: &RunnerLabels, queue: &QueueInfo) {
         self.queue_duration
-            .get_or_create(&QueueLabels {
-                runner: runner.clone(),
-                project_jobs_running: queue.project_jobs_running.clone(),
-            })
+            .get_or_create(&runner_labels_and(
+                runner,
+                "project_jobs_running",
+                &queue.project_jobs_running,
+            ))
             .observe(queue.time_in_queue.as_secs_f64());
         self.queue_size.get_or_create(runner).set(queue.queue_size);
         self.queue_depth
@@ -179,10 +186,7 @@ impl JobMetrics {
             executor
         };
         self.execution_mode
-            .get_or_create(&ModeLabels {
-                mode: mode.as_str(),
-                executor: executor.to_owned(),
-            })
+            .get_or_create(&mode_labels(mode, executor))
             .inc();
     }
 
@@ -195,7 +199,7 @@ impl JobMetrics {
     /// `sensitive_unsupported`).
     pub fn input_interpolation_failed(&self, error_type: &'static str) {
         self.interpolation_failures
-            .get_or_create(&ErrorTypeLabels { error_type })
+            .get_or_create(&error_type_labels(error_type))
             .inc();
     }
 }
@@ -242,10 +246,7 @@ impl RunningJob {
     pub fn observe_stage(&self, stage: &str, duration: Duration) {
         self.metrics
             .stage_duration
-            .get_or_create(&StageLabels {
-                runner: self.runner.clone(),
-                stage: stage.to_owned(),
-            })
+            .get_or_create(&runner_labels_and(&self.runner, "stage", stage))
             .observe(duration.as_secs_f64());
     }
 
@@ -255,20 +256,12 @@ impl RunningJob {
         let metrics = &self.metrics;
         metrics
             .duration
-            .get_or_create(&RunnerModeLabels {
-                runner: self.runner.clone(),
-                mode: self.mode.as_str(),
-            })
+            .get_or_create(&runner_labels_and(&self.runner, "mode", self.mode.as_str()))
             .observe(duration.as_secs_f64());
         if let Some(reason) = failure_reason {
             metrics
                 .failed
-                .get_or_create(&FailedLabels {
-                    runner: self.runner.runner.clone(),
-                    runner_name: self.runner.runner_name.clone(),
-                    failure_reason: reason.as_str(),
-                    mode: self.mode.as_str(),
-                })
+                .get_or_create(&failed_labels(&self.runner, reason, self.mode))
                 .inc();
         }
     }
@@ -288,42 +281,119 @@ fn queue_duration_histogram() -> Histogram {
     Histogram::new(QUEUE_DURATION_BUCKETS)
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FailedLabels {
-    runner: String,
-    runner_name: String,
-    failure_reason: &'static str,
-    mode: &'static str,
+/// The labels of `runner` followed by one more, in the order upstream writes them.
+fn runner_labels_and(runner: &RunnerLabels, key: &str, value: &str) -> RenderedLabels {
+    RenderedLabels::new(&[
+        ("runner", &runner.runner),
+        ("runner_name", &runner.runner_name),
+        ("system_id", &runner.system_id),
+        (key, value),
+    ])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ModeLabels {
-    mode: &'static str,
-    executor: String,
+/// Labels of `gitlab_runner_failed_jobs_total`: no `system_id`, as upstream.
+fn failed_labels(
+    runner: &RunnerLabels,
+    reason: FailureReason,
+    mode: ExecutionMode,
+) -> RenderedLabels {
+    RenderedLabels::new(&[
+        ("runner", &runner.runner),
+        ("runner_name", &runner.runner_name),
+        ("failure_reason", reason.as_str()),
+        ("mode", mode.as_str()),
+    ])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RunnerModeLabels {
-    #[prometheus(flatten)]
-    runner: RunnerLabels,
-    mode: &'static str,
+fn mode_labels(mode: ExecutionMode, executor: &str) -> RenderedLabels {
+    RenderedLabels::new(&[("mode", mode.as_str()), ("executor", executor)])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct QueueLabels {
-    #[prometheus(flatten)]
-    runner: RunnerLabels,
-    project_jobs_running: String,
+fn error_type_labels(error_type: &str) -> RenderedLabels {
+    RenderedLabels::new(&[("error_type", error_type)])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StageLabels {
-    #[prometheus(flatten)]
-    runner: RunnerLabels,
-    stage: String,
-}
+#[cfg(test)]
+mod tests {
+    use prometheus_client::encoding::EncodeLabelSet;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ErrorTypeLabels {
-    error_type: &'static str,
+    use super::*;
+    use crate::rendered_labels::testing::{AWKWARD, exposition};
+
+    /// The label sets as they were derived before they were rendered: the reference.
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct FailedLabels {
+        runner: String,
+        runner_name: String,
+        failure_reason: &'static str,
+        mode: &'static str,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct ModeLabels {
+        mode: &'static str,
+        executor: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct RunnerModeLabels {
+        #[prometheus(flatten)]
+        runner: RunnerLabels,
+        mode: &'static str,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct QueueLabels {
+        #[prometheus(flatten)]
+        runner: RunnerLabels,
+        project_jobs_running: String,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct ErrorTypeLabels {
+        error_type: &'static str,
+    }
+
+    #[test]
+    fn rendered_label_sets_match_the_derived_ones() {
+        for (i, value) in AWKWARD.iter().enumerate() {
+            let runner = RunnerLabels::new(*value, AWKWARD[(i + 3) % AWKWARD.len()], "s_1");
+            let reason = FailureReason::ALL[i % FailureReason::ALL.len()];
+            assert_eq!(
+                exposition(failed_labels(&runner, reason, ExecutionMode::Steps)),
+                exposition(FailedLabels {
+                    runner: runner.runner.clone(),
+                    runner_name: runner.runner_name.clone(),
+                    failure_reason: reason.as_str(),
+                    mode: "steps",
+                })
+            );
+            assert_eq!(
+                exposition(mode_labels(ExecutionMode::Unknown, value)),
+                exposition(ModeLabels {
+                    mode: "unknown",
+                    executor: (*value).into(),
+                })
+            );
+            assert_eq!(
+                exposition(runner_labels_and(&runner, "mode", "traditional")),
+                exposition(RunnerModeLabels {
+                    runner: runner.clone(),
+                    mode: "traditional",
+                })
+            );
+            // `stage_duration` keys the same way, with `stage` for the last label.
+            assert_eq!(
+                exposition(runner_labels_and(&runner, "project_jobs_running", value)),
+                exposition(QueueLabels {
+                    runner: runner.clone(),
+                    project_jobs_running: (*value).into(),
+                })
+            );
+            assert_eq!(
+                exposition(error_type_labels(value)),
+                exposition(ErrorTypeLabels { error_type: value })
+            );
+        }
+    }
 }

@@ -39,6 +39,7 @@ mod metrics;
 mod process;
 mod process_state;
 mod profile;
+mod rendered_labels;
 mod routes;
 mod server;
 #[cfg(feature = "test-util")]

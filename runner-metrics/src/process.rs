@@ -3,6 +3,7 @@
 //! missing; a file that cannot be read drops only its metrics from that scrape.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
@@ -16,6 +17,9 @@ const USER_HZ: f64 = 100.0;
 #[derive(Debug)]
 pub(crate) struct ProcessCollector {
     proc_root: PathBuf,
+    /// `btime` of `/proc/stat`, read once: the boot time does not change while the process
+    /// lives, and the kernel formats every CPU's counters each time the file is read.
+    boot_time: OnceLock<f64>,
 }
 
 /// One reading of the process' resource usage.
@@ -36,6 +40,7 @@ impl ProcessCollector {
     pub(crate) fn for_self() -> Self {
         Self {
             proc_root: PathBuf::from("/proc"),
+            boot_time: OnceLock::new(),
         }
     }
 
@@ -44,12 +49,11 @@ impl ProcessCollector {
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
         let mut sample = ProcessSample::default();
         if let Some(stat) = read("stat") {
-            let boot_time = std::fs::read_to_string(self.proc_root.join("stat"))
-                .ok()
-                .and_then(|text| parse_boot_time(&text));
             if let Some(parsed) = parse_stat(&stat) {
                 sample.cpu_seconds = Some((parsed.utime + parsed.stime) / USER_HZ);
-                sample.start_time_seconds = boot_time.map(|boot| boot + parsed.starttime / USER_HZ);
+                sample.start_time_seconds = self
+                    .boot_time()
+                    .map(|boot| boot + parsed.starttime / USER_HZ);
             }
         }
         if let Some(status) = read("status") {
@@ -68,6 +72,19 @@ impl ProcessCollector {
             sample.network_transmit_bytes = netstat_value(&netstat, "IpExt:", "OutOctets");
         }
         sample
+    }
+}
+
+impl ProcessCollector {
+    /// A failed read is not cached, so a later scrape tries again.
+    fn boot_time(&self) -> Option<f64> {
+        if let Some(boot_time) = self.boot_time.get() {
+            return Some(*boot_time);
+        }
+        let boot_time = std::fs::read_to_string(self.proc_root.join("stat"))
+            .ok()
+            .and_then(|text| parse_boot_time(&text))?;
+        Some(*self.boot_time.get_or_init(|| boot_time))
     }
 }
 

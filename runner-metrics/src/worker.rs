@@ -1,13 +1,13 @@
 //! Configuration, concurrency, worker-pool and error-count families (spec 4.1 and
 //! `gitlab_runner_errors_total`).
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::labels::{ErrorLevel, RunnerLabels, WorkerFailure};
+use crate::rendered_labels::RenderedLabels;
 
 /// Handles of the configuration and worker-pool families; cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -15,16 +15,19 @@ pub struct WorkerMetrics {
     concurrent: Gauge,
     limit: Family<RunnerLabels, Gauge>,
     slots: Gauge,
-    slot_operations: Family<OperationLabels, Counter>,
+    /// Keyed by `operation`.
+    slot_operations: Family<RenderedLabels, Counter>,
     feeds: Family<RunnerLabels, Counter>,
     feed_failures: Family<RunnerLabels, Counter>,
-    processing_failures: Family<ProcessingFailureLabels, Counter>,
+    /// Keyed by `processing_failure_labels`.
+    processing_failures: Family<RenderedLabels, Counter>,
     health_check_failures: Family<RunnerLabels, Counter>,
     config_loaded: Counter,
     config_loading_errors: Counter,
     config_saved: Counter,
     config_saving_errors: Counter,
-    errors: Family<LevelLabels, Counter>,
+    /// Keyed by `level`.
+    errors: Family<RenderedLabels, Counter>,
 }
 
 impl WorkerMetrics {
@@ -99,12 +102,10 @@ impl WorkerMetrics {
         for operation in ["started", "stopped"] {
             let _ = metrics
                 .slot_operations
-                .get_or_create(&OperationLabels { operation });
+                .get_or_create(&operation_labels(operation));
         }
         for level in ErrorLevel::ALL {
-            let _ = metrics.errors.get_or_create(&LevelLabels {
-                level: level.as_str(),
-            });
+            let _ = metrics.errors.get_or_create(&level_labels(level));
         }
         metrics
     }
@@ -137,7 +138,7 @@ impl WorkerMetrics {
         for failure in WorkerFailure::ALL {
             let _ = self
                 .processing_failures
-                .get_or_create(&ProcessingFailureLabels::new(failure, runner));
+                .get_or_create(&processing_failure_labels(failure, runner));
         }
     }
 
@@ -149,18 +150,14 @@ impl WorkerMetrics {
     /// Counts a worker slot started.
     pub fn worker_slot_started(&self) {
         self.slot_operations
-            .get_or_create(&OperationLabels {
-                operation: "started",
-            })
+            .get_or_create(&operation_labels("started"))
             .inc();
     }
 
     /// Counts a worker slot stopped.
     pub fn worker_slot_stopped(&self) {
         self.slot_operations
-            .get_or_create(&OperationLabels {
-                operation: "stopped",
-            })
+            .get_or_create(&operation_labels("stopped"))
             .inc();
     }
 
@@ -177,7 +174,7 @@ impl WorkerMetrics {
     /// Counts an error while a worker processed a runner.
     pub fn worker_processing_failed(&self, runner: &RunnerLabels, failure: WorkerFailure) {
         self.processing_failures
-            .get_or_create(&ProcessingFailureLabels::new(failure, runner))
+            .get_or_create(&processing_failure_labels(failure, runner))
             .inc();
     }
 
@@ -208,36 +205,77 @@ impl WorkerMetrics {
 
     /// Counts a log entry at `level` (`gitlab_runner_errors_total`).
     pub fn error(&self, level: ErrorLevel) {
-        self.errors
-            .get_or_create(&LevelLabels {
-                level: level.as_str(),
-            })
-            .inc();
+        self.errors.get_or_create(&level_labels(level)).inc();
     }
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OperationLabels {
-    operation: &'static str,
+fn operation_labels(operation: &str) -> RenderedLabels {
+    RenderedLabels::new(&[("operation", operation)])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LevelLabels {
-    level: &'static str,
+fn level_labels(level: ErrorLevel) -> RenderedLabels {
+    RenderedLabels::new(&[("level", level.as_str())])
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProcessingFailureLabels {
-    failure_type: &'static str,
-    #[prometheus(flatten)]
-    runner: RunnerLabels,
+/// `failure_type` first, then the runner's labels, as upstream writes them.
+fn processing_failure_labels(failure: WorkerFailure, runner: &RunnerLabels) -> RenderedLabels {
+    RenderedLabels::new(&[
+        ("failure_type", failure.as_str()),
+        ("runner", &runner.runner),
+        ("runner_name", &runner.runner_name),
+        ("system_id", &runner.system_id),
+    ])
 }
 
-impl ProcessingFailureLabels {
-    fn new(failure: WorkerFailure, runner: &RunnerLabels) -> Self {
-        Self {
-            failure_type: failure.as_str(),
-            runner: runner.clone(),
+#[cfg(test)]
+mod tests {
+    use prometheus_client::encoding::EncodeLabelSet;
+
+    use super::*;
+    use crate::rendered_labels::testing::{AWKWARD, exposition};
+
+    /// The label set as it was derived before it was rendered: the reference.
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct ProcessingFailureLabels {
+        failure_type: &'static str,
+        #[prometheus(flatten)]
+        runner: RunnerLabels,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct LevelLabels {
+        level: &'static str,
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct OperationLabels {
+        operation: &'static str,
+    }
+
+    #[test]
+    fn rendered_label_sets_match_the_derived_ones() {
+        for (i, value) in AWKWARD.iter().enumerate() {
+            let runner = RunnerLabels::new("t", *value, AWKWARD[(i + 7) % AWKWARD.len()]);
+            let failure = WorkerFailure::ALL[i % WorkerFailure::ALL.len()];
+            assert_eq!(
+                exposition(processing_failure_labels(failure, &runner)),
+                exposition(ProcessingFailureLabels {
+                    failure_type: failure.as_str(),
+                    runner,
+                })
+            );
+            assert_eq!(
+                exposition(operation_labels(value)),
+                exposition(OperationLabels { operation: value })
+            );
+        }
+        for level in ErrorLevel::ALL {
+            assert_eq!(
+                exposition(level_labels(level)),
+                exposition(LevelLabels {
+                    level: level.as_str()
+                })
+            );
         }
     }
 }
