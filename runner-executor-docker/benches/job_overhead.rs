@@ -4,8 +4,8 @@
 //! `cargo bench -p runner-executor-docker --bench job_overhead`. Each round runs, alternately,
 //! `docker run --rm gitlab-runner-rs-test/bash:latest echo ok` and a job whose script is
 //! `echo ok` (GIT_STRATEGY=none: prepare_script, get_sources, step_script and
-//! cleanup_file_variables in the helper and build containers, then cleanup), and prints the
-//! medians and their ratio.
+//! cleanup_file_variables, all in the build container since none needs the helper's tools,
+//! then cleanup), and prints the medians and their ratio.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 #![expect(clippy::unwrap_used, reason = "a benchmark stops at the first failure")]
@@ -85,6 +85,8 @@ async fn phases(executor: &DockerExecutor) {
             stage: stage.clone(),
             target,
             script: "echo ok\n".to_owned(),
+            plan: None,
+            needs_helper_tools: false,
         };
         let started = Instant::now();
         executor

@@ -148,7 +148,7 @@ pub(crate) fn networking(network: Option<&str>, aliases: Vec<String>) -> Option<
 }
 
 /// The long-running container of a stage environment: its main process is the detected shell
-/// blocked on an open, never-written stdin; stages are `exec`s (see the crate documentation).
+/// reading the runner's stage wrappers from the open stdin (see the crate documentation).
 /// `base` carries image, entrypoint, env, user, host name, labels and host/network settings.
 pub(crate) fn stage_container_body(base: ContainerCreateBody) -> ContainerCreateBody {
     ContainerCreateBody {

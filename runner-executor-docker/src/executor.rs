@@ -252,12 +252,12 @@ impl DockerExecutor {
             StageContainer {
                 name: build_name,
                 body: build,
-                id: None,
+                running: None,
             },
             StageContainer {
                 name: helper_name,
                 body: helper,
-                id: None,
+                running: None,
             },
         ))
     }

@@ -18,27 +18,38 @@
 //! `FF_NETWORK_PER_BUILD` is on (otherwise the default bridge or `network_mode`, as upstream);
 //! create cache and builds volumes; pull the build and helper images; start the services on the
 //! network under their aliases (D5). The build and helper containers are only planned: they are
-//! created at the first stage, side by side, so their failures read `prepare environment: <cause>`.
+//! created at the first stage that needs them, so their failures read `prepare environment:
+//! <cause>`.
 //!
-//! **Running a stage: `exec` into long-running containers.** Each stage environment (build, and
-//! helper a.k.a. `predefined`) is one container whose main process is the image's entrypoint
-//! (the job's `entrypoint` when given) exec'ing upstream's detect-shell with an open stdin that is
-//! never written: the shell blocks on it and keeps the container alive. A stage is an `exec` of
-//! the same detect-shell with stdin attached: the script is written to the exec's stdin and
-//! half-closed, stdout/stderr are demultiplexed into the `TraceWriter`, and the exit code comes
-//! from `inspect_exec` once the output ended. Compared with upstream's way (attach, then stop and
-//! restart the container for every stage) this starts each container once per job, which is what
-//! keeps a job's overhead close to a bare `docker run`; files written outside the builds volume
-//! survive between stages as upstream's restarts do. The trade-off: variables an entrypoint sets
-//! for its child are seen by the keep-alive shell, not by the stages. A stopped stage (cancel,
-//! timeout) gets SIGTERM for every process but PID 1 through an exec'd kill script; after
-//! `stop_grace` the container is force-removed and re-created for the next stage (after_script
-//! after a graceful cancel runs in a fresh container, as upstream). The helper container joins the
-//! build container's network namespace (`container:<build>`): one network sandbox per job instead
-//! of two, the same host name, `/etc/hosts` and `/etc/resolv.conf` (so `dns` reaches it, D2); it is
-//! re-created whenever the build container is. Measured overhead of an `echo ok` job over a bare
-//! `docker run --rm`: 1.85× (benches/job_overhead.rs); the floor of this design is two container
-//! starts and four execs, against one start for `docker run`.
+//! **Running a stage: through the attached stdin of long-running containers.** Each stage
+//! environment (build, and helper a.k.a. `predefined`) is one container whose main process is
+//! the image's entrypoint (the job's `entrypoint` when given) exec'ing upstream's detect-shell,
+//! which reads commands from the container's stdin. The runner attaches to that stdin and the
+//! output before the container starts and keeps the attachment for the whole job. A stage is a
+//! child of the same shell given the stage script as a here-document, followed by a line that
+//! prints `<nonce>:<exit status>`; everything before that marker is the stage's output (stderr
+//! joined to stdout, so their order holds), found by `stage_end::StageEndScanner` however the
+//! engine frames it. The nonce is fresh and random per stage, so a job cannot end a stage early
+//! by printing something; the main shell reads the whole here-document whatever the child does,
+//! so a stage that exits early leaves nothing behind for the next. Compared with upstream
+//! (attach, then stop and restart the container for every stage) and with an `exec` per stage
+//! (two API round trips and an inspect, ~45 ms each), a stage costs one child shell: an
+//! `echo ok` job starts one container and measures 1.08–1.10× a bare `docker run --rm`
+//! (benches/job_overhead.rs). Files written
+//! outside the builds volume survive between stages as upstream's restarts do. The trade-off:
+//! variables an entrypoint sets for its child are seen by the main shell and so by the stages
+//! (as upstream's attach does). A stopped stage (cancel, timeout) gets SIGTERM for every
+//! process but PID 1 through an exec'd kill script; after `stop_grace` the container is
+//! force-removed and re-created for the next stage (after_script after a graceful cancel runs
+//! in a fresh container, as upstream).
+//!
+//! Helper stages that need neither git nor the helper binary (`prepare_script`, `get_sources`
+//! with `GIT_STRATEGY=none`, `cleanup_file_variables`: `StageScript::needs_helper_tools`) run in
+//! the build container while no helper container exists, so the helper container is only
+//! created for a job that fetches sources or moves cache or artifacts. It joins the build
+//! container's network namespace (`container:<build>`): one network sandbox per job instead of
+//! two, the same host name, `/etc/hosts` and `/etc/resolv.conf` (so `dns` reaches it, D2); it is
+//! re-created whenever the build container is.
 //!
 //! **Helper container.** No registry is reachable from our CI, and upstream's helper image ships
 //! upstream's Go helper. We therefore *mount* our own binary instead of building images: the helper
@@ -93,6 +104,8 @@ mod pull;
 mod resources;
 mod session;
 mod settings;
+mod stage_channel;
+mod stage_end;
 mod sweep;
 mod units;
 

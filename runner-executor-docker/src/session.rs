@@ -9,9 +9,9 @@ use runner_executor::{CancellationToken, StageExit, StageScript, Target, TraceWr
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::exec::{ExecEnd, run_script};
-use crate::prepare::{create, create_and_start, start};
+use crate::prepare::{create, start};
 use crate::resources::{CleanupGuard, SharedResources};
+use crate::stage_channel::{StageChannel, StageEnd};
 
 /// A job's environment on the engine, between `prepare` and `cleanup`.
 #[derive(Debug)]
@@ -23,32 +23,52 @@ pub struct DockerSession {
     pub(crate) helper: StageContainer,
 }
 
-/// A long-running container stages are exec'd into; created at first use, re-created after a
-/// stage was stopped (the stopped container is removed, as upstream does).
+/// A long-running container stages run in through its attached stdin; created at first use,
+/// re-created after a stage was stopped (the stopped container is removed, as upstream does).
 #[derive(Debug)]
 pub(crate) struct StageContainer {
     pub(crate) name: String,
     pub(crate) body: ContainerCreateBody,
-    pub(crate) id: Option<String>,
+    pub(crate) running: Option<Running>,
+}
+
+/// A started stage container and its channel.
+#[derive(Debug)]
+pub(crate) struct Running {
+    pub(crate) id: String,
+    channel: StageChannel,
 }
 
 impl StageContainer {
-    async fn ensure(&mut self, engine: &Engine, resources: &SharedResources) -> Result<String> {
-        if let Some(id) = &self.id {
-            return Ok(id.clone());
-        }
-        let id = create_and_start(engine, resources, &self.name, self.body.clone()).await?;
-        self.id = Some(id.clone());
-        Ok(id)
+    /// Creates, attaches and starts the container unless it runs already.
+    async fn ensure(
+        &mut self,
+        engine: &Engine,
+        resources: &SharedResources,
+    ) -> Result<&mut Running> {
+        let running = match self.running.take() {
+            Some(running) => running,
+            None => {
+                let id = create(engine, resources, &self.name, self.body.clone()).await?;
+                let channel = StageChannel::attach(engine, &id).await?;
+                start(engine, &self.name, &id).await?;
+                Running { id, channel }
+            }
+        };
+        Ok(self.running.insert(running))
     }
 
     async fn discard(&mut self, engine: &Engine) {
-        if let Some(id) = self.id.take() {
+        if let Some(running) = self.running.take() {
             let options = RemoveContainerOptionsBuilder::default()
                 .force(true)
                 .v(true)
                 .build();
-            if let Err(error) = engine.docker.remove_container(&id, Some(options)).await {
+            if let Err(error) = engine
+                .docker
+                .remove_container(&running.id, Some(options))
+                .await
+            {
                 tracing::warn!(%error, container = %self.name, "Failed to remove container");
             }
         }
@@ -56,7 +76,12 @@ impl StageContainer {
 }
 
 impl DockerSession {
-    /// Runs `script` in its container, creating the containers at the first stage.
+    /// Runs `script` in its container, creating the container at its first stage.
+    ///
+    /// Helper stages that need no helper tools (`prepare_script`, `get_sources` without git,
+    /// `cleanup_file_variables`) run in the build container while no helper container exists,
+    /// so a job that never needs git or the helper binary starts one container, like
+    /// `docker run`.
     pub(crate) async fn run_stage(
         &mut self,
         script: &StageScript,
@@ -73,49 +98,44 @@ impl DockerSession {
         } = self;
         // The helper lives in the build container's network namespace, so the build container
         // must run first.
-        if build.id.is_none() && helper.id.is_none() {
-            // First stage: overlap the helper's creation with the build container's start.
-            let build_id = create(engine, resources, &build.name, build.body.clone()).await?;
-            let (started, helper_id) = tokio::join!(
-                start(engine, &build.name, &build_id),
-                create(engine, resources, &helper.name, helper.body.clone())
-            );
-            started?;
-            build.id = Some(build_id);
-            let helper_id = helper_id?;
-            start(engine, &helper.name, &helper_id).await?;
-            helper.id = Some(helper_id);
-        }
-        let build_id = build.ensure(engine, resources).await?;
-        let is_build = script.target == Target::Build;
-        let id = if is_build {
-            build_id
-        } else {
-            helper.ensure(engine, resources).await?
-        };
-        let ended = run_script(engine, &id, script.script.as_bytes(), trace, stop, grace).await;
+        build.ensure(engine, resources).await?;
+        let in_helper = script.target == Target::Helper
+            && (script.needs_helper_tools || helper.running.is_some());
+        let container = if in_helper { &mut *helper } else { &mut *build };
+        let running = container.ensure(engine, resources).await?;
+        let ended = running
+            .channel
+            .run_script(
+                engine,
+                &running.id,
+                script.script.as_bytes(),
+                trace,
+                stop,
+                grace,
+            )
+            .await;
         let lost = matches!(
             ended,
-            Ok(ExecEnd::Stopped) | Err(Error::ContainerGone { .. })
+            Ok(StageEnd::Stopped) | Err(Error::ContainerGone { .. })
         );
         if lost {
             // A stopped stage's container is removed (upstream); the helper goes with the
             // build container, whose network namespace it shares.
             helper.discard(engine).await;
-            if is_build {
+            if !in_helper {
                 build.discard(engine).await;
             }
         }
         match ended? {
-            ExecEnd::Exited(0) => Ok(StageExit::Success),
-            ExecEnd::Exited(code) => {
+            StageEnd::Exited(0) => Ok(StageExit::Success),
+            StageEnd::Exited(code) => {
                 let exit_code = i32::try_from(code).unwrap_or(-1);
                 Ok(StageExit::Failed {
                     exit_code,
                     message: format!("exit code {exit_code}"),
                 })
             }
-            ExecEnd::Stopped => Ok(StageExit::Stopped),
+            StageEnd::Stopped => Ok(StageExit::Stopped),
         }
     }
 }

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::driver::{Cancellation, run_job};
 use crate::job::JobSpec;
 use crate::outcome::{FailureReason, Outcome};
+use crate::plan::PlannedOp;
 use crate::stage::Stage;
 use crate::trace::writer::TraceWriter;
 
@@ -77,6 +78,15 @@ pub struct StageScript {
     pub target: Target,
     /// The complete bash script (feed it to the shell's stdin). May contain secrets: never log it.
     pub script: String,
+    /// The same stage as plain operations, when it consists of nothing else (a `get_sources`
+    /// with `GIT_STRATEGY=none`, `cleanup_file_variables`). A backend that sees the job's
+    /// filesystem directly may carry them out with [`crate::run_plan_locally`] instead of
+    /// starting a shell; the trace reads the same. `None`: run the script.
+    pub plan: Option<Vec<PlannedOp>>,
+    /// Whether the stage needs the helper environment's own tools (git, the helper binary).
+    /// A [`Target::Helper`] stage that does not may run in any environment with a shell, so a
+    /// container backend need not start a helper container for it.
+    pub needs_helper_tools: bool,
 }
 
 /// How a stage process ended.

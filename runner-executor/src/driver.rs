@@ -16,8 +16,9 @@ use crate::duration::format_go_duration;
 use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
 use crate::outcome::{FailureReason, JobFailure, Outcome};
+use crate::script::bash::GeneratedScript;
 use crate::script::stages::ScriptContext;
-use crate::settings::Settings;
+use crate::settings::{GitStrategy, Settings};
 use crate::stage::Stage;
 use crate::trace::writer::TraceWriter;
 use crate::variables::JobVariables;
@@ -118,7 +119,7 @@ async fn execute<B: Backend>(
         )
     };
     let first = read(&provisional_variables);
-    let empty = first.git_strategy == crate::settings::GitStrategy::Empty;
+    let empty = first.git_strategy == GitStrategy::Empty;
     let layout = Layout::new(job, &defaults, first.git_clone_path.as_deref(), empty)?;
     let mut variables = JobVariables::assemble(job, &layout, &defaults);
     let settings = read(&variables);
@@ -255,19 +256,38 @@ impl<B: Backend> Run<'_, B> {
         session: &mut B::Session,
         stage: Stage,
         target: Target,
-        body: String,
+        body: GeneratedScript,
         limits: Limits,
     ) -> StageResult {
+        let needs_helper_tools = self.needs_helper_tools(&stage);
         run_stage(
             self.backend,
             session,
             self.trace,
             self.cancel,
             self.markers,
-            script(stage, target, body),
+            script(stage, target, body, needs_helper_tools),
             limits,
         )
         .await
+    }
+
+    /// Whether `stage` runs git or the helper binary: sources fetched with git, and the cache
+    /// and artifact stages. Everything else only needs a shell.
+    fn needs_helper_tools(&self, stage: &Stage) -> bool {
+        match stage {
+            Stage::GetSources => matches!(
+                self.settings.git_strategy,
+                GitStrategy::Fetch | GitStrategy::Clone
+            ),
+            Stage::RestoreCache
+            | Stage::DownloadArtifacts
+            | Stage::ArchiveCache
+            | Stage::ArchiveCacheOnFailure
+            | Stage::UploadArtifactsOnSuccess
+            | Stage::UploadArtifactsOnFailure => true,
+            _ => false,
+        }
     }
 
     /// The failure that ends the job when a whole-job interrupt happened.

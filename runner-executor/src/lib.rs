@@ -39,6 +39,7 @@ mod job;
 mod job_builder;
 mod layout;
 mod outcome;
+mod plan;
 mod runner_settings;
 pub mod script;
 mod secret;
@@ -59,6 +60,7 @@ pub use job::{
 pub use job_builder::JobSpecBuilder;
 pub use layout::{Layout, short_token};
 pub use outcome::{FailureReason, JobFailure, Outcome};
+pub use plan::{PlannedOp, run_plan_locally};
 pub use secret::Secret;
 pub use stage::Stage;
 pub use tokio_util::sync::CancellationToken;

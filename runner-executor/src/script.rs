@@ -1,6 +1,6 @@
 //! Bash script generation for every stage (executors.md §4).
 
-mod bash;
+pub(crate) mod bash;
 mod escape;
 mod git;
 pub(crate) mod stages;

@@ -31,6 +31,83 @@ async fn echo_job_succeeds_and_leaves_nothing() {
 
 #[tokio::test]
 #[ignore = "needs docker"]
+async fn a_job_without_git_or_transfers_runs_in_the_build_container_alone() {
+    let token = short_token();
+    let executor = DockerExecutor::new(settings());
+    let done = CancellationToken::new();
+    let job_run = async {
+        let result = run(
+            &executor,
+            job(
+                &token,
+                &["echo from-stderr >&2", "echo from-stdout", "sleep 1"],
+            )
+            .build(),
+            None,
+        )
+        .await;
+        done.cancel();
+        result
+    };
+    // Every container of the job that exists while it runs, by its type label.
+    let watch = async {
+        let docker = docker().await;
+        let label = format!("{RUNNER_ID_LABEL}={token}");
+        let filters: HashMap<&str, Vec<&str>> = [("label", vec![label.as_str()])].into();
+        let mut kinds = std::collections::BTreeSet::new();
+        while !done.is_cancelled() {
+            let list = docker
+                .list_containers(Some(
+                    ListContainersOptionsBuilder::default()
+                        .all(true)
+                        .filters(&filters)
+                        .build(),
+                ))
+                .await
+                .expect("list");
+            kinds.extend(list.into_iter().filter_map(|c| {
+                c.labels
+                    .and_then(|l| l.get("com.gitlab.gitlab-runner.type").cloned())
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        kinds
+    };
+    let ((outcome, trace), kinds) = tokio::join!(job_run, watch);
+    assert!(outcome.is_success(), "{outcome:?}\n{trace}");
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["build"]);
+    // prepare_script, get_sources and cleanup ran there too, with both streams captured.
+    assert!(trace.contains("Running on runner-"), "{trace}");
+    assert!(trace.contains("Skipping Git repository setup"), "{trace}");
+    assert!(trace.contains("\nfrom-stderr\n"), "{trace}");
+    assert!(trace.contains("\nfrom-stdout\n"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn a_background_process_does_not_hold_the_stage() {
+    let token = short_token();
+    let executor = DockerExecutor::new(settings());
+    let started = std::time::Instant::now();
+    let (outcome, trace) = run(
+        &executor,
+        job(&token, &["sleep 120 &", "echo left-running"])
+            .after_script(["echo after-ran"])
+            .build(),
+        None,
+    )
+    .await;
+    assert!(outcome.is_success(), "{outcome:?}\n{trace}");
+    assert!(trace.contains("\nleft-running\n"), "{trace}");
+    assert!(trace.contains("\nafter-ran\n"), "{trace}");
+    // Not a timing assertion on speed: the job must not have waited for the sleep.
+    assert!(started.elapsed() < std::time::Duration::from_secs(100));
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
 async fn failing_script_reports_its_exit_code() {
     let token = short_token();
     let executor = DockerExecutor::new(settings());
@@ -128,7 +205,11 @@ async fn dns_setting_reaches_every_container() {
         &token,
         &["cat /etc/resolv.conf", "echo resolv-printed", "sleep 300"],
     )
-    .with(|job| job.services.push(web_service("web", 8080)))
+    .with(|job| {
+        job.services.push(web_service("web", 8080));
+        // A cache stage needs the helper container (only such stages start one).
+        job.transfer.restore_cache = vec!["echo restoring".to_owned()];
+    })
     .build();
     let (cancel, marker_seen, inspected) = (
         CancellationToken::new(),

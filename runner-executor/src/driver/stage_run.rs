@@ -7,6 +7,7 @@ use crate::backend::{Backend, StageExit, StageScript, Target};
 use crate::driver::Cancellation;
 use crate::duration::format_go_duration;
 use crate::outcome::{FailureReason, JobFailure};
+use crate::script::bash::GeneratedScript;
 use crate::stage::Stage;
 use crate::trace::writer::TraceWriter;
 
@@ -191,10 +192,17 @@ pub(crate) fn job_timeout(timeout: std::time::Duration) -> JobFailure {
 }
 
 /// A stage script for `stage`.
-pub(crate) fn script(stage: Stage, target: Target, script: String) -> StageScript {
+pub(crate) fn script(
+    stage: Stage,
+    target: Target,
+    generated: GeneratedScript,
+    needs_helper_tools: bool,
+) -> StageScript {
     StageScript {
         stage,
         target,
-        script,
+        script: generated.script,
+        plan: generated.plan,
+        needs_helper_tools,
     }
 }

@@ -1,14 +1,14 @@
 //! The `get_sources` stage body (executors.md §4.3): hooks, git init/fetch/checkout, submodules.
 
 use crate::layout::split_url;
-use crate::script::bash::ScriptBody;
+use crate::script::bash::{GeneratedScript, ScriptBody};
 use crate::script::escape::escape;
 use crate::script::stages::ScriptContext;
 use crate::settings::{GitStrategy, SubmoduleStrategy};
 
 impl ScriptContext<'_> {
     /// The `get_sources` script.
-    pub(crate) fn get_sources(&self, scrub_git_config: bool) -> String {
+    pub(crate) fn get_sources(&self, scrub_git_config: bool) -> GeneratedScript {
         self.finish(self.get_sources_body(scrub_git_config))
     }
 
@@ -44,7 +44,7 @@ impl ScriptContext<'_> {
             GitStrategy::Fetch | GitStrategy::Clone => self.fetch(&mut body, scrub_git_config),
             GitStrategy::None => {
                 body.notice("Skipping Git repository setup");
-                body.line(&format!("mkdir -p {}", escape(dir)));
+                body.ensure_dir(dir);
             }
             GitStrategy::Empty => {
                 body.notice("Skipping Git repository setup and creating an empty build directory");
@@ -296,39 +296,17 @@ fn split_flags(flags: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::BackendDefaults;
     use crate::job::{JobSpec, Variable};
-    use crate::layout::Layout;
-    use crate::script::stages::ScriptContext;
-    use crate::settings::Settings;
-    use crate::variables::JobVariables;
+    use crate::script::stages::tests::with_context;
 
     fn get_sources(job: &JobSpec) -> String {
-        let defaults = BackendDefaults {
-            name: "shell".to_owned(),
-            builds_dir: "/b".to_owned(),
-            cache_dir: "/c".to_owned(),
-            shared_builds_dir: true,
-            custom_build_dir: false,
-            shared_environment: true,
-            scrub_git_config: false,
-        };
-        let layout = Layout::new(job, &defaults, None, false).unwrap();
-        let variables = JobVariables::assemble(job, &layout, &defaults);
-        let settings = Settings::read(
-            &variables,
-            job.allow_git_fetch,
-            job.git.depth,
-            job.timeout,
-            false,
-        );
-        let context = ScriptContext {
-            job,
-            layout: &layout,
-            variables: &variables,
-            settings: &settings,
-        };
-        context.get_sources_body(false).text().to_owned()
+        with_context(job, |context| {
+            context.get_sources_body(false).text().to_owned()
+        })
+    }
+
+    fn generated(job: &JobSpec) -> crate::script::bash::GeneratedScript {
+        with_context(job, |context| context.get_sources(false))
     }
 
     #[test]
@@ -376,5 +354,36 @@ mod tests {
             script.contains("--unshallow"),
             "depth 0 unshallows an existing shallow clone"
         );
+    }
+
+    #[test]
+    fn strategy_none_is_planned_and_fetch_is_not() {
+        use crate::plan::PlannedOp;
+        let none = JobSpec::builder(9, "t")
+            .variable(Variable::new("GIT_STRATEGY", "none"))
+            .variable(Variable::file("CONFIG", "secret file"))
+            .build();
+        let planned = generated(&none);
+        let notice = |text: &str| PlannedOp::Notice(text.to_owned());
+        let plan = planned.plan.expect("a planned stage");
+        assert_eq!(plan.len(), 4, "{plan:?}");
+        assert_eq!(plan[0], notice("Skipping Git repository setup"));
+        assert!(matches!(&plan[1], PlannedOp::EnsureDir(dir) if dir.ends_with("/group/project")));
+        assert_eq!(plan[2], notice("Skipping Git checkout"));
+        assert_eq!(plan[3], notice("Skipping Git submodules setup"));
+        // The script still says the same for backends that run it.
+        assert!(planned.script.contains("Skipping Git repository setup"));
+
+        let with_hook = JobSpec::builder(9, "t")
+            .variable(Variable::new("GIT_STRATEGY", "none"))
+            .variable(Variable::new("CI_DEBUG_TRACE", "true"))
+            .build();
+        assert_eq!(
+            generated(&with_hook).plan,
+            None,
+            "xtrace output needs the shell"
+        );
+        let fetch = JobSpec::builder(9, "t").build();
+        assert_eq!(generated(&fetch).plan, None);
     }
 }

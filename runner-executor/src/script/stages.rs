@@ -2,7 +2,7 @@
 
 use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
-use crate::script::bash::ScriptBody;
+use crate::script::bash::{GeneratedScript, ScriptBody};
 use crate::script::escape::escape;
 use crate::settings::Settings;
 use crate::variables::JobVariables;
@@ -18,18 +18,18 @@ pub(crate) struct ScriptContext<'a> {
 
 impl ScriptContext<'_> {
     /// Wraps `body` in the envelope.
-    pub(crate) fn finish(&self, body: ScriptBody) -> String {
-        body.into_script(self.settings.debug_trace)
+    pub(crate) fn finish(&self, body: ScriptBody) -> GeneratedScript {
+        body.generate(self.settings.debug_trace)
     }
 
     /// The common preamble (§4.2): exports, file variables, `GITLAB_ENV`.
     pub(crate) fn preamble(&self, body: &mut ScriptBody) {
         let tmp = &self.layout.tmp_dir;
-        body.line(&format!("mkdir -p {}", escape(tmp)));
+        body.setup_dir(tmp);
         for variable in self.variables.iter() {
             if variable.file {
                 let path = self.variables.file_path(&variable.key);
-                body.line(&format!(
+                body.setup_line(&format!(
                     "printf '%s' {} > {}",
                     escape(&variable.value),
                     escape(&path)
@@ -40,26 +40,26 @@ impl ScriptContext<'_> {
             }
         }
         body.export("GITLAB_ENV", &format!("{tmp}/gitlab_runner_env"));
-        body.line("touch \"$GITLAB_ENV\"");
-        body.line(
+        // `>>` creates the file like `touch` would, without a process.
+        body.setup_line(": >> \"$GITLAB_ENV\"");
+        body.setup_line(
             "while IFS= read -r gitlab_env_line || [ -n \"$gitlab_env_line\" ]; do \
              if [ -n \"$gitlab_env_line\" ]; then export \"$gitlab_env_line\"; fi; done < \"$GITLAB_ENV\"",
         );
     }
 
     /// `prepare_script`: where the job runs; drops the previous job's `GITLAB_ENV`.
-    pub(crate) fn prepare_script(&self) -> String {
+    pub(crate) fn prepare_script(&self) -> GeneratedScript {
         let mut body = ScriptBody::default();
-        body.line("echo $'\\x1b[32;1m'\"Running on $(hostname)...\"$'\\x1b[0;m'");
-        body.line(&format!(
-            "rm -f {}",
-            escape(&format!("{}/gitlab_runner_env", self.layout.tmp_dir))
-        ));
+        // Bash sets `HOSTNAME` itself, and Docker and Kubernetes export the container's
+        // hostname; `hostname` is only asked when neither did.
+        body.line("echo $'\\x1b[32;1m'\"Running on ${HOSTNAME:-$(hostname)}...\"$'\\x1b[0;m'");
+        body.remove_file(&format!("{}/gitlab_runner_env", self.layout.tmp_dir));
         self.finish(body)
     }
 
     /// `clear_worktree`: before a second `get_sources` attempt.
-    pub(crate) fn clear_worktree(&self) -> String {
+    pub(crate) fn clear_worktree(&self) -> GeneratedScript {
         let mut body = ScriptBody::default();
         body.notice("Deleting tracked and untracked files...");
         let dir = escape(&self.layout.project_dir);
@@ -70,7 +70,7 @@ impl ScriptContext<'_> {
     }
 
     /// `step_<name>`: `pre_build_script`, the step's lines, `post_build_script`.
-    pub(crate) fn user_step(&self, step: &Step) -> String {
+    pub(crate) fn user_step(&self, step: &Step) -> GeneratedScript {
         let mut body = ScriptBody::default();
         self.preamble(&mut body);
         body.cd(&self.layout.project_dir);
@@ -99,7 +99,7 @@ impl ScriptContext<'_> {
     }
 
     /// `after_script` in a fresh shell.
-    pub(crate) fn after_script(&self, step: &Step) -> String {
+    pub(crate) fn after_script(&self, step: &Step) -> GeneratedScript {
         let mut body = ScriptBody::default();
         self.preamble(&mut body);
         body.cd(&self.layout.project_dir);
@@ -112,7 +112,11 @@ impl ScriptContext<'_> {
 
     /// A cache or artifact stage (§4.4, §4.8): preamble, the transfer variables, `cd` into the
     /// project directory, then the caller's lines verbatim.
-    pub(crate) fn transfer(&self, lines: &[String], exports: &[(String, String)]) -> String {
+    pub(crate) fn transfer(
+        &self,
+        lines: &[String],
+        exports: &[(String, String)],
+    ) -> GeneratedScript {
         let mut body = ScriptBody::default();
         self.preamble(&mut body);
         for (key, value) in exports {
@@ -126,7 +130,7 @@ impl ScriptContext<'_> {
     }
 
     /// `cleanup_file_variables`: removes the env file, git config helpers and file variables.
-    pub(crate) fn cleanup_file_variables(&self) -> String {
+    pub(crate) fn cleanup_file_variables(&self) -> GeneratedScript {
         let mut body = ScriptBody::default();
         let tmp = &self.layout.tmp_dir;
         let mut files: Vec<String> = [
@@ -146,8 +150,72 @@ impl ScriptContext<'_> {
         );
         files.sort();
         files.dedup();
-        let quoted: Vec<String> = files.iter().map(|f| escape(f)).collect();
-        body.line(&format!("rm -f {}", quoted.join(" ")));
+        body.remove_files(&files);
         self.finish(body)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::backend::BackendDefaults;
+    use crate::job::Variable;
+    use crate::plan::PlannedOp;
+
+    /// Runs `f` with the script context of `job` on a shell-like backend.
+    pub(crate) fn with_context<T>(job: &JobSpec, f: impl FnOnce(&ScriptContext<'_>) -> T) -> T {
+        let defaults = BackendDefaults {
+            name: "shell".to_owned(),
+            builds_dir: "/b".to_owned(),
+            cache_dir: "/c".to_owned(),
+            shared_builds_dir: true,
+            custom_build_dir: false,
+            shared_environment: true,
+            scrub_git_config: false,
+        };
+        let layout = Layout::new(job, &defaults, None, false).unwrap();
+        let variables = JobVariables::assemble(job, &layout, &defaults);
+        let settings = Settings::read(
+            &variables,
+            job.allow_git_fetch,
+            job.git.depth,
+            job.timeout,
+            false,
+        );
+        let context = ScriptContext {
+            job,
+            layout: &layout,
+            variables: &variables,
+            settings: &settings,
+        };
+        f(&context)
+    }
+
+    #[test]
+    fn prepare_needs_the_shell_and_cleanup_is_planned() {
+        let job = JobSpec::builder(9, "t")
+            .variable(Variable::file("CONFIG", "secret file"))
+            .build();
+        let prepare = with_context(&job, |c| c.prepare_script());
+        assert_eq!(
+            prepare.plan, None,
+            "a broken login profile must fail prepare (J8)"
+        );
+        let cleanup = with_context(&job, |c| c.cleanup_file_variables());
+        let Some([PlannedOp::RemoveFiles(files)]) = cleanup.plan.as_deref() else {
+            panic!("cleanup is one removal: {:?}", cleanup.plan);
+        };
+        assert!(files.iter().any(|f| f.ends_with("/gitlab_runner_env")));
+        assert!(files.iter().any(|f| f.ends_with("/CONFIG")), "{files:?}");
+        let step = with_context(&job, |context| {
+            context.user_step(&Step {
+                name: "script".to_owned(),
+                script: vec!["echo ok".to_owned()],
+                timeout: None,
+                when: crate::job::When::OnSuccess,
+                allow_failure: false,
+            })
+        });
+        assert_eq!(step.plan, None);
     }
 }
