@@ -15,7 +15,7 @@ use url::Url;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, Result};
 use crate::http::RequestBody;
-use crate::transport::{Connector, ProxySettings, TlsFiles, build_tls_config};
+use crate::transport::{Connector, LazyTls, ProxySettings, TlsFiles};
 
 /// One HTTP exchange seen by the client, reported to the observer set with
 /// [`ClientBuilder::on_response`] (for example to count requests in metrics).
@@ -177,7 +177,7 @@ impl ClientBuilder {
     /// Validates the URL, loads TLS files and builds the client. No I/O to the coordinator.
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(&self.url)?;
-        let tls = build_tls_config(&self.tls)?;
+        let tls = LazyTls::new(self.tls.clone())?;
         let matcher = if self.proxy.is_empty() {
             None
         } else {

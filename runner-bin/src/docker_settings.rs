@@ -7,10 +7,11 @@
 //! the executor mounts into the helper container for the artifacts and cache commands.
 //!
 //! Keys the executor does not implement are handled in two ways. Restrictions that would
-//! widen what a job may do if ignored (`allowed_images`, `allowed_services`, and the
-//! privileged allow-lists when containers are privileged) make every job of the runner fail
-//! before anything starts: failing closed is the only safe reading of an allow-list we cannot
-//! enforce. Everything else is named in a warning of the runner's log and ignored.
+//! widen what a job may do if ignored (the privileged allow-lists when containers are
+//! privileged) make every job of the runner fail before anything starts: failing closed is the
+//! only safe reading of an allow-list we cannot enforce. Everything else is named in a warning
+//! of the runner's log and ignored. (`allowed_images` and `allowed_services` are enforced by
+//! the executor.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,6 +87,8 @@ pub(crate) fn docker_settings(
         image: non_empty(&config.image),
         pull_policy: config.pull_policy.0.clone(),
         allowed_pull_policies: config.allowed_pull_policies.clone(),
+        allowed_images: config.allowed_images.clone(),
+        allowed_services: config.allowed_services.clone(),
         helper_image: non_empty(&config.helper_image),
         helper_binary: None,
         privileged: config.privileged,
@@ -199,8 +202,6 @@ fn docker_auth_config(
 fn unenforced_restriction(config: &DockerConfig) -> Option<&'static str> {
     let services_privileged = config.services_privileged.unwrap_or(config.privileged);
     [
-        ("allowed_images", !config.allowed_images.is_empty()),
-        ("allowed_services", !config.allowed_services.is_empty()),
         (
             "allowed_privileged_images",
             config.privileged && !config.allowed_privileged_images.is_empty(),
@@ -444,10 +445,13 @@ mod tests {
     fn allow_lists_that_cannot_be_enforced_fail_closed() {
         let images = docker_runner(DockerConfig {
             allowed_images: vec!["ruby:*".to_owned()],
+            allowed_services: vec!["postgres:*".to_owned()],
             ..DockerConfig::default()
         });
-        let error = docker_executor(&images, env_of(&[])).expect_err("fails closed");
-        assert!(error.contains("allowed_images"), "{error}");
+        let executor = docker_executor(&images, env_of(&[])).expect("enforced by the executor");
+        let settings = executor.settings();
+        assert_eq!(settings.allowed_images, ["ruby:*"]);
+        assert_eq!(settings.allowed_services, ["postgres:*"]);
 
         // The privileged allow-lists only restrict anything when containers are privileged.
         let mut config = DockerConfig {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use runner_api::wire;
 use runner_config::RunnerConfig;
 use runner_executor::{
-    Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RunnerSettings, Secret,
-    ServerFeatures, Step, TransferScripts, Variable, When,
+    Artifact, Cache, Dependency, GitSource, Image, JobHooks, JobSpec, RegistryCredential,
+    RunnerSettings, Secret, ServerFeatures, Step, TransferScripts, Variable, When,
 };
 
 use crate::version;
@@ -57,6 +57,16 @@ pub(crate) fn from_wire(
         artifacts: job.artifacts.iter().map(artifact).collect(),
         cache: job.cache.iter().map(cache).collect(),
         dependencies: job.dependencies.iter().map(dependency).collect(),
+        registry_credentials: job
+            .credentials
+            .iter()
+            .filter(|credential| credential.kind == "registry")
+            .map(|credential| RegistryCredential {
+                registry: credential.url.clone(),
+                username: credential.username.clone(),
+                password: Secret::new(credential.password.expose()),
+            })
+            .collect(),
         hooks: hooks(&job.hooks),
         features: ServerFeatures {
             trace_sections: job.features.trace_sections,
@@ -187,4 +197,40 @@ fn hooks(hooks: &[wire::Hook]) -> JobHooks {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_credentials_reach_the_spec_and_are_masked() {
+        let credential = |kind: &str, url: &str| wire::Credential {
+            kind: kind.to_owned(),
+            url: url.to_owned(),
+            username: "gitlab-ci-token".to_owned(),
+            password: "glcbt-registry-secret".into(),
+        };
+        let job = wire::JobResponse {
+            credentials: vec![
+                credential("registry", "registry.example.com:5050"),
+                credential("other", "ignored.example.com"),
+            ],
+            ..wire::JobResponse::default()
+        };
+        let identity = RunnerIdentity {
+            system_id: "s_0123456789ab".to_owned(),
+            concurrent_id: 0,
+        };
+        let spec = from_wire(&job, &RunnerConfig::default(), &identity);
+        assert_eq!(spec.registry_credentials.len(), 1);
+        let only = &spec.registry_credentials[0];
+        assert_eq!(only.registry, "registry.example.com:5050");
+        assert_eq!(only.username, "gitlab-ci-token");
+        assert_eq!(only.password.expose(), "glcbt-registry-secret");
+        assert!(
+            spec.masked_values()
+                .contains(&"glcbt-registry-secret".to_owned())
+        );
+    }
 }

@@ -39,7 +39,7 @@ pub(crate) fn credentials_for(image: &str, auth: &RegistryAuth) -> Option<Chosen
         .map(|credential| ChosenCredentials {
             credentials: DockerCredentials {
                 username: Some(credential.username.clone()),
-                password: Some(credential.password.clone()),
+                password: Some(credential.password.expose().to_owned()),
                 serveraddress: Some(registry.clone()),
                 ..DockerCredentials::default()
             },
@@ -145,7 +145,7 @@ mod tests {
             job_credentials: vec![RegistryCredential {
                 registry: "r.example:5000".to_owned(),
                 username: "job".to_owned(),
-                password: "jobpass".to_owned(),
+                password: "jobpass".into(),
             }],
             // "user:pa:ss" in base64.
             docker_auth_config: Some(

@@ -69,6 +69,10 @@ pub enum Error {
     /// No job image and no `[runners.docker] image`.
     #[error("no Docker image specified to run the build in")]
     NoImage,
+    /// The job's image or a service is not on `allowed_images` / `allowed_services`
+    /// (upstream retries it like any system failure).
+    #[error("disallowed image")]
+    DisallowedImage,
     /// The image is neither present nor pullable: the registry does not know it, or the policy
     /// `never` forbids pulling it.
     #[error("failed to pull image \"{image}\" with specified policies [{policies}]: {cause}")]
@@ -146,6 +150,7 @@ impl Error {
             | Self::Unreachable { .. }
             | Self::Connection { .. }
             | Self::NoImage
+            | Self::DisallowedImage
             | Self::Api { .. }
             | Self::ContainerGone { .. } => FailureReason::RunnerSystemFailure,
         }

@@ -9,6 +9,7 @@ use runner_executor::{
 };
 use tokio_util::task::TaskTracker;
 
+use crate::allowed::{AllowList, verify as verify_allowed};
 use crate::containers::{Role, SharedHost, host_config, networking, stage_container_body};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -83,7 +84,7 @@ impl DockerExecutor {
             .find(|v| v.key == "DOCKER_AUTH_CONFIG")
             .map(|v| v.value.clone());
         RegistryAuth {
-            job_credentials: Vec::new(),
+            job_credentials: job.registry_credentials.clone(),
             docker_auth_config: from_job.or_else(|| self.runner_auth_config.clone()),
         }
     }
@@ -145,11 +146,24 @@ impl DockerExecutor {
                 .find(|v| v.key == name)
                 .map(|v| v.value.clone())
         };
-        let image = job
+        let job_image = job
             .image
             .as_ref()
             .map(|image| expand(&image.name, lookup))
-            .filter(|name| !name.is_empty())
+            .filter(|name| !name.is_empty());
+        if let Some(name) = &job_image {
+            // The runner's own default image is always allowed.
+            let default = settings.image.as_deref().unwrap_or_default();
+            verify_allowed(
+                AllowList::Images,
+                name,
+                &settings.allowed_images,
+                &[default],
+                trace,
+            )
+            .await?;
+        }
+        let image = job_image
             .or_else(|| settings.image.clone().filter(|name| !name.is_empty()))
             .ok_or(Error::NoImage)?;
         trace
@@ -176,6 +190,23 @@ impl DockerExecutor {
             resources,
         };
         let service_requests = service_requests(settings, job, lookup);
+        // Services of `[[runners.docker.services]]` are the runner's own: always allowed.
+        let configured: Vec<String> = settings
+            .services
+            .iter()
+            .map(|service| expand(&service.name, lookup))
+            .collect();
+        let configured: Vec<&str> = configured.iter().map(String::as_str).collect();
+        for request in &service_requests {
+            verify_allowed(
+                AllowList::Services,
+                &request.image,
+                &settings.allowed_services,
+                &configured,
+                trace,
+            )
+            .await?;
+        }
         let network = network(&ctx, !service_requests.is_empty()).await?;
         let mut binds = volumes(&ctx).await?;
         let build_image = ensure_image(engine, &image, &policies, &auth, trace).await?;

@@ -91,6 +91,7 @@
 //! # }
 //! ```
 
+mod allowed;
 mod auth;
 mod containers;
 mod engine;

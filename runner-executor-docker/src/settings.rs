@@ -23,6 +23,10 @@ pub struct DockerSettings {
     pub pull_policy: Vec<String>,
     /// `allowed_pull_policies` (empty: the `pull_policy` list).
     pub allowed_pull_policies: Vec<String>,
+    /// `allowed_images`: doublestar patterns a job's image must match (empty: any image).
+    pub allowed_images: Vec<String>,
+    /// `allowed_services`: doublestar patterns a job's services must match (empty: any).
+    pub allowed_services: Vec<String>,
     /// `helper_image`: image of the helper (`predefined`) container, which must have bash and
     /// git; `None` is upstream's helper image name for this architecture.
     pub helper_image: Option<String>,
@@ -99,6 +103,8 @@ impl Default for DockerSettings {
             image: None,
             pull_policy: Vec::new(),
             allowed_pull_policies: Vec::new(),
+            allowed_images: Vec::new(),
+            allowed_services: Vec::new(),
             helper_image: None,
             helper_binary: None,
             privileged: false,
@@ -163,25 +169,7 @@ pub struct ServiceSettings {
 }
 
 /// A registry login from the job payload's `credentials[]` (type `registry`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct RegistryCredential {
-    /// Registry host (and port), e.g. `registry.example.com:5000`.
-    pub registry: String,
-    /// User name.
-    pub username: String,
-    /// Password or token; never printed.
-    pub password: String,
-}
-
-impl std::fmt::Debug for RegistryCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryCredential")
-            .field("registry", &self.registry)
-            .field("username", &self.username)
-            .field("password", &"[REDACTED]")
-            .finish()
-    }
-}
+pub use runner_executor::RegistryCredential;
 
 /// Registry logins available to one job: the payload's credentials and the value of the job's
 /// (or the runner's) `DOCKER_AUTH_CONFIG`, passed in rather than read from the environment.
@@ -215,7 +203,7 @@ mod tests {
             job_credentials: vec![RegistryCredential {
                 registry: "r.example".to_owned(),
                 username: "u".to_owned(),
-                password: "hunter22".to_owned(),
+                password: "hunter22".into(),
             }],
             docker_auth_config: Some("{\"auths\":{\"r\":{\"auth\":\"c2VjcmV0\"}}}".to_owned()),
         };

@@ -33,7 +33,7 @@ impl ShellExecutor {
     pub fn new(working_directory: impl Into<PathBuf>) -> Self {
         Self {
             working_directory: working_directory.into(),
-            bash: PathBuf::from("bash"),
+            bash: find_in_path("bash").unwrap_or_else(|| PathBuf::from("bash")),
             kill_grace: Duration::from_secs(600),
             force_kill_wait: Duration::from_secs(10),
             drain_grace: Duration::from_secs(2),
@@ -50,7 +50,8 @@ impl ShellExecutor {
         self
     }
 
-    /// The bash program to run (default `bash`, found through `PATH`).
+    /// The bash program to run (default `bash`, found through `PATH` when the executor is
+    /// created).
     #[must_use]
     pub fn with_bash(mut self, program: impl Into<PathBuf>) -> Self {
         self.bash = program.into();
@@ -163,6 +164,20 @@ impl Backend for ShellExecutor {
     async fn cleanup(&self, _session: ShellSession, _trace: &mut TraceWriter) {
         // Every stage already killed its leftovers; the project directory persists by design.
     }
+}
+
+/// The first executable `name` in `PATH`. Resolving once spares every stage the failed
+/// `execve`s of a search through the earlier `PATH` entries (a few percent of a trivial job).
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
 }
 
 fn absolute(path: &Path) -> String {

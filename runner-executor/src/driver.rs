@@ -189,10 +189,8 @@ async fn prepare<B: Backend>(
         if let Some(reason) = backend.failure_reason(&error) {
             return Err(JobFailure::new(reason, message));
         }
-        if attempt >= PREPARE_ATTEMPTS {
-            return Err(JobFailure::new(FailureReason::RunnerSystemFailure, message));
-        }
-        attempt += 1;
+        // Like upstream, every failed attempt is reported and waited for, the last one too
+        // (scenario 48 shows three `Preparation failed` lines before the job fails).
         trace.error(&format!("Preparation failed: {message}")).await;
         let delay = job.runner.prepare_retry_delay;
         trace
@@ -208,6 +206,10 @@ async fn prepare<B: Backend>(
             () = sleep_until(prepare_deadline) => return Err(timeout_failure()),
             () = sleep(delay) => {}
         }
+        if attempt >= PREPARE_ATTEMPTS {
+            return Err(JobFailure::new(FailureReason::RunnerSystemFailure, message));
+        }
+        attempt += 1;
     }
 }
 

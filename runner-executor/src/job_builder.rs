@@ -33,6 +33,7 @@ impl JobSpec {
                 artifacts: Vec::new(),
                 cache: Vec::new(),
                 dependencies: Vec::new(),
+                registry_credentials: Vec::new(),
                 transfer: TransferScripts::default(),
                 hooks: JobHooks::default(),
                 features: ServerFeatures::default(),

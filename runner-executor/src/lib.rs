@@ -54,8 +54,9 @@ pub use backend::{Backend, BackendDefaults, Executor, StageExit, StageScript, Ta
 pub use driver::{Cancellation, run_job};
 pub use job::{
     Artifact, CACHE_DIR_VARIABLE, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource,
-    HELPER_BINARY_VARIABLE, Image, JOB_TOKEN_VARIABLE, JobHooks, JobSpec, RunnerSettings,
-    ServerFeatures, Step, TransferScripts, Variable, When, dependency_token_variable,
+    HELPER_BINARY_VARIABLE, Image, JOB_TOKEN_VARIABLE, JobHooks, JobSpec, RegistryCredential,
+    RunnerSettings, ServerFeatures, Step, TransferScripts, Variable, When,
+    dependency_token_variable,
 };
 pub use job_builder::JobSpecBuilder;
 pub use layout::{Layout, short_token};

@@ -207,7 +207,8 @@ impl JobSpec {
     }
 
     /// Every value the trace must mask: masked variables (raw and expanded against the job's
-    /// own variables and `environment`), the job token and the dependencies' tokens.
+    /// own variables and `environment`), the job token, the dependencies' tokens and the
+    /// registry passwords.
     pub fn masked_values(&self) -> Vec<String> {
         let mut last: HashMap<&str, &str> = HashMap::new();
         for variable in &self.variables {
@@ -227,6 +228,11 @@ impl JobSpec {
             self.dependencies
                 .iter()
                 .map(|d| d.token.expose().to_owned()),
+        );
+        values.extend(
+            self.registry_credentials
+                .iter()
+                .map(|c| c.password.expose().to_owned()),
         );
         values.retain(|v| !v.trim().is_empty());
         values

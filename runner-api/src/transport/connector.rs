@@ -20,19 +20,20 @@ use tokio_rustls::client::TlsStream;
 use tower_service::Service;
 
 use crate::error::BoxError;
+use crate::transport::LazyTls;
 
 /// Connects to the coordinator (or through a proxy) and negotiates TLS.
 #[derive(Clone)]
 pub(crate) struct Connector {
     http: HttpConnector,
-    tls: TlsConnector,
+    tls: Arc<LazyTls>,
     proxy: Option<Arc<Matcher>>,
     tls_handshake_timeout: Duration,
 }
 
 impl Connector {
     pub(crate) fn new(
-        tls: Arc<rustls::ClientConfig>,
+        tls: LazyTls,
         proxy: Option<Matcher>,
         connect_timeout: Duration,
         tls_handshake_timeout: Duration,
@@ -44,7 +45,7 @@ impl Connector {
         http.set_nodelay(true);
         Self {
             http,
-            tls: TlsConnector::from(tls),
+            tls: Arc::new(tls),
             proxy: proxy.map(Arc::new),
             tls_handshake_timeout,
         }
@@ -110,7 +111,8 @@ impl Connector {
             .trim_start_matches('[')
             .trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_owned())?;
-        let handshake = self.tls.connect(server_name, tcp.into_inner());
+        let connector = TlsConnector::from(self.tls.config()?);
+        let handshake = connector.connect(server_name, tcp.into_inner());
         let tls = tokio::time::timeout(self.tls_handshake_timeout, handshake)
             .await
             .map_err(|_| "tls handshake timed out")??;

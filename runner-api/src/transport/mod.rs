@@ -6,4 +6,4 @@ mod tls;
 
 pub(crate) use connector::Connector;
 pub use proxy::ProxySettings;
-pub(crate) use tls::{TlsFiles, build_tls_config};
+pub(crate) use tls::{LazyTls, TlsFiles};

@@ -42,6 +42,70 @@ async fn disallowed_pull_policy_fails_with_the_seed_message_and_no_retry() {
 
 #[tokio::test]
 #[ignore = "needs docker"]
+async fn disallowed_image_and_service_are_refused_with_upstreams_lines() {
+    // Scenario 48: the image listing, three preparation attempts, then a system failure.
+    let token = short_token();
+    let executor = DockerExecutor::new(DockerSettings {
+        allowed_images: vec!["alpine:*".to_owned()],
+        ..settings()
+    });
+    let spec = job(&token, &["echo never"])
+        .with(|j| j.image = Some(job_image("ruby:3", &[])))
+        .build();
+    let (outcome, trace) = run(&executor, spec, None).await;
+    let failure = outcome.failure().expect("job fails");
+    assert_eq!(failure.message, "disallowed image");
+    assert_eq!(failure.reason, FailureReason::RunnerSystemFailure);
+    assert_eq!(
+        trace
+            .matches("The \"ruby:3\" image is not present on list of allowed images:")
+            .count(),
+        3,
+        "{trace}"
+    );
+    assert!(trace.contains("\n- alpine:*\n"), "{trace}");
+    assert!(trace.contains("Please check runner's allowed_images configuration: https://docs.gitlab.com/runner/configuration/advanced-configuration/"), "{trace}");
+    assert_eq!(
+        trace
+            .matches("Preparation failed: disallowed image")
+            .count(),
+        3,
+        "{trace}"
+    );
+    assert!(
+        trace.contains("Job failed (system failure): disallowed image"),
+        "{trace}"
+    );
+    assert!(!trace.contains("echo never"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+
+    // The runner's default image is allowed whatever the list says; a job service is not.
+    let executor = DockerExecutor::new(DockerSettings {
+        allowed_images: vec!["alpine:*".to_owned()],
+        allowed_services: vec!["postgres:*".to_owned()],
+        ..settings()
+    });
+    let spec = job(&token, &["echo never"])
+        .with(|j| {
+            j.image = Some(job_image(BASH_IMAGE, &[]));
+            j.services.push(job_image("redis:7", &[]));
+        })
+        .build();
+    let (outcome, trace) = run(&executor, spec, None).await;
+    assert_eq!(
+        outcome.failure().expect("job fails").message,
+        "disallowed image"
+    );
+    assert!(
+        trace.contains("The \"redis:7\" image is not present on list of allowed services:"),
+        "{trace}"
+    );
+    assert!(!trace.contains("list of allowed images"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
 async fn never_policy_with_a_missing_image_fails_clearly() {
     let token = short_token();
     let settings = DockerSettings {

@@ -115,12 +115,12 @@ async fn unreachable_daemon_is_retried_then_a_system_failure() {
         trace
             .matches("Preparation failed: Cannot connect to the Docker daemon")
             .count(),
-        2,
+        3,
         "{trace}"
     );
     assert_eq!(
         trace.matches("Will be retried in 0s ...").count(),
-        2,
+        3,
         "{trace}"
     );
     assert!(
