@@ -54,7 +54,8 @@ async fn main() {
     // Let the runner settle into its long poll before measuring memory.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = runner_pid(&workspace);
-    let idle_rss_kib = rss_kib(pid);
+    let idle_rss_kib = status_kib(pid, "VmRSS:");
+    let idle_anon_kib = status_kib(pid, "RssAnon:");
 
     let mut latencies = Vec::new();
     for sample in 0..samples(PICKUP_SAMPLES, "RUNNER_BENCH_PICKUPS") {
@@ -98,8 +99,9 @@ async fn main() {
 
     println!("(jobs run as a runner user with an empty home, so `bash -l` reads no heavy profile)");
     println!(
-        "idle RSS of `run`:            {:.1} MB",
-        idle_rss_kib as f64 / 1024.0
+        "idle RSS of `run`:            {:.1} MB ({:.1} MB anonymous; the rest is pages of the binary and libc)",
+        idle_rss_kib as f64 / 1024.0,
+        idle_anon_kib as f64 / 1024.0
     );
     println!(
         "pickup latency (queued → script): median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} jobs)",
@@ -145,11 +147,12 @@ fn runner_pid(workspace: &Workspace) -> u32 {
         .expect("a pid")
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// A `kB` field of `/proc/<pid>/status`, e.g. `VmRSS:`.
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
