@@ -111,11 +111,14 @@ pub(crate) async fn exec_script(
     ) else {
         return ExecEnd::Failed("exec session without its streams".to_owned());
     };
-    let write_script = async move {
-        // Closing stdin sends the v5 CLOSE for channel 0, so the shell sees end of input.
-        let result = stdin.write_all(script.as_bytes()).await;
-        let _closed = stdin.shutdown().await;
-        result
+    // The script is followed by an `exit`, so the shell never waits for the end of its input,
+    // and stdin stays open until the status arrived: closing it makes kube send the v5 CLOSE,
+    // and when that send meets a session the server already ended (the shell was quick), kube
+    // ends with an error and drops the status it had not read yet.
+    let write_script = async {
+        stdin.write_all(script.as_bytes()).await?;
+        stdin.write_all(b"\nexit\n").await?;
+        stdin.flush().await
     };
     let output_and_status = async {
         let relay = relay_output(&mut stdout, &mut stderr, trace);
@@ -131,6 +134,7 @@ pub(crate) async fn exec_script(
         }
     };
     let (written, (relayed, status)) = tokio::join!(write_script, output_and_status);
+    drop(stdin);
     if let Err(error) = relayed {
         return ExecEnd::Failed(format!("reading output: {error}"));
     }

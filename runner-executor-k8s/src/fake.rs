@@ -122,6 +122,7 @@ pub(crate) struct Inner {
     pub(crate) scenario: Scenario,
     pub(crate) resource_version: u64,
     pub(crate) force_v4: bool,
+    pub(crate) drop_exec_status: bool,
     pub(crate) exec_bytes: u64,
 }
 
@@ -197,6 +198,12 @@ impl FakeCluster {
     /// Answer exec upgrades with `v4.channel.k8s.io` even when v5 is offered.
     pub fn force_v4(&self, enabled: bool) {
         self.state.lock().force_v4 = enabled;
+    }
+
+    /// End exec sessions without their channel-3 status (a connection lost at the end), to
+    /// check that such a session never counts as success.
+    pub fn drop_exec_status(&self, enabled: bool) {
+        self.state.lock().drop_exec_status = enabled;
     }
 
     /// Adds a fault rule (checked in insertion order).

@@ -223,9 +223,11 @@ async fn run_session<S>(
         }
         Err(error) => internal_error(&error.to_string()),
     };
-    let _sent = sink
-        .send(Message::binary(channel(3, status.as_bytes())))
-        .await;
+    if !state.lock().drop_exec_status {
+        let _sent = sink
+            .send(Message::binary(channel(3, status.as_bytes())))
+            .await;
+    }
     let _closed = sink.close().await;
 }
 

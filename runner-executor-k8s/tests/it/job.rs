@@ -99,10 +99,28 @@ async fn masked_variables_reach_the_script_but_not_the_pod_spec() {
 }
 
 #[tokio::test]
-async fn a_session_without_exit_status_is_never_success() {
-    // With v4, closing stdin closes the whole session, so no channel-3 status arrives.
+async fn a_v4_session_reports_its_status_too() {
+    // v4 has no way to close stdin alone; the script ends with `exit`, so none is needed.
     let cluster = Cluster::start().await;
     cluster.fake.force_v4(true);
+    let executor = cluster.executor(fast_settings()).await;
+    let done = run(
+        &executor,
+        cluster.job().script(["echo on-v4", "exit 4"]).build(),
+        Cancellation::default(),
+    )
+    .await;
+    let failure = done.outcome.failure().expect("exit 4 fails the job");
+    assert_eq!(failure.exit_code, Some(4), "{}", done.text);
+    assert!(done.text.lines().any(|l| l == "on-v4"), "{}", done.text);
+    assert!(cluster.fake.pods().is_empty());
+}
+
+#[tokio::test]
+async fn a_session_without_exit_status_is_never_success() {
+    // The session ends (its connection lost) before the channel-3 status arrives.
+    let cluster = Cluster::start().await;
+    cluster.fake.drop_exec_status(true);
     let executor = cluster.executor(fast_settings()).await;
     let done = run(
         &executor,
