@@ -8,7 +8,7 @@ use runner_api::Token;
 use runner_config::{ConfigDocument, RunnerConfig, RunnerSelector};
 use tokio_util::sync::CancellationToken;
 
-use super::register::{expires_at, log_mode_banner, log_request_error, now, runtime};
+use super::registration::{expires_at, log_mode_banner, log_request_error, now, runtime};
 use crate::cli::ResetTokenArgs;
 use crate::{config_file, coordinator};
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use runner_config::{ConfigDocument, RunnerConfig, RunnerSelector};
 use tokio_util::sync::CancellationToken;
 
-use super::register::{log_mode_banner, log_request_error, runtime};
+use super::registration::{log_mode_banner, log_request_error, runtime};
 use crate::cli::UnregisterArgs;
 use crate::{config_file, coordinator};
 
