@@ -19,11 +19,11 @@
 //! temporary directory removed at exit.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use runner_api::{ClientBuilder, JobResponse};
@@ -35,6 +35,10 @@ use crate::cli::ExecArgs;
 use crate::executors::JobExecutor;
 use crate::job_runner::{self, JobContext, JobEnd};
 use crate::local_coordinator::{LocalCoordinator, TraceOutput, prepare_sources};
+
+mod report;
+
+use report::{Row, Status, print_job_header, print_summary};
 
 /// The directory, inside the project, for `exec`'s builds and cache.
 const STATE_DIR: &str = ".gitlab-runner-rs";
@@ -76,37 +80,6 @@ pub(crate) fn run(args: ExecArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// How a job of the pipeline ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Passed,
-    Failed,
-    FailedAllowed,
-    Skipped,
-    Manual,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "passed",
-            Self::Failed => "failed",
-            Self::FailedAllowed => "failed (allowed)",
-            Self::Skipped => "skipped",
-            Self::Manual => "manual",
-        }
-    }
-}
-
-/// One row of the summary table.
-#[derive(Debug)]
-struct Row {
-    name: String,
-    stage: String,
-    status: Status,
-    duration: Option<Duration>,
 }
 
 /// Loads, plans and runs the pipeline; `Ok(true)` when it succeeded.
@@ -430,78 +403,9 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
         .join(path))
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "exec's job headers are its terminal output"
-)]
-fn print_job_header(number: usize, total: usize, job: &PlannedJob) {
-    let title = format!(
-        "Job {number}/{total}: {} (stage {})",
-        job.name(),
-        job.stage()
-    );
-    if std::io::stdout().is_terminal() {
-        println!("\n\x1b[1;34m=== {title}\x1b[0m");
-    } else {
-        println!("\n=== {title}");
-    }
-    let _ = std::io::stdout().flush();
-}
-
-#[expect(
-    clippy::print_stdout,
-    reason = "the summary table is exec's terminal output"
-)]
-fn print_summary(rows: &[Row], excluded: &[&str], colour: bool) {
-    let width = |pick: fn(&Row) -> usize, title: &str| {
-        rows.iter().map(pick).max().unwrap_or(0).max(title.len())
-    };
-    let name_width = width(|row| row.name.len(), "JOB");
-    let stage_width = width(|row| row.stage.len(), "STAGE");
-    let status_width = width(|row| row.status.as_str().len(), "STATUS");
-    println!();
-    println!(
-        "{:<name_width$}  {:<stage_width$}  {:<status_width$}  DURATION",
-        "JOB", "STAGE", "STATUS"
-    );
-    for row in rows {
-        let status = format!("{:<status_width$}", row.status.as_str());
-        let status = match (colour, row.status) {
-            (false, _) => status,
-            (true, Status::Passed) => format!("\x1b[32m{status}\x1b[0m"),
-            (true, Status::Failed) => format!("\x1b[31m{status}\x1b[0m"),
-            (true, Status::FailedAllowed) => format!("\x1b[33m{status}\x1b[0m"),
-            (true, Status::Skipped | Status::Manual) => format!("\x1b[2m{status}\x1b[0m"),
-        };
-        let duration = row.duration.map(format_duration).unwrap_or_default();
-        println!(
-            "{:<name_width$}  {:<stage_width$}  {status}  {duration}",
-            row.name, row.stage
-        );
-    }
-    if !excluded.is_empty() {
-        println!("Not in this pipeline (rules): {}", excluded.join(", "));
-    }
-}
-
-fn format_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    if seconds >= 60 {
-        format!("{}m{:02}s", seconds / 60, seconds % 60)
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_secs(65)), "1m05s");
-    }
 
     #[test]
     fn only_known_executors_are_accepted() {
