@@ -44,6 +44,7 @@ mod endpoint;
 mod error;
 mod http;
 mod identity;
+pub mod multipart;
 mod retry;
 mod secret;
 mod trace;

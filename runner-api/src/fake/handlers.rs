@@ -401,9 +401,9 @@ impl Context<'_> {
         if is_chunked || self.header("content-length").is_none() {
             return reply(411, "411 Length Required");
         }
-        let Some((filename, data)) = self
+        let Some(crate::multipart::FilePart { filename, data }) = self
             .header("content-type")
-            .and_then(|content_type| crate::fake::multipart::file_part(content_type, self.body))
+            .and_then(|content_type| crate::multipart::file_part(content_type, self.body))
         else {
             return reply(400, "missing multipart part file");
         };
@@ -418,8 +418,8 @@ impl Context<'_> {
             .into_owned()
             .collect();
         job.artifacts.push(StoredArtifact {
-            filename,
-            data: Bytes::from(data),
+            filename: filename.to_owned(),
+            data: Bytes::copy_from_slice(data),
             query,
         });
         json_reply(201, &serde_json::json!({}))

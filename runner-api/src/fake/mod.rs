@@ -8,7 +8,6 @@
 
 mod clock;
 mod handlers;
-mod multipart;
 mod server;
 mod state;
 

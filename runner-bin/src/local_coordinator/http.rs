@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use runner_api::multipart::{FilePart, file_part};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -162,7 +163,9 @@ async fn upload_artifacts(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Reply {
-    let Some(data) = content_type.and_then(|content_type| file_part(content_type, body)) else {
+    let Some(FilePart { data, .. }) =
+        content_type.and_then(|content_type| file_part(content_type, body))
+    else {
         return reply(StatusCode::BAD_REQUEST, "missing multipart part file");
     };
     let path = shared.storage.join(format!("job-{job_id}-artifacts"));
@@ -195,40 +198,6 @@ async fn download_artifacts(shared: &Shared, job_id: u64) -> Reply {
         Ok(bytes) => Response::new(Full::new(Bytes::from(bytes))),
         Err(_) => reply(StatusCode::NOT_FOUND, ""),
     }
-}
-
-/// The data of the multipart/form-data part named `file`.
-pub(super) fn file_part<'a>(content_type: &str, body: &'a [u8]) -> Option<&'a [u8]> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|parameter| parameter.strip_prefix("boundary="))?
-        .trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let closing = format!("\r\n{delimiter}");
-    let mut position = find(body, delimiter.as_bytes(), 0)?;
-    loop {
-        let part_start = position + delimiter.len();
-        if body.get(part_start..part_start + 2) == Some(b"--") {
-            return None;
-        }
-        let headers_end = find(body, b"\r\n\r\n", part_start)?;
-        let headers = String::from_utf8_lossy(&body[part_start..headers_end]);
-        let data_start = headers_end + 4;
-        let data_end = find(body, closing.as_bytes(), data_start)?;
-        if headers.contains("name=\"file\"") {
-            return Some(&body[data_start..data_end]);
-        }
-        position = data_end + 2;
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|window| window == needle)
-        .map(|index| index + from)
 }
 
 /// `<start>-<end>`, inclusive, as the runner sends it.
