@@ -89,8 +89,7 @@ impl ScriptBody {
     /// directory is there since an earlier stage or job) starts no process.
     pub(crate) fn ensure_dir(&mut self, dir: &str) {
         self.planned(PlannedOp::EnsureDir(dir.to_owned()));
-        let dir = escape(dir);
-        self.push(&format!("[ -d {dir} ] || mkdir -p {dir}"));
+        self.setup_dir(dir);
     }
 
     /// Creates `dir` when it is missing, as environment setup (see [`Self::setup_line`]).
@@ -122,8 +121,8 @@ impl ScriptBody {
 
     /// The script and its plan; a stage traced with `xtrace` shows its commands, so it is
     /// never planned.
-    pub(crate) fn generate(self, debug_trace: bool) -> GeneratedScript {
-        let plan = if debug_trace { None } else { self.plan.clone() };
+    pub(crate) fn generate(mut self, debug_trace: bool) -> GeneratedScript {
+        let plan = self.plan.take().filter(|_| !debug_trace);
         GeneratedScript {
             script: self.into_script(debug_trace),
             plan,
