@@ -72,4 +72,29 @@ mod tests {
         assert_eq!(found, [Segment::Samples("a 1")]);
         assert_eq!(segments("").count(), 0);
     }
+
+    /// The segmenter before `memchr`: the straightforward `str::find` version.
+    fn reference(text: &str) -> Vec<Segment<'_>> {
+        let mut position = 0;
+        std::iter::from_fn(move || {
+            let rest = text.get(position..).filter(|rest| !rest.is_empty())?;
+            if rest.starts_with('#') {
+                let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                position += end;
+                Some(Segment::Comment(rest[..end].trim_end_matches('\n')))
+            } else {
+                let end = rest.find("\n#").map_or(rest.len(), |i| i + 1);
+                position += end;
+                Some(Segment::Samples(&rest[..end]))
+            }
+        })
+        .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_segments_as_the_straightforward_scan(text in "([#a{}\"\n λ]|\n#|# HELP |\n\n)*") {
+            proptest::prop_assert_eq!(segments(&text).collect::<Vec<_>>(), reference(&text));
+        }
+    }
 }
