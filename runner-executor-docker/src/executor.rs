@@ -190,14 +190,11 @@ impl DockerExecutor {
             resources,
         };
         let service_requests = service_requests(settings, job, lookup);
-        // Services of `[[runners.docker.services]]` are the runner's own: always allowed.
-        let configured: Vec<String> = settings
-            .services
-            .iter()
-            .map(|service| expand(&service.name, lookup))
-            .collect();
-        let configured: Vec<&str> = configured.iter().map(String::as_str).collect();
-        for request in &service_requests {
+        // Services of `[[runners.docker.services]]` (the first requests) are the runner's own:
+        // always allowed, and so is a job service naming one of their images.
+        let (configured, from_job) = service_requests.split_at(settings.services.len());
+        let configured: Vec<&str> = configured.iter().map(|r| r.image.as_str()).collect();
+        for request in from_job {
             verify_allowed(
                 AllowList::Services,
                 &request.image,
