@@ -11,7 +11,7 @@ use runner_e2e::{JobBuilder, RunnerProcess, Workspace};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::{final_record, start_runner, trace_text};
+use crate::{final_record, start_runner, stop_runner, trace_text};
 
 async fn workspace() -> Workspace {
     Workspace::start(Duration::from_secs(2)).await
@@ -53,6 +53,8 @@ async fn run_jobs(workspace: &Workspace, config: &Path, jobs: Vec<Value>) -> Vec
         let id = workspace.coordinator.enqueue_job(job);
         records.push(final_record(workspace, &runner, id).await);
     }
+    // The next call starts another runner on the same coordinator.
+    stop_runner(workspace, runner).await;
     records
 }
 

@@ -46,6 +46,24 @@ async fn final_record(workspace: &Workspace, runner: &RunnerProcess, job_id: u64
     }
 }
 
+/// Stops `runner` gracefully (SIGQUIT) and waits until the fake holds no long poll of it, so
+/// that a job queued next cannot be handed to a request of a process that is gone.
+async fn stop_runner(workspace: &Workspace, mut runner: RunnerProcess) {
+    runner.signal(nix::sys::signal::Signal::SIGQUIT);
+    assert!(
+        runner.wait(JOB_WAIT).await.is_some(),
+        "the runner did not stop on SIGQUIT; log:\n{}",
+        runner.log()
+    );
+    assert!(
+        workspace
+            .coordinator
+            .wait_for_no_waiting_job_requests(JOB_WAIT)
+            .await,
+        "a job request of the stopped runner is still waiting"
+    );
+}
+
 /// The job's trace as text.
 fn trace_text(record: &JobRecord) -> String {
     String::from_utf8_lossy(&record.trace).into_owned()

@@ -256,6 +256,7 @@ impl Context<'_> {
             return reply(400, "system_id and info are required");
         }
         let deadline = tokio::time::Instant::now() + self.shared.config.long_poll;
+        let _waiting = WaitingJobRequest::new(self.shared);
         loop {
             let notified = self.shared.queue_changed.notified();
             tokio::pin!(notified);
@@ -465,6 +466,27 @@ fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     }
     let (start, end) = (start.parse().ok()?, end.parse().ok()?);
     (end >= start).then_some((start, end))
+}
+
+/// Counts a `jobs/request` while its handler lives: until it answers, or until hyper drops it
+/// because the runner hung up. A job popped by a handler whose runner is gone is lost, as with
+/// GitLab; tests wait for this count to reach zero before queueing for a new runner process.
+struct WaitingJobRequest<'a>(&'a Shared);
+
+impl<'a> WaitingJobRequest<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.data().waiting_job_requests += 1;
+        Self(shared)
+    }
+}
+
+impl Drop for WaitingJobRequest<'_> {
+    fn drop(&mut self) {
+        let mut data = self.0.data();
+        data.waiting_job_requests = data.waiting_job_requests.saturating_sub(1);
+        drop(data);
+        self.0.changed.notify_waiters();
+    }
 }
 
 #[cfg(test)]

@@ -252,6 +252,17 @@ impl FakeCoordinator {
         .await
     }
 
+    /// Waits until no `jobs/request` is waiting in its long poll, up to `timeout`; `false` if
+    /// one still is. After a runner process ended, this is when a newly queued job can only go
+    /// to a runner that is still there.
+    pub async fn wait_for_no_waiting_job_requests(&self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |data| {
+            (data.waiting_job_requests == 0).then_some(())
+        })
+        .await
+        .is_some()
+    }
+
     /// Waits until `endpoint` received at least `count` requests, up to `timeout`.
     pub async fn wait_for_requests(
         &self,

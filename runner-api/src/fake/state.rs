@@ -170,6 +170,8 @@ pub(crate) struct Data {
     pub(crate) rotations: u64,
     /// Assembled logs as received chunks (no copy); `JobRecord::trace` is filled on snapshot.
     pub(crate) traces: HashMap<u64, Vec<Bytes>>,
+    /// `jobs/request` calls waiting in their long poll right now.
+    pub(crate) waiting_job_requests: usize,
 }
 
 impl Data {
