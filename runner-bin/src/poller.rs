@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use runner_api::{Client, JobRequest, JobRequestOutcome, RunnerInfo, Token};
+use runner_api::{Client, JobRequest, JobRequestOutcome, JobResponse, RunnerInfo, Token};
 use runner_config::RunnerConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::job_runner::{self, JobContext};
-use crate::limiter::Limiter;
-use crate::slots::RunnerSlots;
+use crate::limiter::{Limiter, Permit};
+use crate::slots::{RunnerSlots, Slot};
 
 /// Upstream's defaults for runner health (§5.6).
 const DEFAULT_UNHEALTHY_REQUESTS_LIMIT: u32 = 3;
@@ -58,6 +58,21 @@ impl Poller {
             let health = Arc::clone(&health);
             tracker.spawn(async move { poller.request_loop(&health).await });
         }
+    }
+
+    /// Runs a taken job as its own task, holding its slot and its `concurrent` permit.
+    ///
+    /// Not inlined into the request loop: the job's future is large, and built in the loop's
+    /// frame it would make every idle poll touch (and keep resident) that much worker stack.
+    #[inline(never)]
+    fn spawn_job(&self, job: Box<JobResponse>, slot: Slot, global: Permit) {
+        let context = self.context.clone();
+        self.jobs.spawn(async move {
+            let concurrent_id = slot.id();
+            job_runner::process(context, *job, concurrent_id).await;
+            drop(slot);
+            drop(global);
+        });
     }
 
     async fn request_loop(self, health: &Health) {
@@ -113,13 +128,7 @@ impl Poller {
                 Ok(JobRequestOutcome::Job(job)) => {
                     health.healthy();
                     self.taken.fetch_add(1, Ordering::SeqCst);
-                    let context = self.context.clone();
-                    self.jobs.spawn(async move {
-                        let concurrent_id = slot.id();
-                        job_runner::process(context, *job, concurrent_id).await;
-                        drop(slot);
-                        drop(global);
-                    });
+                    self.spawn_job(job, slot, global);
                     // A busy queue drains faster than check_interval: ask again at once.
                     continue;
                 }

@@ -40,7 +40,9 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run_service(args))
+    // Boxed: the service future is tens of kilobytes, and a main-thread stack page touched
+    // once stays resident for the life of the process (idle RSS, issue #4).
+    runtime.block_on(Box::pin(run_service(args)))
 }
 
 async fn run_service(args: RunArgs) -> ExitCode {
@@ -158,7 +160,8 @@ struct Service {
 }
 
 struct ActiveRunner {
-    runner: RunnerConfig,
+    /// Shared with the pollers: a `RunnerConfig` is several kilobytes.
+    runner: Arc<RunnerConfig>,
     check_interval: Duration,
     retire: CancellationToken,
 }
@@ -190,7 +193,7 @@ impl Service {
             .collect();
         self.active.retain(|token, active| {
             let keep = wanted.get(token).is_some_and(|runner| {
-                **runner == active.runner && active.check_interval == check_interval
+                **runner == *active.runner && active.check_interval == check_interval
             });
             if !keep {
                 active.retire.cancel();
@@ -263,7 +266,7 @@ impl Service {
             self.active.insert(
                 token,
                 ActiveRunner {
-                    runner: (*runner).clone(),
+                    runner,
                     check_interval,
                     retire,
                 },

@@ -3,9 +3,16 @@
 //!
 //! - pickup latency: job queued → its script running, with long polling (target ≤ 20 ms);
 //! - trivial jobs per second: `GIT_STRATEGY=none`, `echo ok`, `concurrent = 8` (target ≥ 200/s);
-//! - idle RSS of `run` (target ≤ 6 MB).
+//! - idle RSS of `run` (target ≤ 6 MB), and how much of the start-up order file the binary
+//!   still matches (the figure depends on it; see runner-bin/build.rs).
 //!
-//! Run with `cargo bench -p runner-e2e --bench runner_loop` (builds the binary first).
+//! Run it against the release binary (without `GITLAB_RUNNER_RS_BIN` it builds and measures
+//! a debug one):
+//!
+//! ```sh
+//! cargo build --release -p runner-bin
+//! GITLAB_RUNNER_RS_BIN=$PWD/target/release/gitlab-runner-rs cargo bench --profile dev -p runner-e2e --bench runner_loop
+//! ```
 
 #![expect(
     clippy::print_stdout,
@@ -14,7 +21,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use runner_e2e::{JobBuilder, RunnerProcess, Workspace};
+use runner_e2e::{JobBuilder, RunnerProcess, Workspace, runner_binary, startup_order};
 
 const PICKUP_SAMPLES: usize = 20;
 const THROUGHPUT_JOBS: usize = 200;
@@ -103,6 +110,23 @@ async fn main() {
         idle_rss_kib as f64 / 1024.0,
         idle_anon_kib as f64 / 1024.0
     );
+    // The idle figure depends on the release binary's start-up order file still matching.
+    let order_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../runner-bin/link/startup.order"
+    );
+    let order = std::fs::read_to_string(order_path).unwrap_or_default();
+    match startup_order::coverage(&runner_binary(), &order) {
+        Some((found, listed)) => println!(
+            "start-up order file:          {found} of {listed} functions found in this binary{}",
+            if found * 10 < listed * 9 {
+                " (stale: regenerate it, see runner-bin/build.rs)"
+            } else {
+                ""
+            }
+        ),
+        None => println!("start-up order file:          not checked (nm cannot read the binary)"),
+    }
     println!(
         "pickup latency (queued → script): median {:.1} ms, p90 {:.1} ms, min {:.1} ms ({} jobs)",
         ms(latencies[latencies.len() / 2]),

@@ -2,12 +2,14 @@
 //! process against the fake coordinator of `runner-api`, with real git repositories served
 //! over smart HTTP on loopback and real bash running the jobs.
 //!
-//! The tests themselves live in `it/`, one module per area.
+//! The tests themselves live in `it/`, one module per area; `src/bin/startup-order.rs`
+//! regenerates the release binary's start-up order file with the same fake coordinator.
 
 mod binary;
 mod git_server;
 mod job;
 mod process;
+pub mod startup_order;
 mod workspace;
 
 pub use binary::runner_binary;

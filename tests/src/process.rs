@@ -25,9 +25,29 @@ impl RunnerProcess {
 
     /// Like [`RunnerProcess::start`], with extra environment variables for the runner.
     pub fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunnerProcess {
+        RunnerProcess::start_wrapped(dir, &[], &runner_binary(), args, env)
+    }
+
+    /// Starts `<wrapper...> <binary> <args>`, e.g. the runner under valgrind; the pid is the
+    /// wrapper's, which for valgrind is the runner's own.
+    pub fn start_wrapped(
+        dir: &Path,
+        wrapper: &[&str],
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> RunnerProcess {
         let log = unique_log(dir);
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(runner_binary())
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .args(args)
             .current_dir(dir)
             .env("RUNNER_TEST_MARKER", "1")
