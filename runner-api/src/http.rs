@@ -105,6 +105,9 @@ pub(crate) struct ApiRequest {
     pub(crate) headers: HeaderMap,
     pub(crate) body: BodySource,
     pub(crate) timeout: Duration,
+    /// Follow `Location` on 301/302/303/307/308 within each attempt, as the reference's
+    /// HTTP client does (§1.4); off where the caller handles redirects itself.
+    pub(crate) follow_redirects: bool,
 }
 
 impl ApiRequest {
@@ -116,6 +119,7 @@ impl ApiRequest {
             headers: HeaderMap::new(),
             body: BodySource::Empty,
             timeout,
+            follow_redirects: true,
         }
     }
 
@@ -296,7 +300,39 @@ impl Client {
         }
     }
 
+    /// One attempt: the request, then up to [`MAX_REDIRECTS`] redirects (§1.4). A 307/308
+    /// re-sends the method and body (every body can be re-created); a 301/302/303 turns a
+    /// request other than GET/HEAD into a GET without body. Credentials (`JOB-TOKEN`,
+    /// `RUNNER-TOKEN`, `PRIVATE-TOKEN`) are not sent to another host (§18.2 quirk 12, Beyond).
     async fn attempt(
+        &self,
+        request: &ApiRequest,
+        attempt: u32,
+    ) -> Result<http::Response<Incoming>> {
+        let mut response = self.attempt_once(request, attempt).await?;
+        if !request.follow_redirects {
+            return Ok(response);
+        }
+        let mut current = std::borrow::Cow::Borrowed(request);
+        for _hop in 0..MAX_REDIRECTS {
+            let Some(next) = redirected(&current, &response, &request.url) else {
+                return Ok(response);
+            };
+            drop(response);
+            tracing::debug!(endpoint = request.endpoint, from = %current.url, to = %next.url,
+                method = %next.method, "following redirect");
+            current = std::borrow::Cow::Owned(next);
+            response = self.attempt_once(&current, attempt).await?;
+        }
+        if redirected(&current, &response, &request.url).is_some() {
+            return Err(Error::Redirect {
+                url: current.url.to_string(),
+            });
+        }
+        Ok(response)
+    }
+
+    async fn attempt_once(
         &self,
         request: &ApiRequest,
         attempt: u32,
@@ -380,6 +416,53 @@ impl Client {
             source,
         }
     }
+}
+
+/// How many redirects one attempt follows, as the reference's HTTP client.
+const MAX_REDIRECTS: usize = 10;
+
+/// Request headers that carry credentials.
+const CREDENTIAL_HEADERS: [&str; 3] = ["job-token", "runner-token", "private-token"];
+
+/// The request to send after `response` to `current`, or `None` when `response` is not a
+/// redirect that can be followed (another status, no `Location`, not http(s)).
+fn redirected(
+    current: &ApiRequest,
+    response: &http::Response<Incoming>,
+    original: &Url,
+) -> Option<ApiRequest> {
+    let status = response.status().as_u16();
+    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let url = current.url.join(location).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let mut next = current.clone();
+    if status != 307 && status != 308 && next.method != Method::GET && next.method != Method::HEAD {
+        next.method = Method::GET;
+        next.body = BodySource::Empty;
+        next.headers.remove(http::header::CONTENT_TYPE);
+    }
+    // Same host (any scheme or port, so an http -> https upgrade keeps them): credentials
+    // stay; another host, e.g. object storage, never sees them.
+    let same_host = url
+        .host_str()
+        .zip(original.host_str())
+        .is_some_and(|(to, from)| to.eq_ignore_ascii_case(from));
+    if !same_host {
+        for name in CREDENTIAL_HEADERS {
+            next.headers.remove(name);
+        }
+    }
+    next.url = url;
+    Some(next)
 }
 
 fn method_name(method: &Method) -> &'static str {

@@ -164,6 +164,9 @@ impl Client {
                 url.clone(),
                 self.inner.timeouts.transfer,
             );
+            // This loop follows redirects itself: it logs direct downloads and sends the
+            // token only to the coordinator.
+            request.follow_redirects = false;
             if (
                 url.host_str().map(str::to_owned),
                 url.port_or_known_default(),

@@ -21,6 +21,8 @@ mod trace;
 mod artifacts;
 // §17 vectors 61–66: register, verify, unregister, reset token.
 mod registration;
+// §1.4: redirects within an attempt, bodies re-sent, credentials kept to the host.
+mod redirect;
 // TLS: tls-ca-file and client certificates against a rustls terminator.
 mod tls;
 // Contract tests against the independent gitlab-runner-mock crate.
