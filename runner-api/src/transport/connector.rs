@@ -1,4 +1,5 @@
-//! The connector: TCP (with a connect timeout), an optional proxy, then TLS for `https`.
+//! The connector: TCP (with a connect timeout), an optional proxy (HTTP with `CONNECT` for
+//! `https`, or SOCKS5), then TLS for `https`.
 
 use std::future::Future;
 use std::io;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
@@ -66,9 +67,31 @@ impl Connector {
             _ => None,
         };
         match intercept {
+            Some(intercept) if is_socks5(intercept.uri()) => {
+                let mut socks =
+                    SocksV5::new(socks_proxy_address(intercept.uri())?, self.http.clone());
+                if let Some((user, password)) = intercept.raw_auth() {
+                    socks = socks.with_auth(user.to_owned(), password.to_owned());
+                }
+                // The proxy resolves the host name, as Go's SOCKS5 dialer lets it.
+                let tcp = socks.call(with_explicit_port(&destination)?).await?;
+                if is_https {
+                    self.handshake(tcp, &destination).await
+                } else {
+                    // A SOCKS tunnel is transparent: requests keep their origin form.
+                    Ok(Stream::Plain {
+                        io: tcp,
+                        proxied: false,
+                    })
+                }
+            }
             Some(intercept) => {
                 if intercept.uri().scheme_str() != Some("http") {
-                    return Err("only http:// proxies are supported".into());
+                    return Err(format!(
+                        "proxy scheme {} is not supported (http:// and socks5:// are)",
+                        intercept.uri().scheme_str().unwrap_or("")
+                    )
+                    .into());
                 }
                 if is_https {
                     let mut tunnel = Tunnel::new(intercept.uri().clone(), self.http.clone());
@@ -118,6 +141,31 @@ impl Connector {
             .map_err(|_| "tls handshake timed out")??;
         Ok(Stream::Tls(Box::new(TokioIo::new(tls))))
     }
+}
+
+fn is_socks5(proxy: &Uri) -> bool {
+    matches!(proxy.scheme_str(), Some("socks5" | "socks5h"))
+}
+
+/// The SOCKS proxy to dial, with Go's default port 1080 when the URL names none.
+fn socks_proxy_address(proxy: &Uri) -> Result<Uri, BoxError> {
+    let host = proxy.host().ok_or("the proxy URL names no host")?;
+    let port = proxy.port_u16().unwrap_or(1080);
+    Ok(format!("http://{host}:{port}").parse()?)
+}
+
+/// `destination` with its port spelled out (80 or 443 by scheme), which the SOCKS handshake
+/// needs and would otherwise guess as 443.
+fn with_explicit_port(destination: &Uri) -> Result<Uri, BoxError> {
+    let host = destination.host().ok_or("the URL names no host")?;
+    let default_port = if destination.scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
+    let port = destination.port_u16().unwrap_or(default_port);
+    let scheme = destination.scheme_str().unwrap_or("http");
+    Ok(format!("{scheme}://{host}:{port}/").parse()?)
 }
 
 fn is_loopback(uri: &Uri) -> bool {

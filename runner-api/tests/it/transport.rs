@@ -136,6 +136,150 @@ async fn no_proxy_and_loopback_bypass_the_proxy() {
     assert!(client.request_job(job_request(&fake)).await.is_ok());
 }
 
+/// What a SOCKS5 client asked the proxy for.
+#[derive(Debug, PartialEq)]
+struct SocksConnect {
+    /// Username and password, when the client authenticated.
+    credentials: Option<(String, String)>,
+    /// The host as sent (a name stays a name: the proxy resolves it).
+    host: String,
+    port: u16,
+}
+
+/// A SOCKS5 proxy (RFC 1928, RFC 1929): asks for username/password when `require_auth`,
+/// records each CONNECT, and connects every name to 127.0.0.1.
+async fn socks5_proxy(
+    require_auth: bool,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<SocksConnect>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (connects, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let connects = connects.clone();
+            tokio::spawn(async move {
+                let mut header = [0u8; 2];
+                inbound.read_exact(&mut header).await.unwrap();
+                assert_eq!(header[0], 5, "SOCKS version");
+                let mut methods = vec![0u8; usize::from(header[1])];
+                inbound.read_exact(&mut methods).await.unwrap();
+                let mut credentials = None;
+                if require_auth {
+                    assert!(methods.contains(&2), "offers username/password");
+                    inbound.write_all(&[5, 2]).await.unwrap();
+                    let mut version_and_length = [0u8; 2];
+                    inbound.read_exact(&mut version_and_length).await.unwrap();
+                    let mut user = vec![0u8; usize::from(version_and_length[1])];
+                    inbound.read_exact(&mut user).await.unwrap();
+                    let password_length = inbound.read_u8().await.unwrap();
+                    let mut password = vec![0u8; usize::from(password_length)];
+                    inbound.read_exact(&mut password).await.unwrap();
+                    credentials = Some((
+                        String::from_utf8(user).unwrap(),
+                        String::from_utf8(password).unwrap(),
+                    ));
+                    inbound.write_all(&[1, 0]).await.unwrap();
+                } else {
+                    inbound.write_all(&[5, 0]).await.unwrap();
+                }
+                let mut request = [0u8; 4];
+                inbound.read_exact(&mut request).await.unwrap();
+                assert_eq!(request[..3], [5, 1, 0], "CONNECT");
+                let host = match request[3] {
+                    1 => {
+                        let mut octets = [0u8; 4];
+                        inbound.read_exact(&mut octets).await.unwrap();
+                        std::net::Ipv4Addr::from(octets).to_string()
+                    }
+                    3 => {
+                        let length = inbound.read_u8().await.unwrap();
+                        let mut name = vec![0u8; usize::from(length)];
+                        inbound.read_exact(&mut name).await.unwrap();
+                        String::from_utf8(name).unwrap()
+                    }
+                    other => panic!("address type {other}"),
+                };
+                let port = inbound.read_u16().await.unwrap();
+                connects
+                    .send(SocksConnect {
+                        credentials,
+                        host,
+                        port,
+                    })
+                    .unwrap();
+                let mut outbound = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                inbound
+                    .write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (address, receiver)
+}
+
+#[tokio::test]
+async fn socks5_proxy_carries_requests_and_resolves_the_host_name() {
+    let fake = fake().await;
+    let (proxy, mut connects) = socks5_proxy(false).await;
+    let settings = ProxySettings::from_lookup(|name| {
+        (name == "http_proxy").then(|| format!("socks5://{proxy}"))
+    });
+    let url = format!("http://gitlab.test:{}/", fake.address().port());
+    let client = ClientBuilder::new(url).proxy(settings).build().unwrap();
+    let outcome = client.request_job(job_request(&fake)).await.unwrap();
+    assert!(matches!(outcome, JobRequestOutcome::NoJob));
+    assert_eq!(
+        connects.recv().await.unwrap(),
+        SocksConnect {
+            credentials: None,
+            host: "gitlab.test".to_owned(),
+            port: fake.address().port(),
+        }
+    );
+    // Through a tunnel the request keeps its origin form.
+    assert_eq!(fake.requests()[0].path_and_query, "/api/v4/jobs/request");
+}
+
+#[tokio::test]
+async fn socks5_proxy_credentials_come_from_the_proxy_url() {
+    let fake = fake().await;
+    let (proxy, mut connects) = socks5_proxy(true).await;
+    let settings = ProxySettings::from_lookup(|name| {
+        (name == "HTTP_PROXY").then(|| format!("socks5h://runner:s3cret@{proxy}"))
+    });
+    let url = format!("http://gitlab.test:{}/", fake.address().port());
+    let client = ClientBuilder::new(url).proxy(settings).build().unwrap();
+    assert!(client.request_job(job_request(&fake)).await.is_ok());
+    let connect = connects.recv().await.unwrap();
+    assert_eq!(
+        connect.credentials,
+        Some(("runner".to_owned(), "s3cret".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn an_unsupported_proxy_scheme_is_a_clear_error() {
+    let fake = fake().await;
+    let settings = ProxySettings::from_lookup(|name| {
+        (name == "http_proxy").then(|| "socks4://127.0.0.1:9".to_owned())
+    });
+    let url = format!("http://gitlab.test:{}/", fake.address().port());
+    let client = ClientBuilder::new(url).proxy(settings).build().unwrap();
+    let error = client.request_job(job_request(&fake)).await.unwrap_err();
+    assert!(
+        format!("{error:?}").contains("proxy scheme socks4 is not supported"),
+        "{error:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_hanging_coordinator_times_out() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
