@@ -3,6 +3,7 @@
 //! environment or from the runner user's `~/.docker/config.json`.
 
 use bollard::auth::DockerCredentials;
+use runner_executor::{registry_host, same_registry};
 
 use crate::settings::RegistryAuth;
 
@@ -35,7 +36,7 @@ pub(crate) fn credentials_for(image: &str, auth: &RegistryAuth) -> Option<Chosen
     }
     auth.job_credentials
         .iter()
-        .find(|credential| same_registry(&normalize(&credential.registry), &registry))
+        .find(|credential| same_registry(&registry_host(&credential.registry), &registry))
         .map(|credential| ChosenCredentials {
             credentials: DockerCredentials {
                 username: Some(credential.username.clone()),
@@ -58,7 +59,7 @@ fn from_docker_auth_config(config: &str, registry: &str) -> Option<DockerCredent
     let auths = parsed.get("auths")?.as_object()?;
     let (_, entry) = auths
         .iter()
-        .find(|(key, _)| same_registry(&normalize(key), registry))?;
+        .find(|(key, _)| same_registry(&registry_host(key), registry))?;
     let text = |name: &str| {
         entry
             .get(name)
@@ -82,48 +83,16 @@ fn from_docker_auth_config(config: &str, registry: &str) -> Option<DockerCredent
     })
 }
 
-/// `https://registry.example.com:5000/v1/` → `registry.example.com:5000`.
-fn normalize(key: &str) -> String {
-    let without_scheme = key.split_once("://").map_or(key, |(_, rest)| rest);
-    without_scheme
-        .split('/')
-        .next()
-        .unwrap_or(without_scheme)
-        .to_ascii_lowercase()
-}
-
-fn same_registry(a: &str, b: &str) -> bool {
-    let docker_hub = |host: &str| {
-        matches!(
-            host,
-            "docker.io" | "index.docker.io" | "registry-1.docker.io"
-        )
-    };
-    a == b || (docker_hub(a) && docker_hub(b))
-}
-
-/// Standard base64 (padding optional), enough for `user:password` strings.
+/// Standard base64, padded or not (what `docker login` writes, and what people paste).
 fn decode_base64(text: &str) -> Option<String> {
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for byte in text.trim().bytes().filter(|b| *b != b'=') {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push(((bits >> count) & 0xff) as u8);
-        }
-    }
-    String::from_utf8(out).ok()
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let bytes = LENIENT.decode(text.trim()).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

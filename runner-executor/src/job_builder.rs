@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::job::{
-    DEFAULT_JOB_TIMEOUT, GitSource, JobHooks, JobSpec, RunnerSettings, ServerFeatures, Step,
-    TransferScripts, Variable,
+    DEFAULT_JOB_TIMEOUT, GitSource, JobHooks, JobSpec, RegistryCredential, RunnerSettings,
+    ServerFeatures, Step, TransferScripts, Variable,
 };
 use crate::secret::Secret;
 
@@ -85,6 +85,12 @@ impl JobSpecBuilder {
     /// Appends a job variable.
     pub fn variable(mut self, variable: Variable) -> Self {
         self.spec.variables.push(variable);
+        self
+    }
+
+    /// Adds registry credentials from the payload (`credentials` of type `registry`).
+    pub fn registry_credential(mut self, credential: RegistryCredential) -> Self {
+        self.spec.registry_credentials.push(credential);
         self
     }
 
