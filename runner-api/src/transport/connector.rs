@@ -85,10 +85,31 @@ impl Connector {
                     })
                 }
             }
+            Some(intercept) if intercept.uri().scheme_str() == Some("https") => {
+                let proxy = intercept.uri().clone();
+                if is_https {
+                    // CONNECT inside TLS to the proxy, then TLS to the coordinator inside that.
+                    let mut tunnel = Tunnel::new(proxy, TlsToProxy(self.clone()));
+                    if let Some(authorization) = intercept.basic_auth() {
+                        tunnel = tunnel.with_auth(authorization.clone());
+                    }
+                    std::future::poll_fn(|context| tunnel.poll_ready(context)).await?;
+                    let tunneled = tunnel.call(destination.clone()).await?.into_inner();
+                    let tls = self.tls_handshake(tunneled, &destination).await?;
+                    Ok(Stream::TlsInTls(Box::new(TokioIo::new(tls))))
+                } else {
+                    // Plain requests, in absolute form, inside TLS to the proxy.
+                    let io = self.tls_to_proxy(&proxy).await?;
+                    Ok(Stream::Tls {
+                        io: Box::new(io),
+                        proxied: true,
+                    })
+                }
+            }
             Some(intercept) => {
                 if intercept.uri().scheme_str() != Some("http") {
                     return Err(format!(
-                        "proxy scheme {} is not supported (http:// and socks5:// are)",
+                        "proxy scheme {} is not supported (http://, https:// and socks5:// are)",
                         intercept.uri().scheme_str().unwrap_or("")
                     )
                     .into());
@@ -128,6 +149,18 @@ impl Connector {
         tcp: TokioIo<TcpStream>,
         destination: &Uri,
     ) -> Result<Stream, BoxError> {
+        let tls = self.tls_handshake(tcp.into_inner(), destination).await?;
+        Ok(Stream::Tls {
+            io: Box::new(TokioIo::new(tls)),
+            proxied: false,
+        })
+    }
+
+    /// TLS over `io` to the host of `destination`, within the handshake timeout.
+    async fn tls_handshake<IO>(&self, io: IO, destination: &Uri) -> Result<TlsStream<IO>, BoxError>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
         let host = destination
             .host()
             .unwrap_or_default()
@@ -135,11 +168,41 @@ impl Connector {
             .trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_owned())?;
         let connector = TlsConnector::from(self.tls.config()?);
-        let handshake = connector.connect(server_name, tcp.into_inner());
+        let handshake = connector.connect(server_name, io);
         let tls = tokio::time::timeout(self.tls_handshake_timeout, handshake)
             .await
             .map_err(|_| "tls handshake timed out")??;
-        Ok(Stream::Tls(Box::new(TokioIo::new(tls))))
+        Ok(tls)
+    }
+
+    /// A TLS connection to an `https://` proxy (port 443 unless the URL names one), checked
+    /// against the same roots as the coordinator.
+    async fn tls_to_proxy(&self, proxy: &Uri) -> Result<TokioIo<TlsStream<TcpStream>>, BoxError> {
+        let host = proxy.host().ok_or("the proxy URL names no host")?;
+        let port = proxy.port_u16().unwrap_or(443);
+        let address: Uri = format!("http://{host}:{port}").parse()?;
+        let tcp = self.http.clone().call(address).await?;
+        let tls = self.tls_handshake(tcp.into_inner(), proxy).await?;
+        Ok(TokioIo::new(tls))
+    }
+}
+
+/// Connects to an `https://` proxy for [`Tunnel`], which then sends `CONNECT` inside.
+#[derive(Clone)]
+struct TlsToProxy(Connector);
+
+impl Service<Uri> for TlsToProxy {
+    type Response = TokioIo<TlsStream<TcpStream>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, proxy: Uri) -> Self::Future {
+        let connector = self.0.clone();
+        Box::pin(async move { connector.tls_to_proxy(&proxy).await })
     }
 }
 
@@ -194,13 +257,38 @@ impl Service<Uri> for Connector {
     }
 }
 
-/// A plain or TLS connection.
+/// A plain or TLS connection (TLS in TLS through an `https://` proxy).
 pub(crate) enum Stream {
     Plain {
         io: TokioIo<TcpStream>,
         proxied: bool,
     },
-    Tls(Box<TokioIo<TlsStream<TcpStream>>>),
+    Tls {
+        io: Box<TokioIo<TlsStream<TcpStream>>>,
+        /// TLS to an `https://` proxy that takes absolute-form requests.
+        proxied: bool,
+    },
+    TlsInTls(Box<TokioIo<TlsStream<TlsStream<TcpStream>>>>),
+}
+
+/// Applies `$action` to whichever connection `$stream` holds, pinned.
+macro_rules! with_io {
+    ($stream:expr, $io:ident => $action:expr) => {
+        match $stream {
+            Stream::Plain { io: $io, .. } => {
+                let $io = Pin::new($io);
+                $action
+            }
+            Stream::Tls { io, .. } => {
+                let $io = Pin::new(io.as_mut());
+                $action
+            }
+            Stream::TlsInTls(io) => {
+                let $io = Pin::new(io.as_mut());
+                $action
+            }
+        }
+    };
 }
 
 impl Read for Stream {
@@ -209,10 +297,7 @@ impl Read for Stream {
         context: &mut Context<'_>,
         buffer: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain { io, .. } => Pin::new(io).poll_read(context, buffer),
-            Self::Tls(io) => Pin::new(io.as_mut()).poll_read(context, buffer),
-        }
+        with_io!(self.get_mut(), io => io.poll_read(context, buffer))
     }
 }
 
@@ -222,30 +307,22 @@ impl Write for Stream {
         context: &mut Context<'_>,
         buffer: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain { io, .. } => Pin::new(io).poll_write(context, buffer),
-            Self::Tls(io) => Pin::new(io.as_mut()).poll_write(context, buffer),
-        }
+        with_io!(self.get_mut(), io => io.poll_write(context, buffer))
     }
 
     fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain { io, .. } => Pin::new(io).poll_flush(context),
-            Self::Tls(io) => Pin::new(io.as_mut()).poll_flush(context),
-        }
+        with_io!(self.get_mut(), io => io.poll_flush(context))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain { io, .. } => Pin::new(io).poll_shutdown(context),
-            Self::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(context),
-        }
+        with_io!(self.get_mut(), io => io.poll_shutdown(context))
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
             Self::Plain { io, .. } => io.is_write_vectored(),
-            Self::Tls(io) => io.is_write_vectored(),
+            Self::Tls { io, .. } => io.is_write_vectored(),
+            Self::TlsInTls(io) => io.is_write_vectored(),
         }
     }
 
@@ -254,10 +331,7 @@ impl Write for Stream {
         context: &mut Context<'_>,
         buffers: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain { io, .. } => Pin::new(io).poll_write_vectored(context, buffers),
-            Self::Tls(io) => Pin::new(io.as_mut()).poll_write_vectored(context, buffers),
-        }
+        with_io!(self.get_mut(), io => io.poll_write_vectored(context, buffers))
     }
 }
 
@@ -265,7 +339,8 @@ impl Connection for Stream {
     fn connected(&self) -> Connected {
         match self {
             Self::Plain { io, proxied } => io.inner().connected().proxy(*proxied),
-            Self::Tls(io) => io.inner().get_ref().0.connected(),
+            Self::Tls { io, proxied } => io.inner().get_ref().0.connected().proxy(*proxied),
+            Self::TlsInTls(io) => io.inner().get_ref().0.get_ref().0.connected(),
         }
     }
 }

@@ -32,7 +32,9 @@ fn pki() -> Pki {
         .push(DnType::CommonName, "runner-api test CA");
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".to_owned()])
+    // `gitlab.test` reaches 127.0.0.1 only through the test proxies, which connect every
+    // name there; not being a loopback name, it is sent through a configured proxy.
+    let server = CertificateParams::new(vec!["localhost".to_owned(), "gitlab.test".to_owned()])
         .unwrap()
         .signed_by(&server_key, &ca, &ca_key)
         .unwrap();
@@ -148,5 +150,63 @@ async fn client_certificate_is_presented_when_configured() {
             .request_job(job_request(&fake))
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn https_proxy_carries_plain_requests_inside_tls() {
+    let fake = fake().await;
+    let pki = pki();
+    let (forward, mut lines) = forward_proxy(fake.address()).await;
+    let proxy = tls_front(forward, &pki, false).await;
+    let settings = runner_api::ProxySettings::from_lookup(|name| {
+        (name == "http_proxy").then(|| format!("https://localhost:{}", proxy.port()))
+    });
+    let url = format!("http://gitlab.test:{}/", fake.address().port());
+    let client = ClientBuilder::new(url)
+        .proxy(settings)
+        .tls_ca_file(pki.path("ca.crt"))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.request_job(job_request(&fake)).await.unwrap(),
+        JobRequestOutcome::NoJob
+    ));
+    assert_eq!(
+        lines.recv().await.unwrap(),
+        format!(
+            "POST http://gitlab.test:{}/api/v4/jobs/request HTTP/1.1",
+            fake.address().port()
+        )
+    );
+}
+
+#[tokio::test]
+async fn https_proxy_tunnels_tls_to_an_https_coordinator() {
+    let fake = fake().await;
+    let pki = pki();
+    let coordinator = tls_front(fake.address(), &pki, false).await;
+    let (tunnel, mut connects) = connect_proxy().await;
+    let proxy = tls_front(tunnel, &pki, false).await;
+    let settings = runner_api::ProxySettings::from_lookup(|name| {
+        (name == "HTTPS_PROXY").then(|| format!("https://u:p@localhost:{}", proxy.port()))
+    });
+    let url = format!("https://gitlab.test:{}/", coordinator.port());
+    let client = ClientBuilder::new(url)
+        .proxy(settings)
+        .tls_ca_file(pki.path("ca.crt"))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        client.request_job(job_request(&fake)).await.unwrap(),
+        JobRequestOutcome::NoJob
+    ));
+    assert_eq!(
+        connects.recv().await.unwrap(),
+        format!("CONNECT gitlab.test:{} HTTP/1.1", coordinator.port())
+    );
+    assert_eq!(
+        fake.request_count(runner_api::fake::Endpoint::RequestJob),
+        1
     );
 }

@@ -70,36 +70,6 @@ async fn user_agent_names_runner_version_and_platform() {
     assert_eq!(agent, runner_api::user_agent());
 }
 
-/// A forward proxy for plain HTTP: records the request line and relays to `target`.
-async fn forward_proxy(
-    target: std::net::SocketAddr,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (lines, receiver) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let lines = lines.clone();
-            tokio::spawn(async move {
-                let mut head = vec![0u8; 4096];
-                let read = inbound.read(&mut head).await.unwrap();
-                let text = String::from_utf8_lossy(&head[..read]).to_string();
-                lines
-                    .send(text.lines().next().unwrap_or("").to_owned())
-                    .unwrap();
-                let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
-                outbound.write_all(&head[..read]).await.unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            });
-        }
-    });
-    (address, receiver)
-}
-
 #[tokio::test]
 async fn http_proxy_receives_absolute_form_requests() {
     let fake = fake().await;
