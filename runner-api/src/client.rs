@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::HeaderValue;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, Result};
-use crate::http::RequestBody;
-use crate::transport::{Connector, LazyTls, ProxySettings, TlsFiles};
+use crate::transport::{Pool, PoolSettings, ProxySettings, TlsFiles};
+
+/// The reference's `connection_max_age` when the config names none.
+const DEFAULT_CONNECTION_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
 /// One HTTP exchange seen by the client, reported to the observer set with
 /// [`ClientBuilder::on_response`] (for example to count requests in metrics).
@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     proxy: ProxySettings,
     connect_timeout: Duration,
     tls_handshake_timeout: Duration,
+    connection_max_age: Option<Duration>,
     timeouts: Timeouts,
     user_agent: String,
     clock: Arc<dyn Clock>,
@@ -83,6 +84,7 @@ impl ClientBuilder {
             proxy: ProxySettings::default(),
             connect_timeout: Duration::from_secs(30),
             tls_handshake_timeout: Duration::from_secs(10),
+            connection_max_age: Some(DEFAULT_CONNECTION_MAX_AGE),
             timeouts: Timeouts {
                 request: Duration::from_secs(120),
                 long_poll: Duration::from_secs(600),
@@ -123,6 +125,13 @@ impl ClientBuilder {
     /// TCP connect timeout (default 30 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long connections are reused before the pool is renewed (`connection_max_age`,
+    /// default 15 min); `None` keeps them as long as they last.
+    pub fn connection_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.connection_max_age = max_age;
         self
     }
 
@@ -177,24 +186,16 @@ impl ClientBuilder {
     /// Validates the URL, loads TLS files and builds the client. No I/O to the coordinator.
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(&self.url)?;
-        let tls = LazyTls::new(self.tls.clone())?;
-        let matcher = if self.proxy.is_empty() {
-            None
-        } else {
-            Some(self.proxy.matcher())
-        };
-        let connector = Connector::new(
-            tls,
-            matcher,
-            self.connect_timeout,
-            self.tls_handshake_timeout,
-        );
-        let http = HyperClient::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(100)
-            .http1_title_case_headers(true)
-            .build(connector.clone());
+        let pool = Pool::new(
+            PoolSettings {
+                tls: self.tls.clone(),
+                proxy: self.proxy.clone(),
+                connect_timeout: self.connect_timeout,
+                tls_handshake_timeout: self.tls_handshake_timeout,
+                max_age: self.connection_max_age,
+            },
+            self.clock.now(),
+        )?;
         let user_agent =
             HeaderValue::from_str(&self.user_agent).map_err(|_| Error::InvalidUrl {
                 url: self.url.clone(),
@@ -203,8 +204,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(ClientInner {
                 base,
-                http,
-                connector,
+                pool,
                 user_agent,
                 timeouts: self.timeouts,
                 clock: self.clock,
@@ -225,8 +225,7 @@ pub struct Client {
 
 pub(crate) struct ClientInner {
     pub(crate) base: Url,
-    pub(crate) http: HyperClient<Connector, RequestBody>,
-    pub(crate) connector: Connector,
+    pub(crate) pool: Pool,
     pub(crate) user_agent: HeaderValue,
     pub(crate) timeouts: Timeouts,
     pub(crate) clock: Arc<dyn Clock>,

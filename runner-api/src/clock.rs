@@ -16,6 +16,11 @@ pub trait Clock: Send + Sync {
     fn now_system(&self) -> SystemTime;
     /// Waits for `duration`.
     fn sleep(&self, duration: Duration) -> Sleep;
+    /// Monotonic time, for ages such as `connection_max_age` (default: tokio's, which
+    /// follows a paused clock in tests).
+    fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now()
+    }
 }
 
 /// The real clock: tokio timers (which follow tokio's paused clock in tests)

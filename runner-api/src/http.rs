@@ -361,7 +361,8 @@ impl Client {
                 HeaderValue::from(request.body.len()),
             );
         }
-        if let Some(authorization) = self.inner.connector.proxy_authorization(&uri) {
+        let connections = self.inner.pool.connections(self.inner.clock.now());
+        if let Some(authorization) = connections.connector.proxy_authorization(&uri) {
             headers.insert(http::header::PROXY_AUTHORIZATION, authorization);
         }
         let body = request.body.to_body().await?;
@@ -370,7 +371,7 @@ impl Client {
             .body(body)
             .map_err(|source| self.connect_error(request, Box::new(source)))?;
         let sent =
-            tokio::time::timeout(request.timeout, self.inner.http.request(http_request)).await;
+            tokio::time::timeout(request.timeout, connections.http.request(http_request)).await;
         let outcome = match sent {
             Err(_) => Err(self.timeout_error(request)),
             Ok(Err(source)) => Err(self.connect_error(request, Box::new(source))),

@@ -4,6 +4,7 @@
 //! environment (STYLE 2.6); `runner-api` receives the resolved values.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use runner_api::{Client, ClientBuilder, Features, ProxySettings, ResponseEvent, RunnerInfo};
 use runner_config::RunnerConfig;
@@ -14,13 +15,16 @@ use crate::version;
 
 /// A client for `runner`'s coordinator, with TLS files, proxies from the environment (C5),
 /// our User-Agent (C11), and request statuses counted into `metrics` when given.
+/// Connections are renewed after `connection_max_age` (the global setting; `None` keeps them).
 pub(crate) fn client(
     runner: &RunnerConfig,
     labels: Option<(Metrics, RunnerLabels)>,
     shutdown: CancellationToken,
+    connection_max_age: Option<Duration>,
 ) -> runner_api::Result<Client> {
     let mut builder = ClientBuilder::new(runner.url.clone())
         .proxy(ProxySettings::from_lookup(|name| std::env::var(name).ok()))
+        .connection_max_age(connection_max_age)
         .user_agent(runner_api::user_agent())
         .shutdown(shutdown);
     if !runner.tls_ca_file.is_empty() {

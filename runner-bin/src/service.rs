@@ -163,6 +163,7 @@ struct ActiveRunner {
     /// Shared with the pollers: a `RunnerConfig` is several kilobytes.
     runner: Arc<RunnerConfig>,
     check_interval: Duration,
+    connection_max_age: Option<Duration>,
     retire: CancellationToken,
 }
 
@@ -185,6 +186,7 @@ impl Service {
     /// running keep the settings they started with.
     fn apply(&mut self, config: &Config) {
         let check_interval = config.effective_check_interval();
+        let connection_max_age = config.effective_connection_max_age();
         let wanted: HashMap<String, &RunnerConfig> = config
             .runners
             .iter()
@@ -193,7 +195,9 @@ impl Service {
             .collect();
         self.active.retain(|token, active| {
             let keep = wanted.get(token).is_some_and(|runner| {
-                **runner == *active.runner && active.check_interval == check_interval
+                **runner == *active.runner
+                    && active.check_interval == check_interval
+                    && active.connection_max_age == connection_max_age
             });
             if !keep {
                 active.retire.cancel();
@@ -235,6 +239,7 @@ impl Service {
                 runner,
                 Some((self.metrics.clone(), labels.clone())),
                 self.shutdown.stop.clone(),
+                connection_max_age,
             ) {
                 Ok(client) => client,
                 Err(error) => {
@@ -268,6 +273,7 @@ impl Service {
                 ActiveRunner {
                     runner,
                     check_interval,
+                    connection_max_age,
                     retire,
                 },
             );

@@ -301,3 +301,55 @@ async fn fake_serves_static_files_under_repo() {
     assert_eq!(get("repo/../etc/passwd").await.unwrap().status(), 404);
     assert_eq!(fake.request_count(Endpoint::Repo), 2);
 }
+
+/// Relays TCP connections to `target` and counts them.
+async fn counting_relay(
+    target: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (address, accepted)
+}
+
+/// Connections made by a client with `max_age` for two requests, then one more after 61 s
+/// (below the 90 s idle timeout, so only the age can retire the first connection).
+async fn connections_over_a_minute(max_age: Option<std::time::Duration>) -> usize {
+    let fake = fake().await;
+    let (relay, accepted) = counting_relay(fake.address()).await;
+    let client = ClientBuilder::new(format!("http://{relay}/"))
+        .connection_max_age(max_age)
+        .build()
+        .unwrap();
+    client.request_job(job_request(&fake)).await.unwrap();
+    client.request_job(job_request(&fake)).await.unwrap();
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "keep-alive reuses the connection"
+    );
+    tokio::time::advance(std::time::Duration::from_secs(61)).await;
+    client.request_job(job_request(&fake)).await.unwrap();
+    accepted.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn connections_are_renewed_after_connection_max_age() {
+    let renewed = connections_over_a_minute(Some(std::time::Duration::from_secs(60))).await;
+    assert_eq!(renewed, 2);
+    let kept = connections_over_a_minute(None).await;
+    assert_eq!(kept, 1);
+}

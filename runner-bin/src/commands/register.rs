@@ -159,7 +159,7 @@ async fn ask_runner<R: BufRead>(
         &runner.url,
         false,
     )?;
-    let client = match coordinator::client(runner, None, CancellationToken::new()) {
+    let client = match coordinator::client(runner, None, CancellationToken::new(), None) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error = %error, "Registering runner... client error");

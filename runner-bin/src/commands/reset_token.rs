@@ -113,7 +113,7 @@ async fn reset(
     runner: &RunnerConfig,
     pat: Option<&str>,
 ) -> Option<runner_api::wire::ResetTokenResponse> {
-    let client = match coordinator::client(runner, None, CancellationToken::new()) {
+    let client = match coordinator::client(runner, None, CancellationToken::new(), None) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error = %error, "Resetting runner authentication token... client error");

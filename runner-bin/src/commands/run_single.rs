@@ -58,7 +58,12 @@ async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
         Some(_) => config_file::system_id(&config_file::resolve_path(&args.config)),
         None => runner_api::generate_system_id(&mut rand::rng()),
     };
-    let client = match coordinator::client(&runner, None, shutdown.stop.clone()) {
+    let client = match coordinator::client(
+        &runner,
+        None,
+        shutdown.stop.clone(),
+        runner_config::Config::default().effective_connection_max_age(),
+    ) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error = %error, "Checking for jobs... client error");

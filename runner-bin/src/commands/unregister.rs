@@ -122,7 +122,7 @@ async fn unregister(raw: &RunnerConfig, system_id: &str) -> bool {
     if let Some(expanded) = single.runners.pop() {
         runner = expanded;
     }
-    let client = match coordinator::client(&runner, None, CancellationToken::new()) {
+    let client = match coordinator::client(&runner, None, CancellationToken::new(), None) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(error = %error, "Unregistering runner from GitLab client error");

@@ -107,7 +107,7 @@ fn is_selected(args: &VerifyArgs, runner: &RunnerConfig) -> bool {
 
 /// Whether the coordinator answered 403 for this runner (the client logs each answer).
 async fn is_rejected(runner: &RunnerConfig, system_id: &str) -> bool {
-    let client = match coordinator::client(runner, None, CancellationToken::new()) {
+    let client = match coordinator::client(runner, None, CancellationToken::new(), None) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(runner_name = %runner.name, error = %error, "Verifying runner... client error");
