@@ -56,6 +56,18 @@ pub(crate) enum Command {
     ResetToken(ResetTokenArgs),
     /// Run the jobs of the project's .gitlab-ci.yml locally, without GitLab.
     Exec(ExecArgs),
+    /// Install the runner as a system service (systemd unit, or an init script without systemd).
+    Install(InstallArgs),
+    /// Uninstall the service.
+    Uninstall(ServiceArgs),
+    /// Start the service.
+    Start(ServiceArgs),
+    /// Stop the service.
+    Stop(ServiceArgs),
+    /// Restart the service.
+    Restart(ServiceArgs),
+    /// Get the status of the service.
+    Status(ServiceArgs),
     /// Helper mode (inside jobs): archive and upload artifacts.
     #[command(hide = true)]
     ArtifactsUploader(crate::helper_commands::ArtifactsUploaderArgs),
@@ -76,6 +88,40 @@ pub(crate) struct ConfigArgs {
     /// Config file (default: /etc/gitlab-runner/config.toml as root, ~/.gitlab-runner/config.toml otherwise).
     #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
     pub(crate) config: Option<PathBuf>,
+}
+
+/// Flags of every service command (cli.md 10).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ServiceArgs {
+    /// Service name; several services with different configs can coexist.
+    #[arg(short = 'n', long, default_value = "gitlab-runner")]
+    pub(crate) service: String,
+    /// Manage a systemd user unit (~/.config/systemd/user, systemctl --user).
+    #[arg(long)]
+    pub(crate) user_service: bool,
+}
+
+/// Flags of `install` (cli.md 10).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct InstallArgs {
+    /// Service name and mode.
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+    /// Passed to `run --working-directory` (default: the current directory).
+    #[arg(short = 'd', long)]
+    pub(crate) working_directory: Option<PathBuf>,
+    /// Passed to `run --config`; created with the defaults when missing.
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+    /// Add `--syslog` to `run` (default: yes, except with systemd, which keeps the journal).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) syslog: Option<bool>,
+    /// Jobs of the shell executor run as this user (`run --user`); the service stays root.
+    #[arg(short = 'u', long)]
+    pub(crate) user: Option<String>,
+    /// The service itself runs as this user (`User=` in the unit).
+    #[arg(short = 'i', long)]
+    pub(crate) init_user: Option<String>,
 }
 
 /// Flags of `run`.

@@ -7,5 +7,6 @@ pub(crate) mod register;
 pub(crate) mod registration;
 pub(crate) mod reset_token;
 pub(crate) mod run_single;
+pub(crate) mod service_control;
 pub(crate) mod unregister;
 pub(crate) mod verify;

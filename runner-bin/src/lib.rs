@@ -106,6 +106,18 @@ fn dispatch(command: cli::Command) -> ExitCode {
             run_helper(helper_commands::run_cache_extractor(args))
         }
         cli::Command::Exec(args) => commands::exec::run(args),
+        cli::Command::Install(args) => commands::service_control::install(&args),
+        cli::Command::Uninstall(args) => commands::service_control::uninstall(&args),
+        cli::Command::Start(args) => {
+            commands::service_control::control(&args, commands::service_control::Action::Start)
+        }
+        cli::Command::Stop(args) => {
+            commands::service_control::control(&args, commands::service_control::Action::Stop)
+        }
+        cli::Command::Restart(args) => {
+            commands::service_control::control(&args, commands::service_control::Action::Restart)
+        }
+        cli::Command::Status(args) => commands::service_control::status(&args),
     }
 }
 

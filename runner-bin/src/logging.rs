@@ -92,6 +92,10 @@ impl<S: Subscriber> Layer<S> for ProblemCounter {
     }
 }
 
+/// The target of errors that end the command, printed as upstream's `logrus.Fatal` lines
+/// (`FATAL: ...`, level `fatal`): `tracing::error!(target: FATAL, "...")`.
+pub(crate) const FATAL: &str = "fatal";
+
 /// Formats events the way upstream's logrus formatters do.
 #[derive(Debug)]
 struct UpstreamFormat {
@@ -112,7 +116,10 @@ where
         let mut fields = FieldCollector::default();
         event.record(&mut fields);
         fields.pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let level = *event.metadata().level();
+        let level = Severity {
+            level: *event.metadata().level(),
+            fatal: event.metadata().target() == FATAL,
+        };
         let line = match self.format {
             LogFormat::Runner => runner_line(level, &fields),
             LogFormat::Text => text_line(level, &fields),
@@ -122,9 +129,26 @@ where
     }
 }
 
-fn runner_line(level: Level, fields: &FieldCollector) -> String {
-    let (color, prefix) = match level {
+/// A tracing level, with errors that end the command told apart.
+#[derive(Debug, Clone, Copy)]
+struct Severity {
+    level: Level,
+    fatal: bool,
+}
+
+impl From<Level> for Severity {
+    fn from(level: Level) -> Self {
+        Self {
+            level,
+            fatal: false,
+        }
+    }
+}
+
+fn runner_line(severity: Severity, fields: &FieldCollector) -> String {
+    let (color, prefix) = match severity.level {
         Level::WARN => ("\x1b[0;33m", "WARNING: "),
+        Level::ERROR if severity.fatal => ("\x1b[31;1m", "FATAL: "),
         Level::ERROR => ("\x1b[31;1m", "ERROR: "),
         Level::DEBUG | Level::TRACE => ("\x1b[37;1m", ""),
         Level::INFO => ("", ""),
@@ -137,7 +161,7 @@ fn runner_line(level: Level, fields: &FieldCollector) -> String {
     line
 }
 
-fn text_line(level: Level, fields: &FieldCollector) -> String {
+fn text_line(level: Severity, fields: &FieldCollector) -> String {
     let mut line = format!(
         "time={:?} level={} msg={:?}",
         now_rfc3339(),
@@ -150,7 +174,7 @@ fn text_line(level: Level, fields: &FieldCollector) -> String {
     line
 }
 
-fn json_line(level: Level, fields: &FieldCollector) -> String {
+fn json_line(level: Severity, fields: &FieldCollector) -> String {
     let mut object = serde_json::Map::new();
     for (key, value) in &fields.pairs {
         object.insert(key.clone(), serde_json::Value::String(value.clone()));
@@ -161,8 +185,11 @@ fn json_line(level: Level, fields: &FieldCollector) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
-fn level_name(level: Level) -> &'static str {
-    match level {
+fn level_name(severity: Severity) -> &'static str {
+    if severity.fatal {
+        return "fatal";
+    }
+    match severity.level {
         Level::TRACE => "trace",
         Level::DEBUG => "debug",
         Level::INFO => "info",
@@ -213,6 +240,19 @@ impl Visit for FieldCollector {
 mod tests {
     use super::*;
 
+    #[test]
+    fn fatal_errors_are_fatal_lines() {
+        let fatal = Severity {
+            level: Level::ERROR,
+            fatal: true,
+        };
+        let line = runner_line(fatal, &collected("Please specify user", &[]));
+        assert!(line.contains("FATAL: Please specify user"), "{line}");
+        let value: serde_json::Value =
+            serde_json::from_str(&json_line(fatal, &collected("x", &[]))).unwrap();
+        assert_eq!(value["level"], "fatal");
+    }
+
     fn collected(message: &str, pairs: &[(&str, &str)]) -> FieldCollector {
         FieldCollector {
             message: message.to_owned(),
@@ -226,7 +266,7 @@ mod tests {
     #[test]
     fn runner_format_pads_message_to_fifty_columns_like_upstream() {
         let line = runner_line(
-            Level::INFO,
+            Level::INFO.into(),
             &collected("Verifying runner... is alive", &[("runner", "fee9938e")]),
         );
         assert_eq!(
@@ -240,7 +280,7 @@ mod tests {
 
     #[test]
     fn runner_format_prefixes_warnings_and_keeps_total_width() {
-        let line = runner_line(Level::WARN, &collected("Running in user-mode.", &[]));
+        let line = runner_line(Level::WARN.into(), &collected("Running in user-mode.", &[]));
         assert!(line.starts_with("\x1b[0;33mWARNING: Running in user-mode."));
         let padded = line
             .trim_start_matches("\x1b[0;33m")
@@ -253,7 +293,7 @@ mod tests {
     #[test]
     fn json_format_has_upstream_keys() {
         let value: serde_json::Value = serde_json::from_str(&json_line(
-            Level::ERROR,
+            Level::ERROR.into(),
             &collected("boom", &[("job", "7")]),
         ))
         .unwrap();

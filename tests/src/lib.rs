@@ -15,5 +15,5 @@ mod workspace;
 pub use binary::runner_binary;
 pub use git_server::GitServer;
 pub use job::JobBuilder;
-pub use process::{RunnerProcess, run_to_end};
+pub use process::{Finished, RunnerProcess, run_to_end, run_with_env};
 pub use workspace::Workspace;

@@ -99,15 +99,37 @@ impl RunnerProcess {
 
 /// Runs `gitlab-runner-rs <args>` to completion; returns its status and combined output.
 pub async fn run_to_end(dir: &Path, args: &[&str]) -> (ExitStatus, String) {
+    let output = run_with_env(dir, args, &[]).await;
+    let mut text = output.stdout;
+    text.push_str(&output.stderr);
+    (output.status, text)
+}
+
+/// What a finished `gitlab-runner-rs` printed, stream by stream.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit status.
+    pub status: ExitStatus,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `gitlab-runner-rs <args>` to completion with extra environment variables.
+pub async fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
     let output = Command::new(runner_binary())
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("gitlab-runner-rs runs");
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    (output.status, text)
+    Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 fn unique_log(dir: &Path) -> PathBuf {
