@@ -15,7 +15,6 @@
     reason = "a developer tool reports on the terminal"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,7 +34,14 @@ async fn main() -> ExitCode {
         eprintln!("usage: startup-order <release gitlab-runner-rs> <order file to write>");
         return ExitCode::from(2);
     };
-    let binary = PathBuf::from(binary);
+    // The runner starts in the workspace directory: a relative path would not reach it.
+    let binary = match std::fs::canonicalize(binary) {
+        Ok(binary) => binary,
+        Err(error) => {
+            eprintln!("startup-order: {binary}: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let Some(object_name) = binary.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         eprintln!("startup-order: {} names no file", binary.display());
         return ExitCode::from(2);
