@@ -133,6 +133,8 @@ pub(crate) fn docker_settings(
         services_limit: config
             .services_limit
             .and_then(|limit| usize::try_from(limit).ok()),
+        // 0 is upstream's 30 s; negative turns the wait off.
+        wait_for_services_timeout: config.effective_wait_for_services_timeout(),
         cleanup_timeout: defaults.cleanup_timeout,
         stop_grace: defaults.stop_grace,
     }
@@ -255,10 +257,6 @@ fn ignored_keys(config: &DockerConfig) -> Vec<&'static str> {
         ("service_cpus", text(&config.service_cpus)),
         ("service_cpu_shares", config.service_cpu_shares != 0),
         ("service_gpus", text(&config.service_gpus)),
-        (
-            "wait_for_services_timeout",
-            config.wait_for_services_timeout != 0,
-        ),
         ("isolation", text(&config.isolation)),
         ("tmpfs", !config.tmpfs.is_empty()),
         ("services_tmpfs", !config.services_tmpfs.is_empty()),

@@ -20,6 +20,7 @@ use crate::prepare::{
 };
 use crate::pull::ensure_image;
 use crate::resources::{CleanupGuard, SharedResources, remove_all};
+use crate::service_health::wait_for_services;
 use crate::session::{DockerSession, StageContainer};
 use crate::settings::{DockerSettings, RegistryAuth};
 
@@ -224,7 +225,18 @@ impl DockerExecutor {
             network: network.clone(),
             extra_hosts: settings.extra_hosts.clone(),
         };
-        services(&ctx, service_requests, &shared, trace).await?;
+        let started = services(&ctx, service_requests, &shared, trace).await?;
+        if let Some(timeout) = settings.wait_for_services_timeout {
+            wait_for_services(
+                &ctx,
+                &started,
+                &helper_image_id,
+                shared.network.as_deref(),
+                timeout,
+                trace,
+            )
+            .await;
+        }
 
         let env: Vec<String> = job
             .variables

@@ -103,6 +103,7 @@ mod policy;
 mod prepare;
 mod pull;
 mod resources;
+mod service_health;
 mod session;
 mod settings;
 mod stage_channel;

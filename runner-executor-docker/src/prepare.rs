@@ -15,6 +15,7 @@ use crate::names::{JobNames, labels, path_digest};
 use crate::policy::effective_policies;
 use crate::pull::{daemon_message, ensure_image};
 use crate::resources::{SharedResources, record};
+use crate::service_health::StartedService;
 use crate::settings::{DockerSettings, RegistryAuth};
 
 /// Builds root inside the containers.
@@ -205,7 +206,7 @@ pub(crate) async fn services(
     requests: Vec<ServiceRequest>,
     shared: &SharedHost,
     trace: &mut TraceWriter,
-) -> Result<()> {
+) -> Result<Vec<StartedService>> {
     if let Some(limit) = ctx.settings.services_limit
         && requests.len() > limit
     {
@@ -215,6 +216,7 @@ pub(crate) async fn services(
         )));
     }
     let mut used_aliases: Vec<String> = Vec::new();
+    let mut started = Vec::new();
     for (index, request) in requests.into_iter().enumerate() {
         let (service, version, aliases) = service_identity(&request.image, &request.alias);
         let mut kept = Vec::new();
@@ -232,7 +234,7 @@ pub(crate) async fn services(
             }
         }
         trace
-            .plain(&format!("Starting service {service}:{version} ..."))
+            .plain(&format!("Starting service {service}:{version}..."))
             .await;
         let policies = effective_policies(
             &request.image,
@@ -255,19 +257,21 @@ pub(crate) async fn services(
             ],
             &ctx.settings.container_labels,
         );
+        let env = request.env;
         let body = ContainerCreateBody {
             image: Some(image_id),
             cmd: (!request.command.is_empty()).then_some(request.command),
             entrypoint: (!request.entrypoint.is_empty()).then_some(request.entrypoint),
-            env: Some(request.env),
+            env: Some(env.clone()),
             labels: Some(labels),
             host_config: Some(host_config(ctx.settings, shared, Role::Service)?),
             networking_config: networking(shared.network.as_deref(), kept),
             ..ContainerCreateBody::default()
         };
-        create_and_start(ctx.engine, ctx.resources, &name, body).await?;
+        let id = create_and_start(ctx.engine, ctx.resources, &name, body).await?;
+        started.push(StartedService::new(name, id, &env));
     }
-    Ok(())
+    Ok(started)
 }
 
 /// Creates and starts a container; recorded for cleanup before the create call.

@@ -88,6 +88,9 @@ pub struct DockerSettings {
     pub services: Vec<ServiceSettings>,
     /// `services_limit` (`None`: unlimited).
     pub services_limit: Option<usize>,
+    /// `wait_for_services_timeout`: how long each service may take to answer on a port before
+    /// the trace warns about it; `None` (`-1` in the file) skips the wait.
+    pub wait_for_services_timeout: Option<Duration>,
     /// Deadline of the cleanup, which runs on its own even after a cancel (upstream: 5 min).
     pub cleanup_timeout: Duration,
     /// How long a canceled stage's processes get after SIGTERM before the container is removed.
@@ -134,6 +137,7 @@ impl Default for DockerSettings {
             disable_entrypoint_overwrite: false,
             services: Vec::new(),
             services_limit: None,
+            wait_for_services_timeout: Some(Duration::from_secs(30)),
             cleanup_timeout: Duration::from_secs(5 * 60),
             stop_grace: Duration::from_secs(10),
         }

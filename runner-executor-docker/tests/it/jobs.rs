@@ -1,9 +1,10 @@
 //! Jobs end to end on the engine: success, exit codes, services by alias, dns, memory limit.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
-use runner_executor::{CancellationToken, FailureReason, Image};
+use runner_executor::{CancellationToken, FailureReason, Image, Variable};
 use runner_executor_docker::{DockerExecutor, DockerSettings, RUNNER_ID_LABEL, ServiceSettings};
 
 use crate::support::{BASH_IMAGE, docker, job, leftovers, run, run_with, settings, short_token};
@@ -151,6 +152,8 @@ fn web_service(alias: &str, port: u16) -> Image {
             .iter()
             .map(|s| (*s).to_owned())
             .collect(),
+        // The test image exposes no port: name the one the health check dials.
+        variables: vec![Variable::new("HEALTHCHECK_TCP_PORT", port.to_string())],
         ..Image::default()
     }
 }
@@ -167,6 +170,7 @@ async fn services_are_reachable_by_alias() {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
+            environment: vec!["HEALTHCHECK_TCP_PORT=8080".to_owned()],
             ..ServiceSettings::default()
         }],
         ..settings()
@@ -185,6 +189,12 @@ async fn services_are_reachable_by_alias() {
     .with(|job| job.services.push(web_service("job-api", 8081)))
     .build();
     let (outcome, trace) = run(&executor, spec, None).await;
+    // Scenario 49: both services are waited for, and both answer.
+    assert!(
+        trace.contains("Waiting for services to be up and running (timeout 30 seconds)..."),
+        "{trace}"
+    );
+    assert!(!trace.contains("probably didn't start properly"), "{trace}");
     assert!(trace.contains("reached-config-web:8080"), "{trace}");
     assert!(trace.contains("reached-job-api:8081"), "{trace}");
     assert!(outcome.is_success(), "{trace}");
@@ -331,5 +341,48 @@ async fn memory_and_cpu_limits_are_applied() {
     assert!(outcome.is_success(), "{trace}");
     assert!(trace.contains("memory=67108864"), "{trace}");
     assert!(trace.contains("cpu=50000"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn a_service_that_never_listens_is_reported_and_the_job_goes_on() {
+    // Scenario 50: a service whose port never answers, with a 5 s wait.
+    let token = short_token();
+    let settings = DockerSettings {
+        wait_for_services_timeout: Some(Duration::from_secs(5)),
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let spec = job(&token, &["echo script-ran"])
+        .with(|job| {
+            job.services.push(Image {
+                name: BASH_IMAGE.to_owned(),
+                alias: "dead".to_owned(),
+                command: vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    "echo dead-service-log; sleep 600".to_owned(),
+                ],
+                variables: vec![Variable::new("HEALTHCHECK_TCP_PORT", "1234")],
+                ..Image::default()
+            });
+        })
+        .build();
+    let (outcome, trace) = run(&executor, spec, None).await;
+    assert!(
+        trace.contains("Waiting for services to be up and running (timeout 5 seconds)..."),
+        "{trace}"
+    );
+    assert!(trace.contains("*** WARNING:"), "{trace}");
+    assert!(trace.contains("probably didn't start properly."), "{trace}");
+    assert!(trace.contains("Health check error:"), "{trace}");
+    assert!(trace.contains("-wait-for-service\" timeout"), "{trace}");
+    assert!(trace.contains("Health check container logs:"), "{trace}");
+    assert!(trace.contains("dialing "), "{trace}");
+    assert!(trace.contains("Service container logs:"), "{trace}");
+    assert!(trace.contains("dead-service-log"), "{trace}");
+    assert!(trace.contains("script-ran"), "{trace}");
+    assert!(outcome.is_success(), "{trace}");
     assert_eq!(leftovers(&token).await, (0, 0, 0));
 }

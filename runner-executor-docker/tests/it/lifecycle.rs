@@ -20,6 +20,8 @@ fn busy_settings() -> DockerSettings {
             command: vec!["sleep".to_owned(), "600".to_owned()],
             ..ServiceSettings::default()
         }],
+        // The service listens on nothing; these tests are about what is left behind.
+        wait_for_services_timeout: None,
         ..settings()
     }
 }
