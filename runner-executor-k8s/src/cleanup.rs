@@ -1,7 +1,8 @@
-//! Cleanup (K3): delete the pod (propagation `Background`, `cleanup_grace_period_seconds`) and the
-//! credentials secret under `cleanup_resources_timeout`. Failures are written to the trace as
-//! `Error cleaning up pod: <cause>` / `Error cleaning up secrets: <cause>` and never change the
-//! job result; an object that is already gone is not an error.
+//! Cleanup (K3): delete the pod (propagation `Background`, `cleanup_grace_period_seconds`), the
+//! credentials secret and, with `namespace_per_job`, the job's namespace, under
+//! `cleanup_resources_timeout`. Failures are written to the trace as `Error cleaning up pod:
+//! <cause>`, `Error cleaning up secrets: <cause>` or `Error tearing down namespace: <cause>` and
+//! never change the job result; an object that is already gone is not an error.
 
 use kube::api::{DeleteParams, PropagationPolicy};
 use runner_executor::TraceWriter;
@@ -31,6 +32,14 @@ pub(crate) async fn cleanup(session: &Session, trace: &mut TraceWriter) {
         )
         .await;
         report(trace, "Error cleaning up secrets", deleted).await;
+    }
+    if let Some(namespaces) = session.own_namespace().filter(|_| session.is_started()) {
+        let deleted = until(
+            deadline,
+            namespaces.delete(session.namespace(), &DeleteParams::default()),
+        )
+        .await;
+        report(trace, "Error tearing down namespace", deleted).await;
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Error {
     /// A job variable overwrite was refused (executors.md §8.2).
     #[error("couldn't prepare overwrites: {0}")]
     Overwrite(String),
+    /// Creating the job's own namespace (`namespace_per_job`) failed.
+    #[error("setting up build namespace: {0}")]
+    Namespace(ApiError),
     /// Creating the image-pull secret failed.
     #[error("setting up credentials: {0}")]
     Credentials(ApiError),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
 use kube::Api;
 use runner_executor::{
     Backend, BackendDefaults, FailureReason, JobSpec, StageExit, StageScript, Target, TraceWriter,
@@ -42,6 +42,9 @@ impl std::fmt::Debug for KubernetesExecutor {
 pub struct Session {
     pub(crate) pods: Api<Pod>,
     pub(crate) secrets: Api<Secret>,
+    /// Set with `namespace_per_job`: the job's namespace is created with the pod and deleted
+    /// at cleanup.
+    pub(crate) own_namespace: Option<Api<Namespace>>,
     pub(crate) namespace: String,
     pub(crate) pod: Pod,
     pub(crate) secret: Option<Secret>,
@@ -260,6 +263,9 @@ impl KubernetesExecutor {
         Ok(Session {
             pods: Api::namespaced(self.client.clone(), &namespace),
             secrets: Api::namespaced(self.client.clone(), &namespace),
+            own_namespace: settings
+                .namespace_per_job
+                .then(|| Api::all(self.client.clone())),
             namespace,
             pod,
             secret,
@@ -356,6 +362,10 @@ impl Session {
         self.secret
             .as_ref()
             .and_then(|s| s.metadata.name.as_deref())
+    }
+
+    pub(crate) fn own_namespace(&self) -> Option<&Api<Namespace>> {
+        self.own_namespace.as_ref()
     }
 
     pub(crate) fn is_started(&self) -> bool {

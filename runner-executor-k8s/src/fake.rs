@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -117,6 +117,8 @@ pub(crate) struct Inner {
     pub(crate) created_pods: Vec<Pod>,
     pub(crate) secrets: BTreeMap<(String, String), Secret>,
     pub(crate) created_secrets: Vec<Secret>,
+    /// Namespaces created through the API (others, such as `default`, exist implicitly).
+    pub(crate) namespaces: BTreeMap<String, Namespace>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) faults: Vec<Fault>,
     pub(crate) scenario: Scenario,
@@ -234,6 +236,11 @@ impl FakeCluster {
     /// Secrets currently stored.
     pub fn secrets(&self) -> Vec<Secret> {
         self.state.lock().secrets.values().cloned().collect()
+    }
+
+    /// Names of the namespaces created through the API and not deleted.
+    pub fn namespaces(&self) -> Vec<String> {
+        self.state.lock().namespaces.keys().cloned().collect()
     }
 
     /// Every secret ever created, as decoded from the request.

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub struct Settings {
     /// `namespace`; empty means `default` with a trace warning.
     pub namespace: String,
-    /// `namespace_per_job`: use `ci-job-<job id>` (the namespace must exist; it is not created).
+    /// `namespace_per_job`: use `ci-job-<job id>`, created with the pod and deleted at cleanup.
     pub namespace_per_job: bool,
     /// `service_account`.
     pub service_account: Option<String>,

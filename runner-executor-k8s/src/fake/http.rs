@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
@@ -109,6 +109,15 @@ async fn handle(
         (Method::GET, ["api", "v1", "namespaces", ns, "pods", name, "exec"]) => {
             super::exec::upgrade(&state, ns, name, &query, &headers, on_upgrade)
         }
+        (Method::POST, ["api", "v1", "namespaces"]) => create_namespace(&state, &body),
+        (Method::GET, ["api", "v1", "namespaces", name]) => {
+            let namespace = state.lock().namespaces.get(*name).cloned();
+            namespace.map_or_else(
+                || not_found("namespaces", name),
+                |n| json(StatusCode::OK, &n),
+            )
+        }
+        (Method::DELETE, ["api", "v1", "namespaces", name]) => delete_namespace(&state, name),
         (Method::POST, ["api", "v1", "namespaces", ns, "secrets"]) => {
             create_secret(&state, ns, &body)
         }
@@ -212,6 +221,46 @@ pub(crate) fn json<T: Serialize>(code: StatusCode, value: &T) -> Answer {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     answer
+}
+
+fn create_namespace(state: &State, body: &[u8]) -> Answer {
+    let mut namespace: Namespace = match decode(body) {
+        Ok(namespace) => namespace,
+        Err(answer) => return *answer,
+    };
+    let name = namespace.metadata.name.clone().unwrap_or_default();
+    if !super::pods::is_dns_label(&name) {
+        return status_answer(
+            422,
+            "Invalid",
+            &format!("metadata.name: Invalid value: {name:?}"),
+        );
+    }
+    let mut inner = state.lock();
+    if inner.namespaces.contains_key(&name) {
+        return status_answer(
+            409,
+            "AlreadyExists",
+            &format!("namespaces \"{name}\" already exists"),
+        );
+    }
+    inner.resource_version += 1;
+    namespace.metadata.resource_version = Some(inner.resource_version.to_string());
+    inner.namespaces.insert(name, namespace.clone());
+    json(StatusCode::CREATED, &namespace)
+}
+
+/// Deletes a namespace with everything in it, as the namespace controller would.
+fn delete_namespace(state: &State, name: &str) -> Answer {
+    let mut inner = state.lock();
+    match inner.namespaces.remove(name) {
+        Some(namespace) => {
+            inner.pods.retain(|(ns, _), _| ns != name);
+            inner.secrets.retain(|(ns, _), _| ns != name);
+            json(StatusCode::OK, &namespace)
+        }
+        None => not_found("namespaces", name),
+    }
 }
 
 pub(crate) fn not_found(kind: &str, name: &str) -> Answer {

@@ -142,3 +142,72 @@ async fn cancellation_deletes_the_pod_and_the_secret() {
     assert!(cluster.fake.pods().is_empty(), "pod deleted");
     assert!(cluster.fake.secrets().is_empty(), "secret deleted");
 }
+
+#[tokio::test]
+async fn namespace_per_job_creates_the_namespace_first_and_deletes_it_last() {
+    let cluster = Cluster::start().await;
+    let settings = runner_executor_k8s::Settings {
+        namespace_per_job: true,
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let job = cluster
+        .job()
+        .variable(Variable::masked("DOCKER_AUTH_CONFIG", AUTH))
+        .script(["echo in-own-namespace"])
+        .build();
+    let done = run(&executor, job, Cancellation::default()).await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    assert!(
+        done.text.contains("Using Kubernetes namespace: ci-job-42"),
+        "{}",
+        done.text
+    );
+    let requests = cluster.fake.requests();
+    let position = |method: &str, path: &str| {
+        requests
+            .iter()
+            .position(|r| r.method == method && r.path == path)
+            .unwrap_or_else(|| panic!("no {method} {path} in {requests:#?}"))
+    };
+    let created = position("POST", "/api/v1/namespaces");
+    let secret = position("POST", "/api/v1/namespaces/ci-job-42/secrets");
+    let pod = position("POST", "/api/v1/namespaces/ci-job-42/pods");
+    let deleted = position("DELETE", "/api/v1/namespaces/ci-job-42");
+    assert!(
+        created < secret && secret < pod && pod < deleted,
+        "{requests:#?}"
+    );
+    assert!(cluster.fake.namespaces().is_empty());
+    assert!(cluster.fake.pods().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_namespace_delete_is_reported_and_the_job_still_succeeds() {
+    let cluster = Cluster::start().await;
+    cluster.fake.add_fault(Fault::status(
+        "DELETE",
+        "/api/v1/namespaces/ci-job-42",
+        500,
+        "",
+        "etcdserver: request timed out",
+    ));
+    let settings = runner_executor_k8s::Settings {
+        namespace_per_job: true,
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let done = run(
+        &executor,
+        cluster.job().script(["true"]).build(),
+        Cancellation::default(),
+    )
+    .await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    assert!(
+        done.text
+            .contains("Error tearing down namespace: etcdserver: request timed out"),
+        "{}",
+        done.text
+    );
+}
