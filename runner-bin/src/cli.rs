@@ -3,9 +3,106 @@
 //!
 //! Only parsing lives here; each command's behaviour is in `commands/`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
+
+/// Parses `arguments` (the program name first) and reports problems in upstream's words
+/// (cli.md 1.1): an unknown command is `FATAL: Command <name> not found.`, a flag error
+/// `Incorrect Usage: <reason>` followed by the usage; both exit 1. `--help` prints and exits 0.
+pub(crate) fn parse(arguments: Vec<OsString>) -> Result<Cli, ExitCode> {
+    Cli::try_parse_from(without_lone_booleans(arguments)).map_err(report)
+}
+
+/// A lone `true`/`false` after a flag (`--debug true`) is not a value: upstream warns and,
+/// as Go's flag parsing stops at the first argument that is not a flag, drops it and
+/// everything after it.
+fn without_lone_booleans(mut arguments: Vec<OsString>) -> Vec<OsString> {
+    let lone = arguments
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find_map(|(index, argument)| {
+            let previous = arguments.get(index - 1)?.to_str()?;
+            let is_boolean = matches!(argument.to_str(), Some("true" | "false"));
+            (is_boolean && previous.starts_with('-') && !previous.contains('=')).then(|| {
+                (
+                    index,
+                    previous.to_owned(),
+                    argument.to_string_lossy().into_owned(),
+                )
+            })
+        });
+    if let Some((index, flag, value)) = lone {
+        #[expect(
+            clippy::print_stderr,
+            reason = "logging is not set up before the command line is parsed"
+        )]
+        {
+            eprintln!(
+                "\x1b[0;33mWARNING: boolean parameters must be passed in the command line with {flag}={value}\x1b[0;m"
+            );
+            eprintln!("\x1b[0;33mWARNING: parameters after this may be ignored\x1b[0;m");
+        }
+        arguments.truncate(index);
+    }
+    arguments
+}
+
+fn report(error: clap::Error) -> ExitCode {
+    let context = |kind: ContextKind| match error.get(kind) {
+        Some(ContextValue::String(text)) => text.clone(),
+        Some(ContextValue::Strings(texts)) => texts.join(" "),
+        _ => String::new(),
+    };
+    let rendered = error.render().to_string();
+    let usage = rendered
+        .split_once("\n\n")
+        .map_or("", |(_, rest)| rest)
+        .trim_end();
+    #[expect(
+        clippy::print_stderr,
+        reason = "logging is not set up before the command line is parsed"
+    )]
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::InvalidSubcommand => {
+            let name = context(ContextKind::InvalidSubcommand);
+            eprintln!("\x1b[31;1mFATAL: Command {name} not found.\x1b[0;m");
+            ExitCode::FAILURE
+        }
+        kind => {
+            let reason = if kind == ErrorKind::UnknownArgument {
+                let argument = context(ContextKind::InvalidArg);
+                if argument.starts_with('-') {
+                    format!(
+                        "flag provided but not defined: -{}",
+                        argument.trim_start_matches('-')
+                    )
+                } else {
+                    format!("unexpected argument {argument}")
+                }
+            } else {
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_owned()
+            };
+            eprintln!("Incorrect Usage: {reason}\n\n{usage}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// A GitLab Runner written in Rust.
 #[derive(Debug, Parser)]
@@ -403,5 +500,33 @@ mod tests {
             cli.command,
             Some(Command::List(ConfigArgs { config: Some(_) }))
         ));
+    }
+
+    fn arguments(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn unknown_commands_and_flags_are_errors_not_panics() {
+        assert!(parse(arguments(&["gitlab-runner-rs", "frobnicate"])).is_err());
+        assert!(parse(arguments(&["gitlab-runner-rs", "list", "--bogus"])).is_err());
+        assert!(parse(arguments(&["gitlab-runner-rs", "list", "-c", "x.toml"])).is_ok());
+    }
+
+    #[test]
+    fn a_lone_boolean_ends_the_parsed_arguments() {
+        assert_eq!(
+            without_lone_booleans(arguments(&[
+                "gitlab-runner-rs",
+                "register",
+                "--non-interactive",
+                "true",
+                "--url",
+                "x"
+            ])),
+            arguments(&["gitlab-runner-rs", "register", "--non-interactive"])
+        );
+        let kept = arguments(&["gitlab-runner-rs", "register", "--non-interactive=true"]);
+        assert_eq!(without_lone_booleans(kept.clone()), kept);
     }
 }

@@ -24,14 +24,13 @@ mod version;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::Cli;
-
 /// Parses the command line, runs the command and maps the result to upstream's exit
 /// statuses: 0 on success, 1 on any fatal error (cli.md 1.4).
 pub fn main_entry() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(status) => return status,
+    };
     if cli.version {
         #[expect(
             clippy::print_stdout,
@@ -77,7 +76,7 @@ pub fn main_entry() -> ExitCode {
     match cli.command {
         None => {
             use clap::CommandFactory;
-            let _ = Cli::command().print_help();
+            let _ = cli::Cli::command().print_help();
             ExitCode::SUCCESS
         }
         Some(command) => dispatch(command),

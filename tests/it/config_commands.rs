@@ -118,3 +118,20 @@ async fn version_prints_the_upstream_block() {
     assert!(output.starts_with("Version:      "), "{output}");
     assert!(output.contains("OS/Arch:      linux/"), "{output}");
 }
+
+#[tokio::test]
+async fn unknown_commands_and_flags_exit_1_in_upstreams_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, output) = run_to_end(dir.path(), &["frobnicate"]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("FATAL: Command frobnicate not found."),
+        "{output}"
+    );
+    let (status, output) = run_to_end(dir.path(), &["list", "--bogus"]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("Incorrect Usage: flag provided but not defined: -bogus"),
+        "{output}"
+    );
+}
