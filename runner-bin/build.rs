@@ -18,10 +18,29 @@ fn main() {
     let revision = git(&["rev-parse", "--short=8", "HEAD"]).unwrap_or_else(|| "HEAD".to_owned());
     let branch =
         git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    // The commit's date, not the wall clock: the same source builds the same binary.
+    let built = git(&[
+        "show",
+        "-s",
+        "--format=%cd",
+        "--date=format:%Y-%m-%dT%H:%M:%S%z",
+        "HEAD",
+    ])
+    .unwrap_or_else(|| "unknown".to_owned());
+    let rustc = rustc_version().unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=RUNNER_BUILD_REVISION={revision}");
     println!("cargo:rustc-env=RUNNER_BUILD_BRANCH={branch}");
-    // Only re-run when HEAD moves, so ordinary edits do not rebuild the binary twice.
+    println!("cargo:rustc-env=RUNNER_BUILD_TIME={built}");
+    println!("cargo:rustc-env=RUNNER_BUILD_RUSTC={rustc}");
+    // Re-run when HEAD moves (a checkout) or the branch it names gets a commit, so ordinary
+    // edits do not rebuild the binary twice.
     println!("cargo:rerun-if-changed=../.git/HEAD");
+    if let Ok(head) = std::fs::read_to_string("../.git/HEAD")
+        && let Some(reference) = head.trim().strip_prefix("ref: ")
+        && std::path::Path::new("../.git").join(reference).exists()
+    {
+        println!("cargo:rerun-if-changed=../.git/{reference}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     link_for_small_idle_footprint();
 }
@@ -74,13 +93,17 @@ fn user_chose_linker() -> bool {
         || std::env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some()
 }
 
-/// `1.95.0 (...)` -> 95, from the compiler cargo runs.
-fn rustc_minor_version() -> Option<u32> {
+/// `rustc 1.95.0 (...)` -> `1.95.0`, from the compiler cargo runs.
+fn rustc_version() -> Option<String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let output = Command::new(rustc).arg("--version").output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
-    let version = text.split_whitespace().nth(1)?;
-    version.split('.').nth(1)?.parse().ok()
+    text.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// `1.95.0` -> 95.
+fn rustc_minor_version() -> Option<u32> {
+    rustc_version()?.split('.').nth(1)?.parse().ok()
 }
 
 /// `glibc 2.36` -> 36, from the C library the binary links against.

@@ -6,6 +6,11 @@ pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub(crate) const REVISION: &str = env!("RUNNER_BUILD_REVISION");
 /// The git branch this binary was built from.
 pub(crate) const BRANCH: &str = env!("RUNNER_BUILD_BRANCH");
+/// When the source was committed (`2026-11-23T09:16:11+0000`), the reproducible stand-in for
+/// upstream's build time.
+pub(crate) const BUILT: &str = env!("RUNNER_BUILD_TIME");
+/// The compiler that built this binary (`1.95.0`).
+pub(crate) const RUSTC: &str = env!("RUNNER_BUILD_RUSTC");
 
 /// The operating system name as upstream prints it (`linux`, `darwin`, ...).
 pub(crate) fn os() -> &'static str {
@@ -27,12 +32,11 @@ pub(crate) fn arch() -> &'static str {
 
 /// The multi-line block printed by `--version`, in upstream's layout (cli.md 1.3).
 ///
-/// The `GO version` line of upstream becomes the Rust toolchain line; scripts that
-/// parse the first line (`Version:`) keep working.
+/// Six lines as upstream's; its `GO version` line names the Rust compiler instead, and
+/// `Built` is the commit's date. Scripts that parse `Version:` keep working.
 pub(crate) fn long_version() -> String {
     format!(
-        "Version:      {VERSION}\nGit revision: {REVISION}\nGit branch:   {BRANCH}\nRust version: {rust}\nOS/Arch:      {os}/{arch}",
-        rust = env!("CARGO_PKG_RUST_VERSION"),
+        "Version:      {VERSION}\nGit revision: {REVISION}\nGit branch:   {BRANCH}\nRust version: {RUSTC}\nBuilt:        {BUILT}\nOS/Arch:      {os}/{arch}",
         os = os(),
         arch = arch(),
     )

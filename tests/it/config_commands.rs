@@ -117,6 +117,31 @@ async fn version_prints_the_upstream_block() {
     assert!(status.success());
     assert!(output.starts_with("Version:      "), "{output}");
     assert!(output.contains("OS/Arch:      linux/"), "{output}");
+    // Six lines, as upstream's block.
+    let labels: Vec<&str> = output
+        .lines()
+        .filter_map(|line| line.split_once(':').map(|(label, _)| label))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "Version",
+            "Git revision",
+            "Git branch",
+            "Rust version",
+            "Built",
+            "OS/Arch"
+        ],
+        "{output}"
+    );
+    let revision = output
+        .lines()
+        .find_map(|line| line.strip_prefix("Git revision: "))
+        .unwrap_or_default();
+    assert!(
+        revision == "HEAD" || revision.len() == 8,
+        "a short revision: {output}"
+    );
 }
 
 #[tokio::test]
