@@ -177,6 +177,9 @@ pub(crate) enum Command {
     /// Helper mode (inside jobs): download and extract the cache.
     #[command(hide = true)]
     CacheExtractor(crate::helper_commands::CacheExtractorArgs),
+    /// Helper mode (inside jobs): wait until a service answers on TCP.
+    #[command(hide = true)]
+    HealthCheck(crate::health_check::HealthCheckArgs),
 }
 
 /// `-c/--config`, shared by every command that reads the file.

@@ -9,6 +9,7 @@ mod config_file;
 mod coordinator;
 mod docker_settings;
 mod executors;
+mod health_check;
 mod helper_commands;
 mod job_runner;
 mod job_spec;
@@ -105,6 +106,7 @@ fn dispatch(command: cli::Command) -> ExitCode {
             run_helper(helper_commands::run_cache_extractor(args))
         }
         cli::Command::Exec(args) => commands::exec::run(args),
+        cli::Command::HealthCheck(args) => health_check::run(&args),
         cli::Command::Install(args) => commands::service_control::install(&args),
         cli::Command::Uninstall(args) => commands::service_control::uninstall(&args),
         cli::Command::Start(args) => {

@@ -50,6 +50,8 @@ pub struct Session {
     pub(crate) secret: Option<Secret>,
     pub(crate) pod_name: String,
     pub(crate) started: bool,
+    /// The helper's wait for services, run once the pod is running (before the first stage).
+    pub(crate) health_check: Option<String>,
     pub(crate) settings: Arc<Settings>,
 }
 
@@ -187,6 +189,7 @@ impl KubernetesExecutor {
         let mut all_services = settings.services.clone();
         all_services.extend(job.services.iter().cloned());
         let services = crate::services::name_services(&all_services);
+        let health_check = crate::services::health_check_command(&services);
 
         let job_policies = job
             .image
@@ -271,6 +274,7 @@ impl KubernetesExecutor {
             secret,
             pod_name,
             started: false,
+            health_check,
             settings: Arc::clone(settings),
         })
     }
@@ -320,6 +324,15 @@ impl Backend for KubernetesExecutor {
                 biased;
                 () = stop.cancelled() => return Ok(StageExit::Stopped),
                 started = crate::start::start_pod(session, trace) => started?,
+            }
+            // Services that name a health-check port must answer before any stage runs; a
+            // failed wait fails this first stage with the helper's exit code, as upstream's
+            // failed preparation fails the job.
+            if let Some(command) = session.health_check.take() {
+                match crate::stage::run(session, "helper", &command, trace, &stop).await? {
+                    StageExit::Success => {}
+                    other => return Ok(other),
+                }
             }
         }
         let container = match script.target {

@@ -39,6 +39,28 @@ pub(crate) fn name_services(services: &[Image]) -> Vec<PodService> {
         .collect()
 }
 
+/// The helper's wait for services (executors.md §8.1 step 7): `gitlab-runner-helper
+/// health-check --port '<p>' ...` for every service, by container name, whose variables set
+/// `HEALTHCHECK_TCP_PORT`; `None` when none does.
+pub(crate) fn health_check_command(services: &[PodService]) -> Option<String> {
+    let mut sorted: Vec<&PodService> = services.iter().collect();
+    sorted.sort_by(|a, b| a.container_name.cmp(&b.container_name));
+    let ports: String = sorted
+        .iter()
+        .filter_map(|service| {
+            service
+                .image
+                .variables
+                .iter()
+                .rev()
+                .find(|variable| variable.key == "HEALTHCHECK_TCP_PORT")
+                .filter(|variable| !variable.value.is_empty())
+        })
+        .map(|variable| format!("--port '{}' ", variable.value.replace('\'', "")))
+        .collect();
+    (!ports.is_empty()).then(|| format!("gitlab-runner-helper health-check {ports}"))
+}
+
 /// Host names for `127.0.0.1`: per service its derived names that are valid DNS-1123 subdomains
 /// plus every user alias (an invalid user alias is an error).
 pub(crate) fn host_alias_names(services: &[PodService]) -> Result<Vec<String>, String> {

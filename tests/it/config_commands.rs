@@ -160,3 +160,23 @@ async fn unknown_commands_and_flags_exit_1_in_upstreams_words() {
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn health_check_waits_for_the_ports_it_is_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listener");
+    let port = listener.local_addr().expect("address").port().to_string();
+    let (status, output) = run_to_end(dir.path(), &["health-check", "--port", &port]).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains(&format!(
+            "waiting for TCP connection to localhost on [{port}]..."
+        )),
+        "{output}"
+    );
+    let (status, output) = run_to_end(dir.path(), &["health-check"]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("FATAL: No HOST or PORT found"), "{output}");
+}

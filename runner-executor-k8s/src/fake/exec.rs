@@ -145,7 +145,18 @@ async fn run_session<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut incoming) = socket.split();
-    let spawned = tokio::process::Command::new(&argv[0])
+    let mut command = tokio::process::Command::new(&argv[0]);
+    // Helper-image programs (`gitlab-runner-helper ...`) do not exist on the host: a test puts
+    // shims for them in `<work dir>/shims`, searched first.
+    let shims = work_dir.join("shims");
+    if shims.is_dir() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut joined = shims.into_os_string();
+        joined.push(":");
+        joined.push(path);
+        command.env("PATH", joined);
+    }
+    let spawned = command
         .args(&argv[1..])
         .envs(env)
         .current_dir(&work_dir)

@@ -362,3 +362,95 @@ async fn refused_namespace_overwrite_fails_preparation() {
     );
     assert!(cluster.fake.requests().is_empty());
 }
+
+/// A `gitlab-runner-helper` shim for the fake's helper container: `health-check --port P ...`
+/// dials 127.0.0.1 until every port answers, as the real helper command does.
+fn install_helper_shim(cluster: &Cluster) {
+    use std::os::unix::fs::PermissionsExt;
+    let shims = cluster.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("test setup");
+    let shim = shims.join("gitlab-runner-helper");
+    std::fs::write(
+        &shim,
+        r#"#!/bin/bash
+[ "$1" = health-check ] || exit 2
+shift
+ports=()
+while [ $# -gt 0 ]; do ports+=("$2"); shift 2; done
+echo "waiting for TCP connection to localhost on [${ports[*]}]..."
+for port in "${ports[@]}"; do
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
+done
+echo "services-answered"
+"#,
+    )
+    .expect("test setup");
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).expect("test setup");
+}
+
+fn service_with_health_port(alias: &str, port: u16) -> Image {
+    Image {
+        name: "registry.example.com/db/postgres:16".to_owned(),
+        alias: alias.to_owned(),
+        variables: vec![Variable::new("HEALTHCHECK_TCP_PORT", port.to_string())],
+        ..Image::default()
+    }
+}
+
+#[tokio::test]
+async fn services_with_a_health_port_are_waited_for_in_the_helper() {
+    let cluster = Cluster::start().await;
+    install_helper_shim(&cluster);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+    let port = listener.local_addr().expect("address").port();
+    let job = cluster
+        .job()
+        .with(|job| job.services = vec![service_with_health_port("db", port)])
+        .script(["echo script-ran"])
+        .build();
+    let executor = cluster.executor(fast_settings()).await;
+    let done = run(&executor, job, Cancellation::default()).await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    let wait = done
+        .text
+        .find("services-answered")
+        .expect("the wait ran and finished");
+    assert!(
+        wait < done.text.find("script-ran").unwrap(),
+        "{}",
+        done.text
+    );
+    // The helper was asked for exactly the service's port.
+    assert!(
+        done.text.contains(&format!(
+            "waiting for TCP connection to localhost on [{port}]..."
+        )),
+        "{}",
+        done.text
+    );
+    drop(listener);
+}
+
+#[tokio::test]
+async fn a_failing_service_wait_fails_the_job_before_any_script() {
+    let cluster = Cluster::start().await;
+    let shims = cluster.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("test setup");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let shim = shims.join("gitlab-runner-helper");
+        std::fs::write(&shim, "#!/bin/sh\necho service-unreachable\nexit 1\n").expect("test setup");
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
+            .expect("test setup");
+    }
+    let job = cluster
+        .job()
+        .with(|job| job.services = vec![service_with_health_port("db", 5432)])
+        .script(["echo script-ran"])
+        .build();
+    let executor = cluster.executor(fast_settings()).await;
+    let done = run(&executor, job, Cancellation::default()).await;
+    assert!(!done.outcome.is_success(), "{}", done.text);
+    assert!(done.text.contains("service-unreachable"), "{}", done.text);
+    assert!(!done.text.contains("script-ran"), "{}", done.text);
+}
