@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use runner_config::{Config, DockerConfig, Executor, RunnerConfig};
 use runner_executor_docker::{
-    DockerExecutor, DockerSettings, Engine, ServiceSettings, sweep_leftovers,
+    ContainerOptions, DockerExecutor, DockerSettings, Engine, ServiceSettings, sweep_leftovers,
 };
 
 /// How long the start-up sweep may take in total: an unreachable `tcp://` daemon must not
@@ -133,6 +133,8 @@ pub(crate) fn docker_settings(
         services_limit: config
             .services_limit
             .and_then(|limit| usize::try_from(limit).ok()),
+        build_options: build_options(config),
+        service_options: service_options(config),
         // 0 is upstream's 30 s; negative turns the wait off.
         wait_for_services_timeout: config.effective_wait_for_services_timeout(),
         cleanup_timeout: defaults.cleanup_timeout,
@@ -217,53 +219,66 @@ fn unenforced_restriction(config: &DockerConfig) -> Option<&'static str> {
     .find_map(|(key, set)| set.then_some(key))
 }
 
+/// Host options of the build container that Docker applies as given.
+fn build_options(config: &DockerConfig) -> ContainerOptions {
+    ContainerOptions {
+        runtime: non_empty(&config.runtime),
+        cgroup_parent: non_empty(&config.cgroup_parent),
+        cpuset_cpus: non_empty(&config.cpuset_cpus),
+        cpuset_mems: non_empty(&config.cpuset_mems),
+        cpu_shares: (config.cpu_shares != 0).then_some(config.cpu_shares),
+        group_add: config.group_add.clone(),
+        userns_mode: non_empty(&config.userns_mode),
+        oom_score_adj: (config.oom_score_adjust != 0).then_some(config.oom_score_adjust),
+        device_cgroup_rules: config.device_cgroup_rules.clone(),
+        pid_mode: non_empty(&config.pid_mode),
+        ipc_mode: non_empty(&config.ipcmode),
+        sysctls: config.sysctls.clone(),
+        tmpfs: config.tmpfs.clone(),
+        ulimits: config.ulimit.clone(),
+        ..ContainerOptions::default()
+    }
+}
+
+/// Host options of service containers (the `service_*` and `services_*` keys).
+fn service_options(config: &DockerConfig) -> ContainerOptions {
+    ContainerOptions {
+        runtime: non_empty(&config.runtime),
+        cgroup_parent: non_empty(&config.service_cgroup_parent),
+        cpuset_cpus: non_empty(&config.service_cpuset_cpus),
+        cpu_shares: (config.service_cpu_shares != 0).then_some(config.service_cpu_shares),
+        cpus: non_empty(&config.service_cpus),
+        memory: non_empty(&config.service_memory),
+        memory_swap: non_empty(&config.service_memory_swap),
+        memory_reservation: non_empty(&config.service_memory_reservation),
+        security_opt: config.services_security_opt.clone(),
+        userns_mode: non_empty(&config.userns_mode),
+        tmpfs: config.services_tmpfs.clone(),
+        ..ContainerOptions::default()
+    }
+}
+
 /// Keys set in `config` that the executor does not implement and that are safe to ignore.
 fn ignored_keys(config: &DockerConfig) -> Vec<&'static str> {
     let text = |value: &String| !value.is_empty();
     let list = |value: &Vec<String>| !value.is_empty();
     [
-        ("runtime", text(&config.runtime)),
-        ("cgroup_parent", text(&config.cgroup_parent)),
-        ("cpuset_cpus", text(&config.cpuset_cpus)),
-        ("cpuset_mems", text(&config.cpuset_mems)),
-        ("cpu_shares", config.cpu_shares != 0),
         ("allowed_users", list(&config.allowed_users)),
-        ("group_add", list(&config.group_add)),
-        ("userns_mode", text(&config.userns_mode)),
-        ("oom_score_adjust", config.oom_score_adjust != 0),
-        ("services_security_opt", list(&config.services_security_opt)),
-        ("device_cgroup_rules", list(&config.device_cgroup_rules)),
         ("gpus", text(&config.gpus)),
         ("services_devices", !config.services_devices.is_empty()),
         ("volume_driver", text(&config.volume_driver)),
         ("volume_driver_ops", !config.volume_driver_ops.is_empty()),
         ("volumes_from", list(&config.volumes_from)),
-        ("pid_mode", text(&config.pid_mode)),
-        ("ipcmode", text(&config.ipcmode)),
         ("mac_address", text(&config.mac_address)),
         ("links", list(&config.links)),
-        ("service_memory", text(&config.service_memory)),
-        ("service_memory_swap", text(&config.service_memory_swap)),
-        (
-            "service_memory_reservation",
-            text(&config.service_memory_reservation),
-        ),
-        ("service_cgroup_parent", text(&config.service_cgroup_parent)),
         (
             "service_slot_cgroup_template",
             text(&config.service_slot_cgroup_template),
         ),
-        ("service_cpuset_cpus", text(&config.service_cpuset_cpus)),
-        ("service_cpus", text(&config.service_cpus)),
-        ("service_cpu_shares", config.service_cpu_shares != 0),
         ("service_gpus", text(&config.service_gpus)),
         ("isolation", text(&config.isolation)),
-        ("tmpfs", !config.tmpfs.is_empty()),
-        ("services_tmpfs", !config.services_tmpfs.is_empty()),
-        ("sysctls", !config.sysctls.is_empty()),
         ("helper_image_flavor", text(&config.helper_image_flavor)),
         ("enable_ipv6", config.enable_ipv6),
-        ("ulimit", !config.ulimit.is_empty()),
         ("log_options", !config.log_options.is_empty()),
     ]
     .into_iter()
@@ -468,8 +483,38 @@ mod tests {
         let config = DockerConfig {
             runtime: "runsc".to_owned(),
             enable_ipv6: true,
+            mac_address: "02:42:ac:11:00:02".to_owned(),
             ..DockerConfig::default()
         };
-        assert_eq!(ignored_keys(&config), ["runtime", "enable_ipv6"]);
+        assert_eq!(ignored_keys(&config), ["mac_address", "enable_ipv6"]);
+    }
+
+    #[test]
+    fn pass_through_keys_reach_their_containers() {
+        let config = DockerConfig {
+            runtime: "runsc".to_owned(),
+            cpuset_cpus: "0-1".to_owned(),
+            cpu_shares: 512,
+            ulimit: [("nofile".to_owned(), "1024:2048".to_owned())].into(),
+            service_memory: "128m".to_owned(),
+            service_cpus: "0.5".to_owned(),
+            services_tmpfs: [("/var/lib/db".to_owned(), "rw".to_owned())].into(),
+            ..DockerConfig::default()
+        };
+        let settings = docker_settings(&config, env_of(&[]));
+        let build = &settings.build_options;
+        assert_eq!(build.runtime.as_deref(), Some("runsc"));
+        assert_eq!(build.cpuset_cpus.as_deref(), Some("0-1"));
+        assert_eq!(build.cpu_shares, Some(512));
+        assert_eq!(build.ulimits["nofile"], "1024:2048");
+        assert_eq!(
+            build.memory, None,
+            "the build's memory is DockerSettings::memory"
+        );
+        let service = &settings.service_options;
+        assert_eq!(service.memory.as_deref(), Some("128m"));
+        assert_eq!(service.cpus.as_deref(), Some("0.5"));
+        assert_eq!(service.tmpfs["/var/lib/db"], "rw");
+        assert_eq!(service.cpu_shares, None);
     }
 }

@@ -1,14 +1,16 @@
 //! Container configurations of a job: build, helper (`predefined`) and services
 //! (executors.md §7.5, §7.6), and the host settings they share (D2: `dns` on every container).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkingConfig,
+    ResourcesUlimits,
 };
 
 use crate::error::{Error, Result};
-use crate::settings::DockerSettings;
+use crate::settings::{ContainerOptions, DockerSettings};
 use crate::units::{parse_cpus, parse_memory};
 
 /// Upstream's shell detection (§4.11): exec the first shell found, reading the script on stdin.
@@ -104,7 +106,71 @@ pub(crate) fn host_config(
             host.privileged = Some(settings.services_privileged.unwrap_or(settings.privileged));
         }
     }
+    match role {
+        Role::Build => apply_options(&mut host, &settings.build_options)?,
+        Role::Service => apply_options(&mut host, &settings.service_options)?,
+        Role::Helper => {}
+    }
     Ok(host)
+}
+
+/// Adds the options set in `options` to `host`; unset ones keep what `host` has.
+fn apply_options(host: &mut HostConfig, options: &ContainerOptions) -> Result<()> {
+    let text = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    let list = |values: &Vec<String>| (!values.is_empty()).then(|| values.clone());
+    let map = |values: &BTreeMap<String, String>| {
+        (!values.is_empty()).then(|| values.clone().into_iter().collect())
+    };
+    host.runtime = text(&options.runtime).or(host.runtime.take());
+    host.cgroup_parent = text(&options.cgroup_parent).or(host.cgroup_parent.take());
+    host.cpuset_cpus = text(&options.cpuset_cpus).or(host.cpuset_cpus.take());
+    host.cpuset_mems = text(&options.cpuset_mems).or(host.cpuset_mems.take());
+    host.cpu_shares = options.cpu_shares.or(host.cpu_shares);
+    host.userns_mode = text(&options.userns_mode).or(host.userns_mode.take());
+    host.oom_score_adj = options.oom_score_adj.or(host.oom_score_adj);
+    host.pid_mode = text(&options.pid_mode).or(host.pid_mode.take());
+    host.ipc_mode = text(&options.ipc_mode).or(host.ipc_mode.take());
+    host.group_add = list(&options.group_add).or(host.group_add.take());
+    host.device_cgroup_rules =
+        list(&options.device_cgroup_rules).or(host.device_cgroup_rules.take());
+    host.security_opt = list(&options.security_opt).or(host.security_opt.take());
+    host.sysctls = map(&options.sysctls).or(host.sysctls.take());
+    host.tmpfs = map(&options.tmpfs).or(host.tmpfs.take());
+    if let Some(memory) = text(&options.memory) {
+        host.memory = Some(parse_memory(&memory)?);
+    }
+    if let Some(swap) = text(&options.memory_swap) {
+        host.memory_swap = Some(parse_memory(&swap)?);
+    }
+    if let Some(reservation) = text(&options.memory_reservation) {
+        host.memory_reservation = Some(parse_memory(&reservation)?);
+    }
+    if let Some(cpus) = text(&options.cpus) {
+        host.nano_cpus = Some(parse_cpus(&cpus)?);
+    }
+    if !options.ulimits.is_empty() {
+        host.ulimits = Some(
+            options
+                .ulimits
+                .iter()
+                .map(|(name, limits)| parse_ulimit(name, limits))
+                .collect::<Result<_>>()?,
+        );
+    }
+    Ok(())
+}
+
+/// `ulimit` entry `nofile = "1024:2048"` (or one number for both) → a Docker ulimit.
+fn parse_ulimit(name: &str, limits: &str) -> Result<ResourcesUlimits> {
+    let invalid = || Error::config(format!("invalid ulimit {name}: {limits:?}"));
+    let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
+    let soft: i64 = soft.trim().parse().map_err(|_| invalid())?;
+    let hard: i64 = hard.trim().parse().map_err(|_| invalid())?;
+    Ok(ResourcesUlimits {
+        name: Some(name.to_owned()),
+        soft: Some(soft),
+        hard: Some(hard),
+    })
 }
 
 /// `host[:container[:perms]]`, default permissions `rwm`.

@@ -118,6 +118,7 @@ pub use names::{MANAGED_LABEL, REUSABLE_LABEL, RUNNER_ID_LABEL, SYSTEM_ID_LABEL}
 pub use policy::PullPolicy;
 pub use session::DockerSession;
 pub use settings::{
-    DEFAULT_HOST, DockerSettings, RegistryAuth, RegistryCredential, ServiceSettings,
+    ContainerOptions, DEFAULT_HOST, DockerSettings, RegistryAuth, RegistryCredential,
+    ServiceSettings,
 };
 pub use sweep::{SweepReport, sweep_leftovers};

@@ -88,6 +88,12 @@ pub struct DockerSettings {
     pub services: Vec<ServiceSettings>,
     /// `services_limit` (`None`: unlimited).
     pub services_limit: Option<usize>,
+    /// Options of the build container Docker applies as given (`runtime`, `cgroup_parent`,
+    /// `cpuset_cpus`, `sysctls`, `ulimit`, ...).
+    pub build_options: ContainerOptions,
+    /// The same for service containers (`service_memory`, `service_cpus`, `services_tmpfs`,
+    /// `services_security_opt`, ...).
+    pub service_options: ContainerOptions,
     /// `wait_for_services_timeout`: how long each service may take to answer on a port before
     /// the trace warns about it; `None` (`-1` in the file) skips the wait.
     pub wait_for_services_timeout: Option<Duration>,
@@ -137,6 +143,8 @@ impl Default for DockerSettings {
             disable_entrypoint_overwrite: false,
             services: Vec::new(),
             services_limit: None,
+            build_options: ContainerOptions::default(),
+            service_options: ContainerOptions::default(),
             wait_for_services_timeout: Some(Duration::from_secs(30)),
             cleanup_timeout: Duration::from_secs(5 * 60),
             stop_grace: Duration::from_secs(10),
@@ -170,6 +178,50 @@ pub struct ServiceSettings {
     pub entrypoint: Vec<String>,
     /// `environment`: `KEY=VALUE` entries.
     pub environment: Vec<String>,
+}
+
+/// `[runners.docker]` options that go to Docker's host config as they are, for one kind of
+/// container. Empty values leave Docker's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOptions {
+    /// `runtime` (e.g. `runsc`).
+    pub runtime: Option<String>,
+    /// `cgroup_parent` / `service_cgroup_parent`.
+    pub cgroup_parent: Option<String>,
+    /// `cpuset_cpus` / `service_cpuset_cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `cpuset_mems`.
+    pub cpuset_mems: Option<String>,
+    /// `cpu_shares` / `service_cpu_shares`.
+    pub cpu_shares: Option<i64>,
+    /// `cpus` for services (`service_cpus`); the build container's is [`DockerSettings::cpus`].
+    pub cpus: Option<String>,
+    /// `service_memory`; the build container's is [`DockerSettings::memory`].
+    pub memory: Option<String>,
+    /// `service_memory_swap`.
+    pub memory_swap: Option<String>,
+    /// `service_memory_reservation`.
+    pub memory_reservation: Option<String>,
+    /// `services_security_opt`; the build container's is [`DockerSettings::security_opt`].
+    pub security_opt: Vec<String>,
+    /// `group_add`.
+    pub group_add: Vec<String>,
+    /// `userns_mode`.
+    pub userns_mode: Option<String>,
+    /// `oom_score_adjust`.
+    pub oom_score_adj: Option<i64>,
+    /// `device_cgroup_rules`.
+    pub device_cgroup_rules: Vec<String>,
+    /// `pid_mode`.
+    pub pid_mode: Option<String>,
+    /// `ipcmode`.
+    pub ipc_mode: Option<String>,
+    /// `sysctls`.
+    pub sysctls: BTreeMap<String, String>,
+    /// `tmpfs` / `services_tmpfs`: mount point → options.
+    pub tmpfs: BTreeMap<String, String>,
+    /// `ulimit`: name → `soft[:hard]`.
+    pub ulimits: BTreeMap<String, String>,
 }
 
 /// A registry login from the job payload's `credentials[]` (type `registry`).

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
 use runner_executor::{CancellationToken, FailureReason, Image, Variable};
-use runner_executor_docker::{DockerExecutor, DockerSettings, RUNNER_ID_LABEL, ServiceSettings};
+use runner_executor_docker::{
+    ContainerOptions, DockerExecutor, DockerSettings, RUNNER_ID_LABEL, ServiceSettings,
+};
 
 use crate::support::{BASH_IMAGE, docker, job, leftovers, run, run_with, settings, short_token};
 
@@ -341,6 +343,33 @@ async fn memory_and_cpu_limits_are_applied() {
     assert!(outcome.is_success(), "{trace}");
     assert!(trace.contains("memory=67108864"), "{trace}");
     assert!(trace.contains("cpu=50000"), "{trace}");
+    assert_eq!(leftovers(&token).await, (0, 0, 0));
+}
+
+#[tokio::test]
+#[ignore = "needs docker"]
+async fn pass_through_options_shape_the_build_container() {
+    let token = short_token();
+    let settings = DockerSettings {
+        build_options: ContainerOptions {
+            ulimits: [("nofile".to_owned(), "1024:2048".to_owned())].into(),
+            tmpfs: [("/scratch".to_owned(), "rw,size=1m".to_owned())].into(),
+            sysctls: [("net.core.somaxconn".to_owned(), "1234".to_owned())].into(),
+            ..ContainerOptions::default()
+        },
+        ..settings()
+    };
+    let executor = DockerExecutor::new(settings);
+    let script = [
+        "echo nofile=$(ulimit -Sn):$(ulimit -Hn)",
+        "grep -q ' /scratch tmpfs ' /proc/mounts && echo scratch-is-tmpfs",
+        "echo somaxconn=$(cat /proc/sys/net/core/somaxconn)",
+    ];
+    let (outcome, trace) = run(&executor, job(&token, &script).build(), None).await;
+    assert!(outcome.is_success(), "{trace}");
+    assert!(trace.contains("nofile=1024:2048"), "{trace}");
+    assert!(trace.contains("scratch-is-tmpfs"), "{trace}");
+    assert!(trace.contains("somaxconn=1234"), "{trace}");
     assert_eq!(leftovers(&token).await, (0, 0, 0));
 }
 
