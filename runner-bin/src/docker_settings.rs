@@ -39,12 +39,6 @@ pub(crate) fn docker_executor(
     let Some(config) = &runner.docker else {
         return Err("missing docker configuration".to_owned());
     };
-    if let Some(key) = unenforced_restriction(config) {
-        return Err(format!(
-            "[runners.docker] {key} is set, but this build of gitlab-runner-rs cannot enforce it; \
-             remove it from config.toml to run jobs on this runner"
-        ));
-    }
     let ignored = ignored_keys(config);
     if !ignored.is_empty() {
         tracing::warn!(
@@ -93,6 +87,8 @@ pub(crate) fn docker_settings(
         helper_binary: None,
         privileged: config.privileged,
         services_privileged: config.services_privileged,
+        allowed_privileged_images: config.allowed_privileged_images.clone(),
+        allowed_privileged_services: config.allowed_privileged_services.clone(),
         user: non_empty(&config.user),
         cap_add: config.cap_add.clone(),
         cap_drop: config.cap_drop.clone(),
@@ -200,23 +196,6 @@ fn docker_auth_config(
         .map(str::to_owned)
         .or_else(|| env("DOCKER_AUTH_CONFIG"))
         .filter(|value| !value.is_empty())
-}
-
-/// The first allow-list in `config` that the executor would not enforce, if any.
-fn unenforced_restriction(config: &DockerConfig) -> Option<&'static str> {
-    let services_privileged = config.services_privileged.unwrap_or(config.privileged);
-    [
-        (
-            "allowed_privileged_images",
-            config.privileged && !config.allowed_privileged_images.is_empty(),
-        ),
-        (
-            "allowed_privileged_services",
-            services_privileged && !config.allowed_privileged_services.is_empty(),
-        ),
-    ]
-    .into_iter()
-    .find_map(|(key, set)| set.then_some(key))
 }
 
 /// Host options of the build container that Docker applies as given.
@@ -466,15 +445,19 @@ mod tests {
         assert_eq!(settings.allowed_images, ["ruby:*"]);
         assert_eq!(settings.allowed_services, ["postgres:*"]);
 
-        // The privileged allow-lists only restrict anything when containers are privileged.
-        let mut config = DockerConfig {
+        // The privileged allow-lists reach the executor, which applies them per image.
+        let config = DockerConfig {
+            privileged: true,
             allowed_privileged_images: vec!["docker:*".to_owned()],
+            allowed_privileged_services: vec!["docker:*-dind".to_owned()],
             ..DockerConfig::default()
         };
-        assert!(docker_executor(&docker_runner(config.clone()), env_of(&[])).is_ok());
-        config.privileged = true;
-        let error = docker_executor(&docker_runner(config), env_of(&[])).expect_err("privileged");
-        assert!(error.contains("allowed_privileged_images"), "{error}");
+        let executor = docker_executor(&docker_runner(config), env_of(&[])).expect("enforced");
+        assert_eq!(executor.settings().allowed_privileged_images, ["docker:*"]);
+        assert_eq!(
+            executor.settings().allowed_privileged_services,
+            ["docker:*-dind"]
+        );
     }
 
     #[test]

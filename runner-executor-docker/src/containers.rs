@@ -49,6 +49,7 @@ pub(crate) fn host_config(
     settings: &DockerSettings,
     shared: &SharedHost,
     role: Role,
+    image: &str,
 ) -> Result<HostConfig> {
     for server in &settings.dns {
         server.parse::<IpAddr>().map_err(|error| {
@@ -75,7 +76,10 @@ pub(crate) fn host_config(
             host.privileged = Some(settings.privileged);
         }
         Role::Build => {
-            host.privileged = Some(settings.privileged);
+            host.privileged = Some(
+                settings.privileged
+                    && may_be_privileged(&settings.allowed_privileged_images, image),
+            );
             host.memory = settings.memory.as_deref().map(parse_memory).transpose()?;
             host.memory_swap = settings
                 .memory_swap
@@ -103,7 +107,10 @@ pub(crate) fn host_config(
             }
         }
         Role::Service => {
-            host.privileged = Some(settings.services_privileged.unwrap_or(settings.privileged));
+            host.privileged = Some(
+                settings.services_privileged.unwrap_or(settings.privileged)
+                    && may_be_privileged(&settings.allowed_privileged_services, image),
+            );
         }
     }
     match role {
@@ -112,6 +119,15 @@ pub(crate) fn host_config(
         Role::Helper => {}
     }
     Ok(host)
+}
+
+/// `allowed_privileged_images` / `_services`: only matching images get privileged mode; an
+/// empty list lets every image have it.
+fn may_be_privileged(allowed: &[String], image: &str) -> bool {
+    allowed.is_empty()
+        || allowed
+            .iter()
+            .any(|pattern| crate::allowed::matches(pattern, image))
 }
 
 /// Adds the options set in `options` to `host`; unset ones keep what `host` has.
@@ -298,7 +314,8 @@ mod tests {
             dns: vec!["dns.example".to_owned()],
             ..DockerSettings::default()
         };
-        let error = host_config(&settings, &SharedHost::default(), Role::Build).unwrap_err();
+        let error =
+            host_config(&settings, &SharedHost::default(), Role::Build, "alpine").unwrap_err();
         assert!(
             error
                 .to_string()
@@ -316,15 +333,41 @@ mod tests {
             devices: vec!["/dev/fuse".to_owned()],
             ..DockerSettings::default()
         };
-        let build = host_config(&settings, &SharedHost::default(), Role::Build).unwrap();
+        let build = host_config(&settings, &SharedHost::default(), Role::Build, "alpine").unwrap();
         assert_eq!(build.memory, Some(64 * 1024 * 1024));
         assert_eq!(build.nano_cpus, Some(500_000_000));
         assert_eq!(
             build.devices.unwrap()[0].cgroup_permissions.as_deref(),
             Some("rwm")
         );
-        let service = host_config(&settings, &SharedHost::default(), Role::Service).unwrap();
+        let service =
+            host_config(&settings, &SharedHost::default(), Role::Service, "redis").unwrap();
         assert_eq!(service.dns, Some(vec!["10.0.0.53".to_owned()]));
         assert_eq!(service.memory, None);
+    }
+
+    #[test]
+    fn privileged_mode_follows_the_allowed_lists() {
+        let settings = DockerSettings {
+            privileged: true,
+            allowed_privileged_images: vec!["docker:*".to_owned()],
+            allowed_privileged_services: vec!["docker:*-dind".to_owned()],
+            ..DockerSettings::default()
+        };
+        let privileged = |role, image| {
+            host_config(&settings, &SharedHost::default(), role, image)
+                .unwrap()
+                .privileged
+        };
+        assert_eq!(privileged(Role::Build, "docker:27"), Some(true));
+        assert_eq!(privileged(Role::Build, "alpine:3"), Some(false));
+        assert_eq!(privileged(Role::Service, "docker:27-dind"), Some(true));
+        assert_eq!(privileged(Role::Service, "postgres:16"), Some(false));
+        let everyone = DockerSettings {
+            privileged: true,
+            ..DockerSettings::default()
+        };
+        let build = host_config(&everyone, &SharedHost::default(), Role::Build, "alpine").unwrap();
+        assert_eq!(build.privileged, Some(true));
     }
 }

@@ -260,7 +260,7 @@ impl DockerExecutor {
             user: settings.user.clone().filter(|u| !u.is_empty()),
             hostname: Some(hostname.clone()),
             labels: Some(labels(job, "build", &[], &settings.container_labels)),
-            host_config: Some(host_config(settings, &shared, Role::Build)?),
+            host_config: Some(host_config(settings, &shared, Role::Build, &image)?),
             networking_config: networking(
                 network.as_deref(),
                 vec!["build".to_owned(), build_name.clone()],
@@ -285,7 +285,7 @@ impl DockerExecutor {
             entrypoint: Some(Vec::new()),
             env: Some(env),
             labels: Some(labels(job, "predefined", &[], &settings.container_labels)),
-            host_config: Some(host_config(settings, &helper_shared, Role::Helper)?),
+            host_config: Some(host_config(settings, &helper_shared, Role::Helper, "")?),
             ..ContainerCreateBody::default()
         });
         Ok((

@@ -264,7 +264,12 @@ pub(crate) async fn services(
             entrypoint: (!request.entrypoint.is_empty()).then_some(request.entrypoint),
             env: Some(env.clone()),
             labels: Some(labels),
-            host_config: Some(host_config(ctx.settings, shared, Role::Service)?),
+            host_config: Some(host_config(
+                ctx.settings,
+                shared,
+                Role::Service,
+                &request.image,
+            )?),
             networking_config: networking(shared.network.as_deref(), kept),
             ..ContainerCreateBody::default()
         };

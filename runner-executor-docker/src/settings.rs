@@ -36,6 +36,11 @@ pub struct DockerSettings {
     pub helper_binary: Option<PathBuf>,
     /// `privileged`.
     pub privileged: bool,
+    /// `allowed_privileged_images`: with `privileged`, only matching build images get it
+    /// (empty: all).
+    pub allowed_privileged_images: Vec<String>,
+    /// `allowed_privileged_services`: the same for services.
+    pub allowed_privileged_services: Vec<String>,
     /// `services_privileged` (`None`: same as `privileged`).
     pub services_privileged: Option<bool>,
     /// `user`: user of the build container.
@@ -118,6 +123,8 @@ impl Default for DockerSettings {
             helper_binary: None,
             privileged: false,
             services_privileged: None,
+            allowed_privileged_images: Vec::new(),
+            allowed_privileged_services: Vec::new(),
             user: None,
             cap_add: Vec::new(),
             cap_drop: Vec::new(),
