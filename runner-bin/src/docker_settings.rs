@@ -215,6 +215,10 @@ fn build_options(config: &DockerConfig) -> ContainerOptions {
         sysctls: config.sysctls.clone(),
         tmpfs: config.tmpfs.clone(),
         ulimits: config.ulimit.clone(),
+        gpus: non_empty(&config.gpus),
+        volumes_from: config.volumes_from.clone(),
+        links: config.links.clone(),
+        log_options: config.log_options.clone(),
         ..ContainerOptions::default()
     }
 }
@@ -233,6 +237,8 @@ fn service_options(config: &DockerConfig) -> ContainerOptions {
         security_opt: config.services_security_opt.clone(),
         userns_mode: non_empty(&config.userns_mode),
         tmpfs: config.services_tmpfs.clone(),
+        gpus: non_empty(&config.service_gpus),
+        log_options: config.log_options.clone(),
         ..ContainerOptions::default()
     }
 }
@@ -243,22 +249,17 @@ fn ignored_keys(config: &DockerConfig) -> Vec<&'static str> {
     let list = |value: &Vec<String>| !value.is_empty();
     [
         ("allowed_users", list(&config.allowed_users)),
-        ("gpus", text(&config.gpus)),
         ("services_devices", !config.services_devices.is_empty()),
         ("volume_driver", text(&config.volume_driver)),
         ("volume_driver_ops", !config.volume_driver_ops.is_empty()),
-        ("volumes_from", list(&config.volumes_from)),
         ("mac_address", text(&config.mac_address)),
-        ("links", list(&config.links)),
         (
             "service_slot_cgroup_template",
             text(&config.service_slot_cgroup_template),
         ),
-        ("service_gpus", text(&config.service_gpus)),
         ("isolation", text(&config.isolation)),
         ("helper_image_flavor", text(&config.helper_image_flavor)),
         ("enable_ipv6", config.enable_ipv6),
-        ("log_options", !config.log_options.is_empty()),
     ]
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))

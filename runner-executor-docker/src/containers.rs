@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkingConfig,
-    ResourcesUlimits,
+    ContainerCreateBody, DeviceMapping, DeviceRequest, EndpointSettings, HostConfig,
+    HostConfigLogConfig, NetworkingConfig, ResourcesUlimits,
 };
 
 use crate::error::{Error, Result};
@@ -164,6 +164,17 @@ fn apply_options(host: &mut HostConfig, options: &ContainerOptions) -> Result<()
     if let Some(cpus) = text(&options.cpus) {
         host.nano_cpus = Some(parse_cpus(&cpus)?);
     }
+    host.volumes_from = list(&options.volumes_from).or(host.volumes_from.take());
+    host.links = list(&options.links).or(host.links.take());
+    if !options.log_options.is_empty() {
+        host.log_config = Some(HostConfigLogConfig {
+            typ: Some("json-file".to_owned()),
+            config: map(&options.log_options),
+        });
+    }
+    if let Some(gpus) = text(&options.gpus) {
+        host.device_requests = Some(vec![parse_gpus(&gpus)?]);
+    }
     if !options.ulimits.is_empty() {
         host.ulimits = Some(
             options
@@ -174,6 +185,28 @@ fn apply_options(host: &mut HostConfig, options: &ContainerOptions) -> Result<()
         );
     }
     Ok(())
+}
+
+/// `gpus` as `docker run --gpus` takes it: `all`, a count, or `device=0,1` (with an optional
+/// `"...",capabilities=...` left to the defaults).
+fn parse_gpus(spec: &str) -> Result<DeviceRequest> {
+    let mut request = DeviceRequest {
+        driver: Some(String::new()),
+        capabilities: Some(vec![vec!["gpu".to_owned()]]),
+        ..DeviceRequest::default()
+    };
+    let spec = spec.trim().trim_matches('"');
+    if spec == "all" {
+        request.count = Some(-1);
+    } else if let Some(devices) = spec.strip_prefix("device=") {
+        request.device_ids = Some(devices.split(',').map(str::to_owned).collect());
+    } else {
+        request.count = Some(
+            spec.parse()
+                .map_err(|_| Error::config(format!("invalid gpus value {spec:?}")))?,
+        );
+    }
+    Ok(request)
 }
 
 /// `ulimit` entry `nofile = "1024:2048"` (or one number for both) → a Docker ulimit.
@@ -369,5 +402,27 @@ mod tests {
         };
         let build = host_config(&everyone, &SharedHost::default(), Role::Build, "alpine").unwrap();
         assert_eq!(build.privileged, Some(true));
+    }
+
+    #[test]
+    fn gpus_and_log_options_become_docker_requests() {
+        assert_eq!(parse_gpus("all").unwrap().count, Some(-1));
+        assert_eq!(parse_gpus("2").unwrap().count, Some(2));
+        assert_eq!(
+            parse_gpus("device=0,1").unwrap().device_ids,
+            Some(vec!["0".to_owned(), "1".to_owned()])
+        );
+        assert!(parse_gpus("lots").is_err());
+        let settings = DockerSettings {
+            build_options: ContainerOptions {
+                log_options: [("max-size".to_owned(), "10m".to_owned())].into(),
+                ..ContainerOptions::default()
+            },
+            ..DockerSettings::default()
+        };
+        let build = host_config(&settings, &SharedHost::default(), Role::Build, "alpine").unwrap();
+        let log = build.log_config.unwrap();
+        assert_eq!(log.typ.as_deref(), Some("json-file"));
+        assert_eq!(log.config.unwrap()["max-size"], "10m");
     }
 }

@@ -229,6 +229,14 @@ pub struct ContainerOptions {
     pub tmpfs: BTreeMap<String, String>,
     /// `ulimit`: name → `soft[:hard]`.
     pub ulimits: BTreeMap<String, String>,
+    /// `gpus` / `service_gpus`: `all`, a count, or `device=0,1`.
+    pub gpus: Option<String>,
+    /// `volumes_from`.
+    pub volumes_from: Vec<String>,
+    /// `links` (legacy container links).
+    pub links: Vec<String>,
+    /// `log_options`: options of the `json-file` log driver.
+    pub log_options: BTreeMap<String, String>,
 }
 
 /// A registry login from the job payload's `credentials[]` (type `registry`).

@@ -355,6 +355,7 @@ async fn pass_through_options_shape_the_build_container() {
             ulimits: [("nofile".to_owned(), "1024:2048".to_owned())].into(),
             tmpfs: [("/scratch".to_owned(), "rw,size=1m".to_owned())].into(),
             sysctls: [("net.core.somaxconn".to_owned(), "1234".to_owned())].into(),
+            log_options: [("max-size".to_owned(), "1m".to_owned())].into(),
             ..ContainerOptions::default()
         },
         ..settings()
