@@ -111,6 +111,7 @@ pub(crate) fn docker_settings(
         network_mode: non_empty(&config.network_mode),
         // Negative is not a valid MTU; like zero it leaves Docker's default.
         network_mtu: u32::try_from(config.network_mtu).unwrap_or(0),
+        enable_ipv6: config.enable_ipv6,
         hostname: non_empty(&config.hostname),
         container_labels: config.container_labels.clone(),
         disable_entrypoint_overwrite: config.disable_entrypoint_overwrite,
@@ -259,7 +260,6 @@ fn ignored_keys(config: &DockerConfig) -> Vec<&'static str> {
         ),
         ("isolation", text(&config.isolation)),
         ("helper_image_flavor", text(&config.helper_image_flavor)),
-        ("enable_ipv6", config.enable_ipv6),
     ]
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))
@@ -468,9 +468,10 @@ mod tests {
             runtime: "runsc".to_owned(),
             enable_ipv6: true,
             mac_address: "02:42:ac:11:00:02".to_owned(),
+            isolation: "process".to_owned(),
             ..DockerConfig::default()
         };
-        assert_eq!(ignored_keys(&config), ["mac_address", "enable_ipv6"]);
+        assert_eq!(ignored_keys(&config), ["mac_address", "isolation"]);
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub(crate) async fn network(
     let request = NetworkCreateRequest {
         name: name.clone(),
         driver: Some("bridge".to_owned()),
+        enable_ipv6: ctx.settings.enable_ipv6.then_some(true),
         options: Some(options),
         labels: Some(labels(ctx.job, "", &[], &Default::default())),
         ..NetworkCreateRequest::default()

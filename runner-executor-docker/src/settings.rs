@@ -81,6 +81,8 @@ pub struct DockerSettings {
     pub extra_hosts: Vec<String>,
     /// `network_mode`: used as-is instead of a per-job network.
     pub network_mode: Option<String>,
+    /// `enable_ipv6`: the per-job network gets IPv6 too.
+    pub enable_ipv6: bool,
     /// `network_mtu` of the per-job network (0: Docker's default).
     pub network_mtu: u32,
     /// `hostname` of the build container.
@@ -144,6 +146,7 @@ impl Default for DockerSettings {
             dns_search: Vec::new(),
             extra_hosts: Vec::new(),
             network_mode: None,
+            enable_ipv6: false,
             network_mtu: 0,
             hostname: None,
             container_labels: BTreeMap::new(),
