@@ -310,12 +310,15 @@ pub(crate) struct RunnerArgs {
     /// Feature flags, FF_NAME:true (repeat).
     #[arg(long = "feature-flags", env = "FEATURE_FLAGS", value_delimiter = ',')]
     pub(crate) feature_flags: Vec<String>,
-    /// Default Docker image.
-    #[arg(long, env = "DOCKER_IMAGE")]
-    pub(crate) docker_image: Option<String>,
-    /// Kubernetes namespace.
-    #[arg(long, env = "KUBERNETES_NAMESPACE")]
-    pub(crate) kubernetes_namespace: Option<String>,
+    /// `[runners.docker]` flags.
+    #[command(flatten)]
+    pub(crate) docker: crate::section_flags::DockerFlags,
+    /// `[runners.kubernetes]` flags.
+    #[command(flatten)]
+    pub(crate) kubernetes: crate::section_flags::KubernetesFlags,
+    /// `[runners.cache]` flags.
+    #[command(flatten)]
+    pub(crate) cache: crate::section_flags::CacheFlags,
 }
 
 /// Flags of `register` (cli.md 3).

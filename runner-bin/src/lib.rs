@@ -17,6 +17,7 @@ mod limiter;
 mod local_coordinator;
 mod logging;
 mod poller;
+mod section_flags;
 mod service;
 mod signals;
 mod slots;

@@ -220,14 +220,9 @@ fn from_flags(flags: &RunnerArgs) -> Result<RunnerConfig, String> {
             .map(|(name, value)| (name.to_owned(), value.eq_ignore_ascii_case("true")))
             .collect(),
         // The executor sections a runner needs, from the few flags that fill them.
-        docker: (executor == Executor::Docker).then(|| runner_config::DockerConfig {
-            image: flags.docker_image.clone().unwrap_or_default(),
-            ..runner_config::DockerConfig::default()
-        }),
-        kubernetes: (executor == Executor::Kubernetes).then(|| runner_config::KubernetesConfig {
-            namespace: flags.kubernetes_namespace.clone().unwrap_or_default(),
-            ..runner_config::KubernetesConfig::default()
-        }),
+        docker: (executor == Executor::Docker).then(|| flags.docker.config()),
+        kubernetes: (executor == Executor::Kubernetes).then(|| flags.kubernetes.config()),
+        cache: flags.cache.config(),
         ..RunnerConfig::default()
     })
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
-use runner_config::{DockerConfig, KubernetesConfig, RunnerConfig};
+use runner_config::RunnerConfig;
 
 use crate::cli::RunnerArgs;
 
@@ -46,18 +46,16 @@ pub(super) fn runner_from_flags(flags: &RunnerArgs) -> RunnerConfig {
             }
         }
     }
-    if let Some(image) = &flags.docker_image {
-        runner.docker = Some(DockerConfig {
-            image: image.clone(),
-            ..DockerConfig::default()
-        });
+    // An executor's section comes with its executor, or with the flag naming its image or
+    // namespace; other executors' flags (DOCKER_HOST in the environment, say) stay out.
+    let executor = runner.executor.map(|e| e.as_str()).unwrap_or("");
+    if executor.starts_with("docker") || flags.docker.image.is_some() {
+        runner.docker = Some(flags.docker.config());
     }
-    if let Some(namespace) = &flags.kubernetes_namespace {
-        runner.kubernetes = Some(KubernetesConfig {
-            namespace: namespace.clone(),
-            ..KubernetesConfig::default()
-        });
+    if executor == "kubernetes" || flags.kubernetes.namespace.is_some() {
+        runner.kubernetes = Some(flags.kubernetes.config());
     }
+    runner.cache = flags.cache.config();
     runner
 }
 
@@ -133,6 +131,48 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use runner_config::DockerConfig;
+
+    #[test]
+    fn section_flags_fill_their_sections() {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([
+            "gitlab-runner-rs",
+            "register",
+            "--executor",
+            "docker",
+            "--docker-image",
+            "alpine:3",
+            "--docker-privileged",
+            "--docker-volumes",
+            "/cache",
+            "--docker-volumes",
+            "/certs/client",
+            "--docker-pull-policy",
+            "if-not-present",
+            "--cache-type",
+            "s3",
+            "--cache-s3-bucket-name",
+            "runners",
+            "--cache-s3-insecure",
+        ])
+        .unwrap();
+        let Some(crate::cli::Command::Register(args)) = cli.command else {
+            panic!("register");
+        };
+        let runner = runner_from_flags(&args.runner);
+        let docker = runner.docker.unwrap();
+        assert_eq!(docker.image, "alpine:3");
+        assert!(docker.privileged);
+        assert_eq!(docker.volumes, ["/cache", "/certs/client"]);
+        assert_eq!(docker.pull_policy.as_slice(), ["if-not-present"]);
+        assert!(runner.kubernetes.is_none());
+        let cache = runner.cache.unwrap();
+        assert_eq!(cache.cache_type, "s3");
+        let s3 = cache.s3.unwrap();
+        assert_eq!(s3.bucket_name, "runners");
+        assert!(s3.insecure);
+    }
 
     #[test]
     fn template_fills_only_empty_fields_and_drops_its_token() {
