@@ -192,20 +192,12 @@ fn create_secret(state: &State, namespace: &str, body: &[u8]) -> Answer {
         Err(answer) => return *answer,
     };
     let name = secret.metadata.name.clone().unwrap_or_default();
-    if !super::pods::is_dns_label(&name) {
-        return status_answer(
-            422,
-            "Invalid",
-            &format!("metadata.name: Invalid value: {name:?}"),
-        );
+    if let Some(answer) = invalid_name(&name) {
+        return answer;
     }
     let mut inner = state.lock();
     if inner.secrets.contains_key(&key(namespace, &name)) {
-        return status_answer(
-            409,
-            "AlreadyExists",
-            &format!("secrets \"{name}\" already exists"),
-        );
+        return already_exists("secrets", &name);
     }
     inner.created_secrets.push(secret.clone());
     inner.secrets.insert(key(namespace, &name), secret.clone());
@@ -229,20 +221,12 @@ fn create_namespace(state: &State, body: &[u8]) -> Answer {
         Err(answer) => return *answer,
     };
     let name = namespace.metadata.name.clone().unwrap_or_default();
-    if !super::pods::is_dns_label(&name) {
-        return status_answer(
-            422,
-            "Invalid",
-            &format!("metadata.name: Invalid value: {name:?}"),
-        );
+    if let Some(answer) = invalid_name(&name) {
+        return answer;
     }
     let mut inner = state.lock();
     if inner.namespaces.contains_key(&name) {
-        return status_answer(
-            409,
-            "AlreadyExists",
-            &format!("namespaces \"{name}\" already exists"),
-        );
+        return already_exists("namespaces", &name);
     }
     inner.resource_version += 1;
     namespace.metadata.resource_version = Some(inner.resource_version.to_string());
@@ -261,6 +245,26 @@ fn delete_namespace(state: &State, name: &str) -> Answer {
         }
         None => not_found("namespaces", name),
     }
+}
+
+/// 422 for an object name that is not a DNS-1123 label, as the API server words it.
+fn invalid_name(name: &str) -> Option<Answer> {
+    (!super::pods::is_dns_label(name)).then(|| {
+        status_answer(
+            422,
+            "Invalid",
+            &format!("metadata.name: Invalid value: {name:?}"),
+        )
+    })
+}
+
+/// 409 for a create whose name is taken.
+pub(crate) fn already_exists(kind: &str, name: &str) -> Answer {
+    status_answer(
+        409,
+        "AlreadyExists",
+        &format!("{kind} \"{name}\" already exists"),
+    )
 }
 
 pub(crate) fn not_found(kind: &str, name: &str) -> Answer {

@@ -22,11 +22,7 @@ pub(crate) fn create_pod(state: &State, namespace: &str, body: &[u8]) -> Answer 
     let name = pod.metadata.name.clone().unwrap_or_default();
     let mut inner = state.lock();
     if inner.pods.contains_key(&key(namespace, &name)) {
-        return status_answer(
-            409,
-            "AlreadyExists",
-            &format!("pods \"{name}\" already exists"),
-        );
+        return super::http::already_exists("pods", &name);
     }
     inner.created_pods.push(pod.clone());
     inner.resource_version += 1;
