@@ -27,11 +27,14 @@ fn main() {
         "HEAD",
     ])
     .unwrap_or_else(|| "unknown".to_owned());
-    let rustc = rustc_version().unwrap_or_else(|| "unknown".to_owned());
+    let rustc = rustc_version();
     println!("cargo:rustc-env=RUNNER_BUILD_REVISION={revision}");
     println!("cargo:rustc-env=RUNNER_BUILD_BRANCH={branch}");
     println!("cargo:rustc-env=RUNNER_BUILD_TIME={built}");
-    println!("cargo:rustc-env=RUNNER_BUILD_RUSTC={rustc}");
+    println!(
+        "cargo:rustc-env=RUNNER_BUILD_RUSTC={}",
+        rustc.as_deref().unwrap_or("unknown")
+    );
     // Re-run when HEAD moves (a checkout) or the branch it names gets a commit, so ordinary
     // edits do not rebuild the binary twice.
     println!("cargo:rerun-if-changed=../.git/HEAD");
@@ -42,7 +45,7 @@ fn main() {
         println!("cargo:rerun-if-changed=../.git/{reference}");
     }
     println!("cargo:rerun-if-changed=build.rs");
-    link_for_small_idle_footprint();
+    link_for_small_idle_footprint(rustc.as_deref());
 }
 
 /// Release builds on x86_64 Linux/glibc: an idle `run` keeps resident every page of code it
@@ -62,7 +65,7 @@ fn main() {
 /// `--symbol-ordering-file` is an lld option: it is passed only where lld is the linker,
 /// i.e. rustc >= 1.90 on x86_64-unknown-linux-gnu with no linker chosen by the user. DT_RELR
 /// needs glibc >= 2.36 at run time. `GITLAB_RUNNER_RS_PLAIN_LINK=1` turns both off.
-fn link_for_small_idle_footprint() {
+fn link_for_small_idle_footprint(rustc_version: Option<&str>) {
     println!("cargo:rerun-if-env-changed=GITLAB_RUNNER_RS_PLAIN_LINK");
     let target = std::env::var("TARGET").unwrap_or_default();
     let profile = std::env::var("PROFILE").unwrap_or_default();
@@ -73,7 +76,10 @@ fn link_for_small_idle_footprint() {
     {
         return;
     }
-    if rustc_minor_version().is_some_and(|minor| minor >= 90) {
+    let rustc_minor = rustc_version
+        .and_then(|version| version.split('.').nth(1))
+        .and_then(|minor| minor.parse::<u32>().ok());
+    if rustc_minor.is_some_and(|minor| minor >= 90) {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".to_owned());
         let order = format!("{dir}/link/startup.order");
         println!("cargo:rerun-if-changed={order}");
@@ -99,11 +105,6 @@ fn rustc_version() -> Option<String> {
     let output = Command::new(rustc).arg("--version").output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
     text.split_whitespace().nth(1).map(str::to_owned)
-}
-
-/// `1.95.0` -> 95.
-fn rustc_minor_version() -> Option<u32> {
-    rustc_version()?.split('.').nth(1)?.parse().ok()
 }
 
 /// `glibc 2.36` -> 36, from the C library the binary links against.

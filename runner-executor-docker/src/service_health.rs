@@ -150,14 +150,17 @@ async fn run_check(
         .network_settings
         .and_then(|settings| settings.networks)
         .and_then(|networks| {
-            let mut addresses = networks
+            // The job's network first, else any network the service has an address on.
+            let addresses: Vec<(String, String)> = networks
                 .into_iter()
                 .filter_map(|(name, endpoint)| Some((name, endpoint.ip_address?)))
-                .filter(|(_, address)| !address.is_empty());
-            let all: Vec<(String, String)> = addresses.by_ref().collect();
-            all.iter()
-                .find(|(name, _)| Some(name.as_str()) == network)
-                .or_else(|| all.first())
+                .filter(|(_, address)| !address.is_empty())
+                .collect();
+            let on_job_network = addresses
+                .iter()
+                .find(|(name, _)| Some(name.as_str()) == network);
+            on_job_network
+                .or(addresses.first())
                 .map(|(_, address)| address.clone())
         })
         .ok_or_else(|| plain(format!("service \"{}\" has no IP address", service.name)))?;

@@ -52,32 +52,35 @@ impl SysV {
                 .map_err(|error| format!("{}: {error}", directory.display()))?;
         }
         write_executable(&self.script, &self.script_text(definition))?;
-        for (directories, prefix) in [(&START_LINKS[..], "S50"), (&STOP_LINKS[..], "K02")] {
-            for directory in directories {
-                let directory = self.rc_directory.join(directory);
-                std::fs::create_dir_all(&directory)
+        for link in self.rc_links() {
+            if let Some(directory) = link.parent() {
+                std::fs::create_dir_all(directory)
                     .map_err(|error| format!("{}: {error}", directory.display()))?;
-                let link = directory.join(format!("{prefix}{}", self.name));
-                let _ = std::fs::remove_file(&link);
-                std::os::unix::fs::symlink(&self.script, &link)
-                    .map_err(|error| format!("{}: {error}", link.display()))?;
             }
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&self.script, &link)
+                .map_err(|error| format!("{}: {error}", link.display()))?;
         }
         Ok(())
+    }
+
+    /// The `rc?.d` links that start the service at boot and stop it at shutdown.
+    fn rc_links(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        let start = START_LINKS.iter().map(|directory| (directory, "S50"));
+        let stop = STOP_LINKS.iter().map(|directory| (directory, "K02"));
+        start.chain(stop).map(|(directory, prefix)| {
+            self.rc_directory
+                .join(directory)
+                .join(format!("{prefix}{}", self.name))
+        })
     }
 
     pub(super) fn uninstall(&self) -> Result<(), String> {
         if !self.script.exists() {
             return Err("the service is not installed".to_owned());
         }
-        for (directories, prefix) in [(&START_LINKS[..], "S50"), (&STOP_LINKS[..], "K02")] {
-            for directory in directories {
-                let _ = std::fs::remove_file(
-                    self.rc_directory
-                        .join(directory)
-                        .join(format!("{prefix}{}", self.name)),
-                );
-            }
+        for link in self.rc_links() {
+            let _ = std::fs::remove_file(link);
         }
         std::fs::remove_file(&self.script)
             .map_err(|error| format!("{}: {error}", self.script.display()))
