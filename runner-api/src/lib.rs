@@ -66,4 +66,4 @@ pub use identity::{generate_system_id, go_arch, go_os, is_valid_system_id, user_
 pub use secret::Token;
 pub use trace::{FinalOutcome, JobResult, JobTrace, TraceOptions, trace_checksum};
 pub use transport::ProxySettings;
-pub use wire::{Features, JobRequest, JobResponse, JobState, JobUpdate, RunnerInfo};
+pub use wire::{Features, JobRequest, JobResponse, JobState, JobUpdate, PartialJob, RunnerInfo};

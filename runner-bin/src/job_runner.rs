@@ -2,14 +2,21 @@
 //! trace, execute, report. Whatever happens after the job was received, the coordinator
 //! hears how it ended (ARCHITECTURE.md, "nothing is lost").
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use runner_api::{
-    Client, CommitOutcome, JobResponse, JobResult, JobTrace, RunnerInfo, TraceOptions,
+    Client, CommitOutcome, JobResponse, JobResult, JobTrace, PartialJob, RunnerInfo, TraceOptions,
 };
 use runner_config::RunnerConfig;
-use runner_executor::{Cancellation, CancellationToken, FailureReason, Outcome, TraceWriter};
+use runner_executor::{
+    Cancellation, CancellationToken, FailureReason, Interruption, JobFailure, Outcome, TraceWriter,
+    TraceWriterBuilder,
+};
 use runner_metrics::{Metrics, RunnerLabels};
 use tracing::Instrument;
 
@@ -29,6 +36,11 @@ pub(crate) struct JobContext {
     pub(crate) system_id: String,
     /// Fired on SIGTERM/SIGINT: running jobs are aborted and reported.
     pub(crate) abort: CancellationToken,
+    /// The signal behind `abort`, for the jobs' `aborted: <signal>` line.
+    pub(crate) interruption: Interruption,
+    /// Where each job's log is kept once the coordinator acknowledged it (the runner's
+    /// temporary directory), so a long log never sits in memory.
+    pub(crate) trace_dir: Option<PathBuf>,
     /// Metrics of the process, with this runner's labels.
     pub(crate) metrics: Option<(Metrics, RunnerLabels)>,
 }
@@ -44,15 +56,87 @@ pub(crate) enum JobEnd {
     Failed(String),
 }
 
-/// Runs `job` to its final update. `concurrent_id` is the job's slot number.
-pub(crate) async fn process(context: JobContext, job: JobResponse, concurrent_id: u32) -> JobEnd {
+/// A job's numbers within its runner (upstream-details.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JobNumbers {
+    /// `CI_CONCURRENT_ID`: the job's slot among the runner's running jobs.
+    pub(crate) concurrent_id: u32,
+    /// `CI_CONCURRENT_PROJECT_ID`: its slot among the runner's running jobs of its project.
+    pub(crate) concurrent_project_id: u32,
+}
+
+/// Runs `job` to its final update.
+pub(crate) async fn process(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
     let span = tracing::info_span!("job", job = job.id, runner = %context.runner.short_token());
-    process_in_span(context, job, concurrent_id)
+    process_in_span(context, job, numbers)
         .instrument(span)
         .await
 }
 
-async fn process_in_span(context: JobContext, job: JobResponse, concurrent_id: u32) -> JobEnd {
+/// [`process`] with a last net under it: a panic outside what `run` contains (the trace
+/// sender, the final update) still ends with the job reported failed, the panic in its log.
+pub(crate) async fn process_contained(
+    context: &JobContext,
+    job: JobResponse,
+    numbers: JobNumbers,
+) -> JobEnd {
+    let partial = PartialJob {
+        id: job.id,
+        token: job.token.clone(),
+    };
+    match AssertUnwindSafe(process(context, job, numbers))
+        .catch_unwind()
+        .await
+    {
+        Ok(end) => end,
+        Err(panic) => {
+            let failure = panic_failure("processing the job", &*panic);
+            report_failure(context, &partial, &failure).await
+        }
+    }
+}
+
+/// Reports a job that cannot run (its payload did not decode, or its processing panicked):
+/// committed like any job, then failed with `failure`'s line as its log, so the user sees
+/// why. The line must hold no payload value, since nothing masks it but token prefixes.
+pub(crate) async fn report_failure(
+    context: &JobContext,
+    partial: &PartialJob,
+    failure: &JobFailure,
+) -> JobEnd {
+    let job = JobResponse {
+        id: partial.id,
+        token: partial.token.clone(),
+        ..JobResponse::default()
+    };
+    if context
+        .client
+        .commit_job(job.id, &job.token, &context.info)
+        .await
+        == CommitOutcome::Abort
+    {
+        return JobEnd::Dropped;
+    }
+    let (output, receiver) = tokio::sync::mpsc::channel(4);
+    let trace = JobTrace::start(
+        context.client.clone(),
+        &job,
+        context.info.clone(),
+        receiver,
+        TraceOptions::default(),
+    );
+    write_final_line(TraceWriter::builder(output).build(), failure).await;
+    let wire_reason = failure.reason.to_wire(&[]).to_owned();
+    send_final_update(
+        trace,
+        job.id,
+        JobResult::failed(wire_reason.clone(), failure.exit_code),
+    )
+    .await;
+    JobEnd::Failed(wire_reason)
+}
+
+async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
     let started = Instant::now();
     let job_id = job.id;
     tracing::info!(
@@ -69,9 +153,9 @@ async fn process_in_span(context: JobContext, job: JobResponse, concurrent_id: u
     {
         CommitOutcome::Abort => JobEnd::Dropped,
         CommitOutcome::Canceling => {
-            report_without_running(&context, &job, FailureReason::JobCanceled).await
+            report_without_running(context, &job, FailureReason::JobCanceled).await
         }
-        CommitOutcome::Run => run(&context, &job, concurrent_id).await,
+        CommitOutcome::Run => run(context, &job, numbers).await,
     };
     let duration = started.elapsed();
     match &end {
@@ -89,14 +173,10 @@ async fn process_in_span(context: JobContext, job: JobResponse, concurrent_id: u
     end
 }
 
-/// Executes a committed job and sends its final update.
-async fn run(context: &JobContext, job: &JobResponse, concurrent_id: u32) -> JobEnd {
+/// Executes a committed job and sends its final update. A panic anywhere on the way is
+/// contained here: the job is reported as a system failure with the panic in its log.
+async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> JobEnd {
     let started = Instant::now();
-    let identity = RunnerIdentity {
-        system_id: context.system_id.clone(),
-        concurrent_id,
-    };
-    let spec = job_spec::from_wire(job, &context.runner, &identity);
     let running = context.metrics.as_ref().map(|(metrics, labels)| {
         metrics
             .jobs()
@@ -108,22 +188,24 @@ async fn run(context: &JobContext, job: &JobResponse, concurrent_id: u32) -> Job
         job,
         context.info.clone(),
         receiver,
-        TraceOptions::default(),
+        trace_options(context),
     );
-    let writer = TraceWriter::builder(output).job(&spec).build();
-
-    // The job stops on the coordinator's abort (canceled, 403) and on the runner's own
-    // SIGTERM/SIGINT; `canceling` only stops the user script (after_script still runs).
-    let abort = context.abort.child_token();
-    let forward = forward_cancel(trace.abort_token(), abort.clone());
-    let cancellation = Cancellation {
-        abort: abort.clone(),
-        graceful: trace.cancel_token(),
+    let identity = RunnerIdentity {
+        system_id: context.system_id.clone(),
+        concurrent_id: numbers.concurrent_id,
+        concurrent_project_id: numbers.concurrent_project_id,
     };
-    let executor = JobExecutor::for_runner(&context.runner);
-    let outcome = executor.run(spec, writer, cancellation).await;
-    abort.cancel();
-    let _ = forward.await;
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        job_spec::from_wire(job, &context.runner, &identity)
+    })) {
+        Ok(spec) => execute(context, spec, output, &trace).await,
+        Err(panic) => {
+            // Without a spec there is nothing to mask with; the line holds no payload value.
+            let failure = panic_failure("preparing the job", &*panic);
+            write_final_line(TraceWriter::builder(output).build(), &failure).await;
+            Outcome::Failed(failure)
+        }
+    };
 
     let (result, end) = match &outcome {
         Outcome::Success => (JobResult::success(), JobEnd::Succeeded),
@@ -151,6 +233,81 @@ async fn run(context: &JobContext, job: &JobResponse, concurrent_id: u32) -> Job
     end
 }
 
+/// Runs the job's stages on its executor, writing its log into `output`.
+async fn execute(
+    context: &JobContext,
+    spec: runner_executor::JobSpec,
+    output: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    trace: &JobTrace,
+) -> Outcome {
+    // Kept for a panic: the executor's writer is lost with it, and the line that says why
+    // the job failed must still be masked like the rest of the log.
+    let after_panic = TraceWriter::builder(output.clone()).job(&spec);
+    let writer = TraceWriter::builder(output).job(&spec).build();
+
+    // The job stops on the coordinator's abort (canceled, 403) and on the runner's own
+    // SIGTERM/SIGINT; `canceling` only stops the user script (after_script still runs).
+    let abort = context.abort.child_token();
+    let forward = forward_cancel(trace.abort_token(), abort.clone());
+    let cancellation = Cancellation {
+        abort: abort.clone(),
+        graceful: trace.cancel_token(),
+        interruption: context.interruption.clone(),
+    };
+    let executor = JobExecutor::for_runner(&context.runner);
+    // Boxed: an executor's future is large (Docker's most of all), and the layers around it
+    // would each hold a copy on a worker's stack in debug builds.
+    let run = Box::pin(executor.run(spec, writer, cancellation));
+    let outcome = contain_panics(run, after_panic).await;
+    abort.cancel();
+    let _ = forward.await;
+    outcome
+}
+
+/// Awaits a job's run; a panic in it becomes a system failure whose line, written with
+/// `after_panic` (masking like the job's own writer), ends the job's log.
+async fn contain_panics(
+    run: impl Future<Output = Outcome>,
+    after_panic: TraceWriterBuilder,
+) -> Outcome {
+    match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let failure = panic_failure("running the job", &*panic);
+            write_final_line(after_panic.build(), &failure).await;
+            Outcome::Failed(failure)
+        }
+    }
+}
+
+/// The system failure for a caught panic: `panic while running the job: <message>`.
+fn panic_failure(during: &str, panic: &(dyn Any + Send)) -> JobFailure {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    tracing::error!("a job task panicked; the job is reported failed as a system failure");
+    JobFailure::new(
+        FailureReason::RunnerSystemFailure,
+        format!("panic while {during}: {message}"),
+    )
+}
+
+/// Writes `ERROR: Job failed (system failure): ...` as the log's last line.
+async fn write_final_line(mut writer: TraceWriter, failure: &JobFailure) {
+    writer.error(&failure.trace_line()).await;
+    writer.finish().await;
+}
+
+/// The trace settings of every job of this process.
+fn trace_options(context: &JobContext) -> TraceOptions {
+    TraceOptions {
+        spill_dir: context.trace_dir.clone(),
+        ..TraceOptions::default()
+    }
+}
+
 /// Reports a job that must not run (canceled before it started) through the normal
 /// final-update path, so the coordinator still receives a trace and a state.
 async fn report_without_running(
@@ -164,7 +321,7 @@ async fn report_without_running(
         job,
         context.info.clone(),
         receiver,
-        TraceOptions::default(),
+        trace_options(context),
     );
     drop(output);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
@@ -216,5 +373,52 @@ pub(crate) fn strip_userinfo(url: &str) -> String {
             parsed.to_string()
         }
         Err(_) => String::from("<invalid url>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn received(mut receiver: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> String {
+        let mut text = Vec::new();
+        while let Some(chunk) = receiver.recv().await {
+            text.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_becomes_a_system_failure_with_the_panic_in_its_log() {
+        let (output, receiver) = tokio::sync::mpsc::channel(8);
+        let after_panic = TraceWriter::builder(output).mask_values(["hunter2"]);
+        let outcome = contain_panics(
+            async { panic!("attempt to add with overflow near hunter2") },
+            after_panic,
+        )
+        .await;
+        let Outcome::Failed(failure) = outcome else {
+            panic!("a panic must fail the job");
+        };
+        assert_eq!(failure.reason, FailureReason::RunnerSystemFailure);
+        assert!(failure.message.contains("attempt to add with overflow"));
+        let log = received(receiver).await;
+        assert!(
+            log.contains("ERROR: Job failed (system failure): panic while running the job"),
+            "{log}"
+        );
+        assert!(
+            log.contains("[MASKED]") && !log.contains("hunter2"),
+            "{log}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_that_does_not_panic_keeps_its_outcome() {
+        let (output, receiver) = tokio::sync::mpsc::channel(8);
+        let outcome =
+            contain_panics(async { Outcome::Success }, TraceWriter::builder(output)).await;
+        assert_eq!(outcome, Outcome::Success);
+        assert_eq!(received(receiver).await, "");
     }
 }

@@ -21,6 +21,9 @@ pub(crate) struct RunnerIdentity {
     pub(crate) system_id: String,
     /// The slot of the job within its runner (`CI_CONCURRENT_ID`).
     pub(crate) concurrent_id: u32,
+    /// The slot of the job among its runner's jobs of the same project
+    /// (`CI_CONCURRENT_PROJECT_ID`), which names its project directory.
+    pub(crate) concurrent_project_id: u32,
 }
 
 /// Builds the executor's job model from the coordinator's job and the runner's config,
@@ -94,7 +97,7 @@ pub(crate) fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) 
         builds_dir: non_empty(&runner.builds_dir),
         cache_dir: non_empty(&runner.cache_dir),
         concurrent_id: identity.concurrent_id,
-        concurrent_project_id: 0,
+        concurrent_project_id: identity.concurrent_project_id,
         environment: runner.environment.clone(),
         pre_get_sources_script: non_empty(&runner.pre_get_sources_script),
         post_get_sources_script: non_empty(&runner.post_get_sources_script),
@@ -221,6 +224,7 @@ mod tests {
         let identity = RunnerIdentity {
             system_id: "s_0123456789ab".to_owned(),
             concurrent_id: 0,
+            concurrent_project_id: 0,
         };
         let spec = from_wire(&job, &RunnerConfig::default(), &identity);
         assert_eq!(spec.registry_credentials.len(), 1);

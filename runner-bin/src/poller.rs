@@ -8,15 +8,17 @@
 //! the entry for `unhealthy_interval` (coordinator-api.md §5.6).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
-use runner_api::{Client, JobRequest, JobRequestOutcome, JobResponse, RunnerInfo, Token};
+use runner_api::{JobRequest, JobRequestOutcome, JobResponse, Token};
 use runner_config::RunnerConfig;
+use runner_executor::{FailureReason, JobFailure};
+use runner_metrics::{Metrics, RunnerLabels};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::job_runner::{self, JobContext};
+use crate::job_runner::{self, JobContext, JobNumbers};
 use crate::limiter::{Limiter, Permit};
 use crate::slots::{RunnerSlots, Slot};
 
@@ -53,10 +55,12 @@ impl Poller {
     pub(crate) fn spawn(self, tracker: &TaskTracker) {
         let loops = self.context.runner.effective_request_concurrency().max(1);
         let health = Arc::new(Health::new(&self.context.runner));
+        let in_flight = InFlight::new(&self.context, loops);
         for _ in 0..loops {
             let poller = self.clone();
             let health = Arc::clone(&health);
-            tracker.spawn(async move { poller.request_loop(&health).await });
+            let in_flight = in_flight.clone();
+            tracker.spawn(async move { poller.request_loop(&health, &in_flight).await });
         }
     }
 
@@ -65,17 +69,20 @@ impl Poller {
     /// Not inlined into the request loop: the job's future is large, and built in the loop's
     /// frame it would make every idle poll touch (and keep resident) that much worker stack.
     #[inline(never)]
-    fn spawn_job(&self, job: Box<JobResponse>, slot: Slot, global: Permit) {
+    fn spawn_job(&self, job: Box<JobResponse>, mut slot: Slot, global: Permit) {
         let context = self.context.clone();
         self.jobs.spawn(async move {
-            let concurrent_id = slot.id();
-            job_runner::process(context, *job, concurrent_id).await;
+            let numbers = JobNumbers {
+                concurrent_id: slot.id(),
+                concurrent_project_id: slot.join_project(job.job_info.project_id),
+            };
+            job_runner::process_contained(&context, *job, numbers).await;
             drop(slot);
             drop(global);
         });
     }
 
-    async fn request_loop(self, health: &Health) {
+    async fn request_loop(self, health: &Health, in_flight: &InFlight) {
         let runner = Arc::clone(&self.context.runner);
         let token = Token::new(runner.token.expose());
         loop {
@@ -119,10 +126,11 @@ impl Poller {
                 session: None,
             };
             // Only shutdown cancels a pending request; a reload lets it finish.
+            let request = in_flight.track(self.context.client.request_job(request));
             let answer = tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => return,
-                answer = self.context.client.request_job(request) => answer,
+                answer = request => answer,
             };
             match answer {
                 Ok(JobRequestOutcome::Job(job)) => {
@@ -135,7 +143,7 @@ impl Poller {
                 Ok(JobRequestOutcome::NoJob) => health.healthy(),
                 Ok(JobRequestOutcome::Undecodable(error)) => {
                     health.healthy();
-                    fail_undecodable(&self.context.client, &self.context.info, &error).await;
+                    fail_undecodable(&self.context, &error).await;
                 }
                 Err(error) if error.is_auth() => health.unhealthy(),
                 Err(_) => health.healthy(),
@@ -163,22 +171,74 @@ impl Poller {
     }
 }
 
-/// A 201 whose payload did not decode: report the job failed instead of leaving it stuck
-/// (coordinator-api.md §5.5, "Beyond").
-async fn fail_undecodable(
-    client: &Client,
-    info: &RunnerInfo,
-    error: &runner_api::wire::DecodeJobError,
-) {
+/// A 201 whose payload did not decode: report the job failed, with a log that says what did
+/// not decode, instead of leaving it stuck (coordinator-api.md §5.5, "Beyond").
+async fn fail_undecodable(context: &JobContext, error: &runner_api::wire::DecodeJobError) {
     let Some(partial) = &error.partial else {
-        tracing::error!(error = %error.source, "job payload could not be decoded and names no job");
+        tracing::error!(error = %error, "job payload could not be decoded and names no job");
         return;
     };
-    if let Err(report_error) = client
-        .fail_job(partial, info, Some("runner_system_failure"))
-        .await
-    {
-        tracing::error!(job = partial.id, error = %report_error, "could not report an undecodable job as failed");
+    let failure = JobFailure::new(FailureReason::RunnerSystemFailure, error.to_string());
+    job_runner::report_failure(context, partial, &failure).await;
+}
+
+/// Job requests in flight for one runner entry: `gitlab_runner_request_concurrency`.
+///
+/// Each of the entry's `request_concurrency` loops has at most one request in flight, so a
+/// request is never skipped for lack of room and
+/// `gitlab_runner_request_concurrency_exceeded_total` stays 0; it is exported all the same,
+/// with the hard and used limits, so dashboards built for upstream find their series.
+#[derive(Clone)]
+struct InFlight {
+    count: Arc<AtomicI64>,
+    metrics: Option<(Metrics, RunnerLabels)>,
+}
+
+impl InFlight {
+    fn new(context: &JobContext, loops: u32) -> Self {
+        let limit = i64::from(loops);
+        if let Some((metrics, labels)) = &context.metrics {
+            let api = metrics.api();
+            api.set_request_concurrency(labels, 0);
+            api.request_concurrency_exceeded_by(labels, 0);
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "request_concurrency is at most 1000"
+            )]
+            api.set_request_concurrency_limits(labels, limit, 0.0, limit as f64);
+        }
+        Self {
+            count: Arc::default(),
+            metrics: context.metrics.clone(),
+        }
+    }
+
+    /// Counts `request` as in flight until it completes or is dropped.
+    async fn track<T>(&self, request: impl Future<Output = T>) -> T {
+        let _in_flight = InFlightGuard::enter(self);
+        request.await
+    }
+
+    fn publish(&self, count: i64) {
+        if let Some((metrics, labels)) = &self.metrics {
+            metrics.api().set_request_concurrency(labels, count);
+        }
+    }
+}
+
+struct InFlightGuard<'a>(&'a InFlight);
+
+impl<'a> InFlightGuard<'a> {
+    fn enter(in_flight: &'a InFlight) -> Self {
+        in_flight.publish(in_flight.count.fetch_add(1, Ordering::SeqCst) + 1);
+        Self(in_flight)
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .publish(self.0.count.fetch_sub(1, Ordering::SeqCst) - 1);
     }
 }
 

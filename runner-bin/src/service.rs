@@ -235,10 +235,13 @@ impl Service {
             );
             self.metrics.runner_seen(&labels);
             self.metrics.workers().set_limit(&labels, runner.limit);
+            // Retry waits end with the process, not with a stop signal: during a SIGQUIT
+            // drain the running jobs' updates still honour `Retry-After` (the pollers stop
+            // their own pending requests).
             let client = match coordinator::client(
                 runner,
                 Some((self.metrics.clone(), labels.clone())),
-                self.shutdown.stop.clone(),
+                CancellationToken::new(),
                 connection_max_age,
             ) {
                 Ok(client) => client,
@@ -256,6 +259,8 @@ impl Service {
                     runner: Arc::clone(&runner),
                     system_id: self.system_id.clone(),
                     abort: self.shutdown.abort.clone(),
+                    interruption: self.shutdown.interruption.clone(),
+                    trace_dir: Some(std::env::temp_dir()),
                     metrics: Some((self.metrics.clone(), labels)),
                 },
                 concurrent: self.concurrent.clone(),

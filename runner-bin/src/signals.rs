@@ -2,6 +2,7 @@
 //! (cli.md 2.3): SIGQUIT stops taking jobs, SIGTERM/SIGINT also abort running ones,
 //! a signal during a forceful shutdown exits at once, SIGHUP asks for a reload.
 
+use runner_executor::Interruption;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,8 @@ pub(crate) struct Shutdown {
     pub(crate) stop: CancellationToken,
     /// Cancelled on SIGTERM/SIGINT: abort running jobs (each job holds a child token).
     pub(crate) abort: CancellationToken,
+    /// The signal behind `abort`, recorded before it fires: jobs fail `aborted: <signal>`.
+    pub(crate) interruption: Interruption,
 }
 
 impl Shutdown {
@@ -42,7 +45,7 @@ impl Shutdown {
     }
 
     /// Forceful shutdown (SIGTERM/SIGINT): no new jobs, running ones are aborted.
-    pub(crate) fn abort(&self, signal_name: &str) {
+    pub(crate) fn abort(&self, signal_name: &'static str) {
         if !self.abort.is_cancelled() {
             tracing::warn!(
                 error = format!("received stop signal: {signal_name}"),
@@ -50,6 +53,7 @@ impl Shutdown {
             );
             tracing::warn!(stop_signal = signal_name, "Starting forceful shutdown");
         }
+        self.interruption.record(signal_name);
         self.stop.cancel();
         self.abort.cancel();
     }

@@ -2,6 +2,7 @@
 
 mod stage_run;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep, sleep_until};
@@ -12,7 +13,7 @@ use crate::driver::stage_run::{
     Interrupt, Limits, OnGraceful, StageResult, canceled, error_chain, job_timeout, run_stage,
     script,
 };
-use crate::duration::format_go_duration;
+use crate::duration::{deadline_after, format_go_duration};
 use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
 use crate::outcome::{FailureReason, JobFailure, Outcome};
@@ -32,6 +33,9 @@ pub struct Cancellation {
     /// Graceful cancel (`Job-Status: canceling`): stops the user steps only; after_script,
     /// on-failure uploads and cleanup still run. Before the user steps it acts as an abort.
     pub graceful: CancellationToken,
+    /// Set when the abort comes from the runner process itself (SIGTERM/SIGINT): the job
+    /// then fails with `aborted: <signal>` and reason `runner_interrupted`, not `canceled`.
+    pub interruption: Interruption,
 }
 
 impl Cancellation {
@@ -40,7 +44,37 @@ impl Cancellation {
         Self {
             abort,
             graceful: CancellationToken::new(),
+            interruption: Interruption::default(),
         }
+    }
+
+    /// The failure of a job stopped by a cancel or an abort: `aborted: terminated` when the
+    /// runner process was interrupted (cli.md §2.3), otherwise `canceled`.
+    pub(crate) fn failure(&self) -> JobFailure {
+        match self.interruption.signal() {
+            Some(signal) => JobFailure::new(
+                FailureReason::RunnerInterrupted,
+                format!("aborted: {signal}"),
+            ),
+            None => canceled(),
+        }
+    }
+}
+
+/// The signal that interrupted the runner process, shared by all its jobs: Go's name of
+/// the signal (`terminated`, `interrupt`), recorded before the jobs' abort tokens fire.
+#[derive(Debug, Clone, Default)]
+pub struct Interruption(Arc<OnceLock<&'static str>>);
+
+impl Interruption {
+    /// Records `signal` (the first one wins).
+    pub fn record(&self, signal: &'static str) {
+        let _ = self.0.set(signal);
+    }
+
+    /// The recorded signal name, if the runner was interrupted.
+    pub fn signal(&self) -> Option<&'static str> {
+        self.0.get().copied()
     }
 }
 
@@ -56,7 +90,7 @@ pub async fn run_job<B: Backend>(
     mut trace: TraceWriter,
     cancel: Cancellation,
 ) -> Outcome {
-    let job_deadline = Instant::now() + job.timeout;
+    let job_deadline = deadline_after(job.timeout);
     write_header(&job, &mut trace).await;
     let result = execute(backend, &job, &mut trace, &cancel, job_deadline).await;
     let outcome = match result {
@@ -162,7 +196,7 @@ async fn prepare<B: Backend>(
     job_deadline: Instant,
 ) -> Result<B::Session, JobFailure> {
     let prepare_timeout = clamp_timeout(job.runner.prepare_timeout, job.timeout);
-    let prepare_deadline = (Instant::now() + prepare_timeout).min(job_deadline);
+    let prepare_deadline = deadline_after(prepare_timeout).min(job_deadline);
     let timeout_failure = || {
         JobFailure::new(
             FailureReason::JobExecutionTimeout,
@@ -176,8 +210,8 @@ async fn prepare<B: Backend>(
     loop {
         let result = tokio::select! {
             biased;
-            () = cancel.abort.cancelled() => return Err(canceled()),
-            () = cancel.graceful.cancelled() => return Err(canceled()),
+            () = cancel.abort.cancelled() => return Err(cancel.failure()),
+            () = cancel.graceful.cancelled() => return Err(cancel.failure()),
             () = sleep_until(prepare_deadline) => return Err(timeout_failure()),
             result = backend.prepare(job, trace) => result,
         };
@@ -201,8 +235,8 @@ async fn prepare<B: Backend>(
             .await;
         tokio::select! {
             biased;
-            () = cancel.abort.cancelled() => return Err(canceled()),
-            () = cancel.graceful.cancelled() => return Err(canceled()),
+            () = cancel.abort.cancelled() => return Err(cancel.failure()),
+            () = cancel.graceful.cancelled() => return Err(cancel.failure()),
             () = sleep_until(prepare_deadline) => return Err(timeout_failure()),
             () = sleep(delay) => {}
         }
@@ -296,7 +330,8 @@ impl<B: Backend> Run<'_, B> {
     fn interrupt_failure(&self, interrupt: Interrupt) -> JobFailure {
         match interrupt {
             Interrupt::JobTimeout => job_timeout(self.job.timeout),
-            Interrupt::Abort | Interrupt::Graceful | Interrupt::StageTimeout => canceled(),
+            Interrupt::Abort => self.cancel.failure(),
+            Interrupt::Graceful | Interrupt::StageTimeout => canceled(),
         }
     }
 

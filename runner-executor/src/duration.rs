@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+/// The deadline `duration` from now. Durations come from payloads and files (a job timeout
+/// of `i64::MAX` seconds was seen), and `Instant + Duration` panics when it overflows: a
+/// deadline beyond a century is a century away, which no job reaches.
+pub(crate) fn deadline_after(duration: Duration) -> tokio::time::Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    tokio::time::Instant::now() + duration.min(CENTURY)
+}
+
 /// A parsed Go duration, which may be negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GoDuration {

@@ -52,7 +52,7 @@ mod trace;
 mod variables;
 
 pub use backend::{Backend, BackendDefaults, Executor, StageExit, StageScript, Target};
-pub use driver::{Cancellation, run_job};
+pub use driver::{Cancellation, Interruption, run_job};
 pub use job::{
     Artifact, CACHE_DIR_VARIABLE, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource,
     HELPER_BINARY_VARIABLE, Image, JOB_TOKEN_VARIABLE, JobHooks, JobSpec, RegistryCredential,

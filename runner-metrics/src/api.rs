@@ -143,7 +143,15 @@ impl ApiMetrics {
 
     /// Counts a request skipped because `request_concurrency` requests were in flight.
     pub fn request_concurrency_exceeded(&self, runner: &RunnerLabels) {
-        self.exceeded.get_or_create(&runner_id_labels(runner)).inc();
+        self.request_concurrency_exceeded_by(runner, 1);
+    }
+
+    /// Adds `skipped` requests to the runner's exceeded count; with 0 it only makes sure
+    /// the series exists.
+    pub fn request_concurrency_exceeded_by(&self, runner: &RunnerLabels, skipped: u64) {
+        self.exceeded
+            .get_or_create(&runner_id_labels(runner))
+            .inc_by(skipped);
     }
 
     /// Sets the configured, adaptive and applied request-concurrency limits of the runner.

@@ -21,6 +21,8 @@ mod docker;
 mod service_control;
 // Artifacts and cache moving through the helper modes: uploads, dependencies, local and S3 cache.
 mod artifacts;
+// Under load and attack: one project's parallel jobs, huge logs, undecodable payloads, drains.
+mod robustness;
 
 use std::time::Duration;
 

@@ -144,6 +144,12 @@ async fn sigterm_aborts_the_running_job_reports_it_and_exits() {
         "{}",
         trace_text(&record)
     );
+    // cli.md §2.3: upstream's wording for a job aborted by SIGTERM.
+    let trace = trace_text(&record);
+    assert!(
+        trace.contains("ERROR: Job failed: aborted: terminated"),
+        "{trace}"
+    );
     let status = runner.wait(JOB_WAIT).await.expect("the runner exits");
     assert!(status.success(), "{}", runner.log());
     assert!(

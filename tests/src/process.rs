@@ -61,6 +61,11 @@ impl RunnerProcess {
         RunnerProcess { child, log }
     }
 
+    /// The runner's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Sends `signal` to the runner.
     pub fn signal(&self, signal: Signal) {
         if let Some(id) = self.child.id() {

@@ -64,7 +64,7 @@ impl Client {
                     Ok(JobRequestOutcome::Job(Box::new(job)))
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, cause = %error.source, "Checking for jobs... failed");
+                    tracing::warn!(error = %error, "Checking for jobs... failed");
                     Ok(JobRequestOutcome::Undecodable(error))
                 }
             },

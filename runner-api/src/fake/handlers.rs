@@ -111,14 +111,22 @@ fn classify(method: &Method, path: &str) -> Endpoint {
 }
 
 fn reply(status: u16, body: &str) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::copy_from_slice(body.as_bytes())));
+    bytes_reply(status, body.as_bytes().to_vec())
+}
+
+fn bytes_reply(status: u16, body: Vec<u8>) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response
 }
 
 fn json_reply(status: u16, value: &serde_json::Value) -> Reply {
-    let mut response = reply(status, &value.to_string());
+    json_bytes_reply(status, value.to_string().into_bytes())
+}
+
+fn json_bytes_reply(status: u16, body: Vec<u8>) -> Reply {
+    let mut response = bytes_reply(status, body);
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
@@ -263,14 +271,16 @@ impl Context<'_> {
             notified.as_mut().enable();
             let (job, version) = {
                 let mut data = self.shared.data();
-                let job = data
-                    .queue
-                    .pop_front()
-                    .and_then(|id| data.jobs.get(&id).map(|job| job.payload.clone()));
+                let job = data.queue.pop_front().and_then(|id| {
+                    data.jobs.get(&id).map(|job| match &job.raw_payload {
+                        Some(raw) => raw.clone(),
+                        None => job.payload.to_string().into_bytes(),
+                    })
+                });
                 (job, data.queue_version)
             };
             if let Some(payload) = job {
-                return json_reply(201, &payload);
+                return json_bytes_reply(201, payload);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return with_header(

@@ -132,7 +132,11 @@ impl FakeCoordinator {
     }
 
     /// Queues a job payload; `id` and `token` are filled in when absent. Returns the job id.
-    pub fn enqueue_job(&self, mut payload: serde_json::Value) -> u64 {
+    pub fn enqueue_job(&self, payload: serde_json::Value) -> u64 {
+        self.enqueue(payload, None)
+    }
+
+    fn enqueue(&self, mut payload: serde_json::Value, raw_payload: Option<Vec<u8>>) -> u64 {
         let id = {
             let mut data = self.shared.data();
             let id = payload
@@ -165,6 +169,7 @@ impl FakeCoordinator {
                     id,
                     token,
                     payload,
+                    raw_payload,
                     ..JobRecord::default()
                 },
             );
@@ -175,6 +180,12 @@ impl FakeCoordinator {
         self.shared.queue_changed.notify_waiters();
         self.shared.changed.notify_waiters();
         id
+    }
+
+    /// Queues a job whose served bytes are `raw` (e.g. with invalid UTF-8) while the fake's
+    /// records come from `payload`, which must carry the same `id` and `token`.
+    pub fn enqueue_raw_job(&self, payload: serde_json::Value, raw: Vec<u8>) -> u64 {
+        self.enqueue(payload, Some(raw))
     }
 
     /// Queues a typed job (see [`Self::enqueue_job`]).

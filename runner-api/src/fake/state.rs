@@ -135,6 +135,8 @@ pub struct JobRecord {
     pub token: String,
     /// The payload served.
     pub payload: serde_json::Value,
+    /// Bytes served instead of `payload`, for payloads JSON cannot hold (invalid UTF-8).
+    pub raw_payload: Option<Vec<u8>>,
     /// Accepted job updates, in order.
     pub updates: Vec<JobUpdateRecord>,
     /// The log assembled from PATCHes.

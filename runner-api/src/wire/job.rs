@@ -75,37 +75,45 @@ pub struct PartialJob {
 
 /// A job payload that could not be decoded.
 #[derive(Debug, thiserror::Error)]
-#[error("job payload could not be decoded")]
+#[error("job payload could not be decoded: {reason}")]
 pub struct DecodeJobError {
-    /// Id and token, when they could still be read.
+    /// Id and token, when they could still be read (invalid UTF-8 read lossily).
     pub partial: Option<PartialJob>,
-    /// The decode failure.
-    #[source]
-    pub source: serde_json::Error,
+    /// What did not decode and where (`variables[2].masked: invalid type: string,
+    /// expected a boolean`). Never holds a value of the payload: any of them may be a
+    /// secret, and this text goes to the runner's log and the job's.
+    pub reason: String,
 }
 
 impl JobResponse {
     /// Decodes a payload; nulls read as absent, unknown keys are ignored and
     /// type mismatches are errors.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeJobError> {
-        let mut value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|source| DecodeJobError {
-                partial: None,
-                source,
-            })?;
+        let mut value: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(value) => value,
+            Err(error) => return Err(undecodable_json(bytes, &error)),
+        };
         strip_nulls(&mut value);
-        let partial = serde_json::from_value::<PartialJob>(value.clone())
-            .ok()
-            .filter(|partial| partial.id != 0 && !partial.token.is_empty());
-        serde_json::from_value(value).map_err(|source| DecodeJobError { partial, source })
+        let partial = partial_job(&value);
+        serde_path_to_error::deserialize(value).map_err(|error| DecodeJobError {
+            partial,
+            reason: format!(
+                "{}: {}",
+                error.path(),
+                without_values(&error.inner().to_string())
+            ),
+        })
     }
 
-    /// The job timeout: `runner_info.timeout`, or 7200 s when not positive.
+    /// The job timeout: `runner_info.timeout`, or 7200 s when not positive, and at most a
+    /// year. GitLab caps a project's timeout at one month, so a larger value is a broken
+    /// payload; clamped, it cannot overflow the deadline arithmetic of the executors.
     pub fn timeout(&self) -> std::time::Duration {
+        const MAX_TIMEOUT_SECONDS: u64 = 365 * 24 * 3600;
         let seconds = u64::try_from(self.runner_info.timeout)
             .ok()
             .filter(|seconds| *seconds > 0);
-        std::time::Duration::from_secs(seconds.unwrap_or(7200))
+        std::time::Duration::from_secs(seconds.unwrap_or(7200).min(MAX_TIMEOUT_SECONDS))
     }
 
     /// The last variable named `key`.
@@ -123,6 +131,59 @@ impl JobResponse {
                 .is_some_and(|variable| variable.value.expose().eq_ignore_ascii_case("true"))
         })
     }
+}
+
+/// The error of a payload that is not JSON. Invalid UTF-8 is the one case where the job can
+/// still be named: read lossily, the payload gives its id and token, so the job is
+/// reported failed instead of being left running.
+fn undecodable_json(bytes: &[u8], error: &serde_json::Error) -> DecodeJobError {
+    match std::str::from_utf8(bytes) {
+        Err(utf8) => DecodeJobError {
+            partial: serde_json::from_str(&String::from_utf8_lossy(bytes))
+                .ok()
+                .and_then(|value| partial_job(&value)),
+            reason: format!(
+                "the payload is not valid UTF-8 (invalid byte at offset {})",
+                utf8.valid_up_to()
+            ),
+        },
+        Ok(_) => DecodeJobError {
+            partial: None,
+            reason: format!(
+                "the payload is not valid JSON ({} at line {} column {})",
+                match error.classify() {
+                    serde_json::error::Category::Eof => "unexpected end",
+                    _ => "syntax error",
+                },
+                error.line(),
+                error.column()
+            ),
+        },
+    }
+}
+
+/// Id and token of a payload, when both are there.
+fn partial_job(value: &serde_json::Value) -> Option<PartialJob> {
+    PartialJob::deserialize(value)
+        .ok()
+        .filter(|partial| partial.id != 0 && !partial.token.is_empty())
+}
+
+/// A serde message without the value it quotes: `invalid type: string "s3cr3t", expected
+/// a boolean` becomes `invalid type: string, expected a boolean`.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((unexpected, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            let kind = unexpected
+                .find(['"', '`'])
+                .map_or(unexpected, |quote| unexpected[..quote].trim_end());
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
 }
 
 /// Removes object members whose value is `null`, recursively.
@@ -192,6 +253,40 @@ mod tests {
         let partial = error.partial.unwrap();
         assert_eq!(partial.id, 9);
         assert_eq!(partial.token.expose(), "tok");
+        assert_eq!(
+            error.reason,
+            "inputs[0]: job input x does not hold a string"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_still_names_the_job() {
+        let mut payload = br#"{"id":12,"token":"tok","job_info":{"name":"bad "#.to_vec();
+        payload.push(0xff);
+        payload.extend_from_slice(br#""}}"#);
+        let error = JobResponse::from_json(&payload).unwrap_err();
+        let partial = error.partial.expect("id and token are read lossily");
+        assert_eq!((partial.id, partial.token.expose()), (12, "tok"));
+        assert_eq!(
+            error.reason,
+            "the payload is not valid UTF-8 (invalid byte at offset 47)"
+        );
+    }
+
+    #[test]
+    fn decode_errors_never_quote_payload_values() {
+        let error = JobResponse::from_json(
+            br#"{"id":3,"token":"tok","variables":[{"key":"K","value":"v","masked":"s3cr3t"}]}"#,
+        )
+        .unwrap_err();
+        assert!(!error.to_string().contains("s3cr3t"), "{error}");
+        assert_eq!(
+            error.reason,
+            "variables[0].masked: invalid type: string, expected a boolean"
+        );
+        let syntax = JobResponse::from_json(br#"{"id":3,"token":"s3cr3t""#).unwrap_err();
+        assert!(syntax.partial.is_none());
+        assert!(!syntax.to_string().contains("s3cr3t"), "{syntax}");
     }
 
     #[test]
@@ -199,6 +294,18 @@ mod tests {
         assert!(JobResponse::from_json(br#"{"id":1,"run":"[{\"name\":\"a\"}]"}"#).is_ok());
         assert!(JobResponse::from_json(br#"{"id":1,"run":"{}"}"#).is_err());
         assert!(JobResponse::from_json(br#"{"id":1,"run":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn absurd_timeouts_are_clamped_to_a_year() {
+        let job = JobResponse::from_json(
+            format!(r#"{{"id":1,"runner_info":{{"timeout":{}}}}}"#, i64::MAX).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            job.timeout(),
+            std::time::Duration::from_secs(365 * 24 * 3600)
+        );
     }
 
     #[test]

@@ -153,6 +153,8 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
         runner: Arc::new(runner),
         system_id: runner_api::generate_system_id(&mut rand::rng()),
         abort: abort.clone(),
+        interruption: runner_executor::Interruption::default(),
+        trace_dir: Some(std::env::temp_dir()),
         metrics: None,
     };
 
@@ -281,7 +283,11 @@ async fn run_one(
         }
     };
     coordinator.add_job(wire_id);
-    let end = job_runner::process(context.clone(), response, 1).await;
+    let numbers = job_runner::JobNumbers {
+        concurrent_id: 1,
+        concurrent_project_id: 0,
+    };
+    let end = job_runner::process_contained(context, response, numbers).await;
     coordinator.flush_trace(wire_id);
     match end {
         JobEnd::Succeeded => Status::Passed,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use runner_config::{Executor, RunnerConfig, Secret};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cli::{RunSingleArgs, RunnerArgs};
@@ -58,10 +59,11 @@ async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
         Some(_) => config_file::system_id(&config_file::resolve_path(&args.config)),
         None => runner_api::generate_system_id(&mut rand::rng()),
     };
+    // Not tied to the stop signal: a drained job's updates still retry (as in `run`).
     let client = match coordinator::client(
         &runner,
         None,
-        shutdown.stop.clone(),
+        CancellationToken::new(),
         runner_config::Config::default().effective_connection_max_age(),
     ) {
         Ok(client) => client,
@@ -82,6 +84,8 @@ async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
             runner: Arc::clone(&runner),
             system_id,
             abort: shutdown.abort.clone(),
+            interruption: shutdown.interruption.clone(),
+            trace_dir: Some(std::env::temp_dir()),
             metrics: None,
         },
         // One job at a time.

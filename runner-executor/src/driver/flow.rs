@@ -1,10 +1,11 @@
 //! The stage sequence after `prepare_executor` (executors.md §1.3–§1.6).
 
-use tokio::time::{Instant, sleep};
+use tokio::time::sleep;
 
 use crate::backend::{Backend, Target};
 use crate::driver::Run;
-use crate::driver::stage_run::{Interrupt, OnGraceful, StageResult, canceled};
+use crate::driver::stage_run::{Interrupt, Limits, OnGraceful, StageResult, canceled};
+use crate::duration::deadline_after;
 use crate::job::{
     CACHE_DIR_VARIABLE, HELPER_BINARY_VARIABLE, JOB_TOKEN_VARIABLE, dependency_token_variable,
 };
@@ -15,20 +16,44 @@ use crate::variables::JobVariables;
 
 const PROFILE_HINT: &str = super::SHELL_PROFILE_HINT;
 
+/// How long `cleanup_file_variables` may take once the job itself has ended.
+const CLEANUP_AFTER_END: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl<B: Backend> Run<'_, B> {
-    /// Runs the stages; `Ok` means the job succeeded.
+    /// Runs the stages; `Ok` means the job succeeded. File variables are removed on every
+    /// way out, an abort and a timeout included: they hold secrets.
     pub(super) async fn stages(
         &mut self,
         session: &mut B::Session,
         variables: &mut JobVariables,
         scrub_git_config: bool,
     ) -> Result<(), JobFailure> {
+        match self.job_stages(session, variables, scrub_git_config).await {
+            Ok(error) => {
+                self.cleanup_file_variables(session, variables).await?;
+                error.map_or(Ok(()), Err)
+            }
+            Err(ended) => {
+                self.cleanup_file_variables_after_end(session, variables)
+                    .await;
+                Err(ended)
+            }
+        }
+    }
+
+    /// Every stage up to the uploads. `Err` ends the job at once (abort, timeout, a failed
+    /// prepare); `Ok(Some)` is a job error after which the remaining stages still ran.
+    async fn job_stages(
+        &mut self,
+        session: &mut B::Session,
+        variables: &mut JobVariables,
+        scrub_git_config: bool,
+    ) -> Result<Option<JobFailure>, JobFailure> {
         // 1. prepare_script: any failure ends the job at once.
-        let started = Instant::now();
         let prepare_timeout =
             super::clamp_timeout(self.job.runner.prepare_timeout, self.job.timeout);
         let body = self.context(variables).prepare_script();
-        let limits = self.limits(Some(started + prepare_timeout), OnGraceful::Abort);
+        let limits = self.limits(Some(deadline_after(prepare_timeout)), OnGraceful::Abort);
         match self
             .stage(session, Stage::PrepareScript, Target::Helper, body, limits)
             .await
@@ -91,9 +116,15 @@ impl<B: Backend> Run<'_, B> {
         let upload_error = self
             .transfer_stage(session, variables, upload_stage, 1)
             .await?;
-        let error = error.or(cache_error).or(upload_error);
+        Ok(error.or(cache_error).or(upload_error))
+    }
 
-        // 8. cleanup_file_variables: failures only reach the runner's log.
+    /// 8. `cleanup_file_variables`: failures only reach the runner's log.
+    async fn cleanup_file_variables(
+        &mut self,
+        session: &mut B::Session,
+        variables: &JobVariables,
+    ) -> Result<(), JobFailure> {
         let body = self.context(variables).cleanup_file_variables();
         let limits = self.limits(None, OnGraceful::Ignore);
         match self
@@ -113,7 +144,38 @@ impl<B: Backend> Run<'_, B> {
             StageResult::Interrupted(Interrupt::Graceful | Interrupt::StageTimeout) => {}
             StageResult::Interrupted(interrupt) => return Err(self.interrupt_failure(interrupt)),
         }
-        error.map_or(Ok(()), Err)
+        Ok(())
+    }
+
+    /// `cleanup_file_variables` once the job was aborted or timed out: the job's own signals
+    /// and deadline have fired, so the stage runs detached from them, on a short deadline.
+    async fn cleanup_file_variables_after_end(
+        &mut self,
+        session: &mut B::Session,
+        variables: &JobVariables,
+    ) {
+        let body = self.context(variables).cleanup_file_variables();
+        let detached = super::Cancellation::default();
+        let limits = Limits {
+            job_deadline: deadline_after(CLEANUP_AFTER_END),
+            stage_deadline: None,
+            graceful: OnGraceful::Ignore,
+        };
+        let stage =
+            super::stage_run::script(Stage::CleanupFileVariables, Target::Helper, body, false);
+        let result = super::stage_run::run_stage(
+            self.backend,
+            session,
+            self.trace,
+            &detached,
+            self.markers,
+            stage,
+            limits,
+        )
+        .await;
+        if result != StageResult::Passed {
+            tracing::warn!(job_id = self.job.id, result = ?result, "cleanup_file_variables after the job ended did not pass");
+        }
     }
 
     /// `get_sources` (and `clear_worktree` before a retry). `Err` ends the job; `Ok(Some)` is a
@@ -125,7 +187,7 @@ impl<B: Backend> Run<'_, B> {
         scrub_git_config: bool,
     ) -> Result<Option<JobFailure>, JobFailure> {
         let timeout = super::clamp_timeout(self.job.runner.get_sources_timeout, self.job.timeout);
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut last_error = None;
         for attempt in 1..=self.settings.get_sources_attempts {
             if attempt > 1 {
@@ -133,8 +195,8 @@ impl<B: Backend> Run<'_, B> {
                 let backoff = retry_backoff(attempt);
                 tokio::select! {
                     biased;
-                    () = self.cancel.abort.cancelled() => return Err(canceled()),
-                    () = self.cancel.graceful.cancelled() => return Err(canceled()),
+                    () = self.cancel.abort.cancelled() => return Err(self.cancel.failure()),
+                    () = self.cancel.graceful.cancelled() => return Err(self.cancel.failure()),
                     () = tokio::time::sleep_until(deadline) => return Err(timeout_failure("get sources", timeout)),
                     () = sleep(backoff) => {}
                 }
@@ -180,7 +242,7 @@ impl<B: Backend> Run<'_, B> {
         session: &mut B::Session,
         variables: &mut JobVariables,
     ) -> Result<Option<JobFailure>, JobFailure> {
-        let script_deadline = self.settings.script_timeout.map(|t| Instant::now() + t);
+        let script_deadline = self.settings.script_timeout.map(deadline_after);
         let mut error = None;
         let mut status = "success";
         let steps: Vec<_> = self.user_steps().cloned().collect();
@@ -230,7 +292,7 @@ impl<B: Backend> Run<'_, B> {
         }
         variables.set("CI_JOB_STATUS", status);
         let body = self.context(variables).after_script(after);
-        let deadline = Instant::now() + self.settings.after_script_timeout;
+        let deadline = deadline_after(self.settings.after_script_timeout);
         let limits = self.limits(Some(deadline), OnGraceful::Ignore);
         let after_error = match self
             .stage(session, Stage::AfterScript, Target::Build, body, limits)
@@ -298,8 +360,8 @@ impl<B: Backend> Run<'_, B> {
                 let backoff = retry_backoff(attempt);
                 tokio::select! {
                     biased;
-                    () = self.cancel.abort.cancelled() => return Err(canceled()),
-                    () = self.cancel.graceful.cancelled(), if graceful == OnGraceful::Abort => return Err(canceled()),
+                    () = self.cancel.abort.cancelled() => return Err(self.cancel.failure()),
+                    () = self.cancel.graceful.cancelled(), if graceful == OnGraceful::Abort => return Err(self.cancel.failure()),
                     () = tokio::time::sleep_until(self.job_deadline) => return Err(self.interrupt_failure(Interrupt::JobTimeout)),
                     () = sleep(backoff) => {}
                 }
