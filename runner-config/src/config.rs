@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::duration::GoDuration;
 use crate::logging::{LogFormat, LogLevel};
 use crate::runner::RunnerConfig;
+use crate::seconds::positive_seconds;
 use crate::secret::Secret;
 use crate::skip::{is_default, is_false};
 
@@ -98,8 +99,23 @@ impl Config {
     pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
     /// Fallback of `connection_max_age` when it is absent.
     pub const DEFAULT_CONNECTION_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+    /// Largest `concurrent` accepted at load. The binary sizes a tokio semaphore with it,
+    /// which panics above `Semaphore::MAX_PERMITS` (about 2^61, less than `i64::MAX`), and
+    /// each unit is a job the host may run at once: 100000 is beyond any real host and
+    /// far from the panic.
+    pub const MAX_CONCURRENT: i64 = 100_000;
+
+    /// The size of the worker pool: `concurrent` within 1 and [`Config::MAX_CONCURRENT`].
+    /// A loaded file is already within these bounds; the clamp covers configurations built
+    /// in code (`run-single`).
+    pub fn effective_concurrent(&self) -> usize {
+        // Both bounds fit in usize.
+        self.concurrent.clamp(1, Self::MAX_CONCURRENT) as usize
+    }
 
     /// The polling period: `check_interval` seconds, or 3 s when it is zero or negative.
+    /// Like every integer-seconds key, a value above 100 years is read as 100 years, so
+    /// that no sleep or deadline built from it can overflow.
     pub fn effective_check_interval(&self) -> Duration {
         positive_seconds(self.check_interval).unwrap_or(Self::DEFAULT_CHECK_INTERVAL)
     }
@@ -173,13 +189,6 @@ impl Config {
             runner.token = Secret::new(crate::env::expand(runner.token.expose(), &mut lookup));
         }
     }
-}
-
-fn positive_seconds(seconds: i64) -> Option<Duration> {
-    u64::try_from(seconds)
-        .ok()
-        .filter(|seconds| *seconds > 0)
-        .map(Duration::from_secs)
 }
 
 /// `[session_server]`: the interactive web terminal and service proxy server.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::seconds::positive_seconds;
 use crate::skip::{is_false, is_zero};
 use crate::string_or_array::StringOrArray;
 
@@ -245,11 +246,11 @@ impl DockerConfig {
     pub const DEFAULT_WAIT_FOR_SERVICES_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// How long to wait for services: `None` when waiting is disabled (a negative value),
-    /// 30 s when zero.
+    /// 30 s when zero, at most 100 years (so that no deadline overflows).
     pub fn effective_wait_for_services_timeout(&self) -> Option<Duration> {
         match self.wait_for_services_timeout {
             0 => Some(Self::DEFAULT_WAIT_FOR_SERVICES_TIMEOUT),
-            seconds => u64::try_from(seconds).ok().map(Duration::from_secs),
+            seconds => positive_seconds(seconds),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::kubernetes_pod::{
 };
 use crate::kubernetes_security::{ContainerSecurityContext, PodSecurityContext};
 use crate::kubernetes_volumes::KubernetesVolumes;
+use crate::seconds::{positive_millis, positive_seconds};
 use crate::secret::Secret;
 use crate::skip::{is_default, is_false, is_zero};
 use crate::string_or_array::StringOrArray;
@@ -405,12 +406,9 @@ impl KubernetesConfig {
 
     /// Backoff ceiling of API retries: 2 s when zero or negative, never below 500 ms.
     pub fn effective_retry_backoff_max(&self) -> Duration {
-        match u64::try_from(self.retry_backoff_max) {
-            Ok(millis) if millis > 0 => {
-                Duration::from_millis(millis).max(Self::MIN_RETRY_BACKOFF_MAX)
-            }
-            _ => Self::DEFAULT_RETRY_BACKOFF_MAX,
-        }
+        positive_millis(self.retry_backoff_max).map_or(Self::DEFAULT_RETRY_BACKOFF_MAX, |backoff| {
+            backoff.max(Self::MIN_RETRY_BACKOFF_MAX)
+        })
     }
 
     /// The namespace of job pods, `default` when empty.
@@ -426,11 +424,4 @@ impl KubernetesConfig {
     pub fn effective_print_pod_warning_events(&self) -> bool {
         self.print_pod_warning_events.unwrap_or(true)
     }
-}
-
-fn positive_seconds(seconds: i64) -> Option<Duration> {
-    u64::try_from(seconds)
-        .ok()
-        .filter(|seconds| *seconds > 0)
-        .map(Duration::from_secs)
 }

@@ -14,9 +14,15 @@
 //! * [`load`] / [`load_str`] report **every** problem at once, each as
 //!   `<file>:<line>:<col>: <key>: <message>` with a dotted key such as
 //!   `runners[1].docker.memory` (0-based indices): TOML syntax, wrong types, invalid
-//!   durations, unknown executors, bad URLs, `concurrent < 1`, invalid labels. Unknown keys
-//!   are [`Warning`]s with their path and line, never fatal and never silently dropped.
+//!   durations, unknown executors, bad or missing URLs, `concurrent`
+//!   outside 1..=100000, `limit` outside 0..=100000, `request_concurrency` outside
+//!   0..=1000, invalid labels. Unknown keys are [`Warning`]s with their path and line,
+//!   never fatal and never silently dropped.
 //!   Keys that differ only in case are accepted, as upstream's decoder does, with a warning.
+//!   [`load_template`] reads a `register --template-config` file, where `url` may be left
+//!   to the command line.
+//! * Integer-seconds keys (`check_interval`, `poll_timeout`, ...) are read as at most 100
+//!   years by their `effective_*` methods, so no deadline built from them can overflow.
 //! * [`ConfigDocument`] edits the file through `toml_edit` (what `register`, `unregister`
 //!   and token rotation need) so that everything outside the edited entry survives byte for
 //!   byte, and saves it atomically with mode 0600.
@@ -40,8 +46,9 @@
 //! # Where this crate is stricter than upstream
 //!
 //! Following the seed requirements: unknown keys are reported (upstream ignores them), a
-//! bad URL, an unknown executor and `concurrent < 1` fail the load (upstream fails later or
-//! never), a replaced file with an older modification time is still reloaded, and only one
+//! bad or missing URL, an unknown executor and `concurrent < 1` fail the load (upstream
+//! fails later or never), so do a negative `limit` or `request_concurrency` (upstream reads
+//! them as unlimited and 1) and counts above the bounds the binary can honour, a replaced file with an older modification time is still reloaded, and only one
 //! process may use a file.
 //!
 //! # Example
@@ -113,6 +120,7 @@ mod other_executors;
 mod reload;
 mod runner;
 mod runner_sections;
+mod seconds;
 mod secret;
 mod skip;
 mod source_map;
@@ -148,7 +156,7 @@ pub use kubernetes_volumes::{
     ConfigMapVolume, CsiVolume, EmptyDirVolume, HostPathVolume, KubernetesVolumes, NfsVolume,
     PvcVolume, SecretVolume,
 };
-pub use load::{LoadError, Loaded, default_config_path, load, load_str};
+pub use load::{LoadError, Loaded, default_config_path, load, load_str, load_template};
 pub use lock::{ConfigLock, LockError};
 pub use logging::{InvalidLogFormat, InvalidLogLevel, LogFormat, LogLevel};
 pub use other_executors::{

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::diagnostic::{Location, Problem, ProblemKind, Warning, WarningKind};
 use crate::source_map::{self, LineIndex};
 use crate::tracked::{self, Segment, Tracker};
-use crate::validate;
+use crate::validate::{self, Purpose};
 
 /// After this many decoding problems the loader stops looking for more.
 const MAX_DECODE_PROBLEMS: usize = 100;
@@ -122,7 +122,28 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    load_bytes(&bytes, path)
+    load_bytes(&bytes, path, Purpose::Config)
+}
+
+/// Reads a `register --template-config` file: like [`load`], except that a `[[runners]]`
+/// entry may leave `url` out (only a warning), since the entry is completed from the
+/// command line.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("template.toml");
+/// std::fs::write(&path, "[[runners]]\n  limit = 4\n")?;
+/// assert_eq!(runner_config::load_template(&path)?.config.runners[0].limit, 4);
+/// assert!(runner_config::load(&path).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_template(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_bytes(&bytes, path, Purpose::Template)
 }
 
 /// Validates configuration text; `path_for_messages` is only used in messages.
@@ -135,13 +156,13 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
 /// );
 /// ```
 pub fn load_str(text: &str, path_for_messages: impl AsRef<Path>) -> Result<Loaded, LoadError> {
-    Loader::new(text, path_for_messages.as_ref()).run()
+    Loader::new(text, path_for_messages.as_ref(), Purpose::Config).run()
 }
 
 /// Like [`load_str`] for raw file content, reporting invalid UTF-8 as a syntax problem.
-pub(crate) fn load_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, LoadError> {
+pub(crate) fn load_bytes(bytes: &[u8], path: &Path, purpose: Purpose) -> Result<Loaded, LoadError> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => load_str(text, path),
+        Ok(text) => Loader::new(text, path, purpose).run(),
         Err(error) => {
             let valid = std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default();
             let (line, column) = LineIndex::new(valid).position(valid.len());
@@ -188,16 +209,18 @@ struct Loader<'t> {
     text: &'t str,
     path: &'t Path,
     lines: LineIndex<'t>,
+    purpose: Purpose,
     problems: Vec<Problem>,
     warnings: Vec<Warning>,
 }
 
 impl<'t> Loader<'t> {
-    fn new(text: &'t str, path: &'t Path) -> Self {
+    fn new(text: &'t str, path: &'t Path, purpose: Purpose) -> Self {
         Self {
             text,
             path,
             lines: LineIndex::new(text),
+            purpose,
             problems: Vec::new(),
             warnings: Vec::new(),
         }
@@ -224,7 +247,7 @@ impl<'t> Loader<'t> {
         let (attempt, tracker) = decode(root);
         let (config, tracker, findings, table) = match attempt {
             Ok(config) => {
-                let findings = validate::validate(&config);
+                let findings = validate::validate(&config, self.purpose);
                 if tracker.unknown.is_empty()
                     && tracker.case_folded.is_empty()
                     && findings.is_empty()
@@ -264,7 +287,7 @@ impl<'t> Loader<'t> {
                         }
                     }
                 };
-                let findings = validate::validate(&config);
+                let findings = validate::validate(&config, self.purpose);
                 (config, tracker, findings, table)
             }
         };

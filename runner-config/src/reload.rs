@@ -169,7 +169,7 @@ impl Reloader {
             }
         }
         self.seen = Seen::File { stamp, hash };
-        match load::load_bytes(&bytes, &self.path) {
+        match load::load_bytes(&bytes, &self.path, crate::validate::Purpose::Config) {
             Ok(loaded) => {
                 self.config = loaded.config.clone();
                 ReloadEvent::Reloaded(Box::new(loaded))

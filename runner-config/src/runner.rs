@@ -206,6 +206,15 @@ impl RunnerConfig {
     pub const DEFAULT_OUTPUT_LIMIT_KB: i64 = 4096;
     /// Fallback of `request_concurrency` when it is below 1.
     pub const DEFAULT_REQUEST_CONCURRENCY: i64 = 1;
+    /// Largest `limit` accepted at load, for the reason of [`crate::Config::MAX_CONCURRENT`]
+    /// (the binary sizes a semaphore with it; a larger limit could never be reached anyway,
+    /// `concurrent` caps it).
+    pub const MAX_LIMIT: i64 = 100_000;
+    /// Largest `request_concurrency` accepted at load. Each unit is a task that keeps a job
+    /// request (a long poll) open against GitLab; `4294967295` would spawn billions of
+    /// tasks and connections. Upstream's own adaptive limit stays far below 1000, and 1000
+    /// simultaneous requests from one runner entry is already a flood.
+    pub const MAX_REQUEST_CONCURRENCY: i64 = 1_000;
     /// Fallback of `unhealthy_requests_limit` when it is below 1.
     pub const DEFAULT_UNHEALTHY_REQUESTS_LIMIT: i64 = 3;
     /// Fallback of `unhealthy_interval` when it is absent.
@@ -239,12 +248,17 @@ impl RunnerConfig {
         u64::try_from(kilobytes).unwrap_or(0).saturating_mul(1024)
     }
 
-    /// Requests in flight allowed: `request_concurrency`, 1 when below 1.
+    /// Requests in flight allowed: `request_concurrency`, 1 when below 1, at most
+    /// [`RunnerConfig::MAX_REQUEST_CONCURRENCY`] (a loaded file is already within bounds;
+    /// the clamp covers entries built in code, such as `run-single`'s).
     pub fn effective_request_concurrency(&self) -> u32 {
-        u32::try_from(self.request_concurrency)
-            .ok()
-            .filter(|value| *value >= 1)
-            .unwrap_or(Self::DEFAULT_REQUEST_CONCURRENCY as u32)
+        let value = if self.request_concurrency < 1 {
+            Self::DEFAULT_REQUEST_CONCURRENCY
+        } else {
+            self.request_concurrency.min(Self::MAX_REQUEST_CONCURRENCY)
+        };
+        // Within 1..=1000.
+        value as u32
     }
 
     /// Consecutive unhealthy requests tolerated: 3 when below 1.
@@ -272,9 +286,11 @@ impl RunnerConfig {
             .unwrap_or(Self::DEFAULT_JOB_STATUS_FINAL_UPDATE_RETRY_LIMIT as u32)
     }
 
-    /// The limit of concurrent jobs, `None` when unlimited (`limit` zero or negative).
+    /// The limit of concurrent jobs, `None` when unlimited (`limit` zero or negative), at
+    /// most [`RunnerConfig::MAX_LIMIT`] (the clamp covers entries built in code).
     pub fn effective_limit(&self) -> Option<u32> {
-        u32::try_from(self.limit).ok().filter(|limit| *limit > 0)
+        // Within 1..=100000.
+        (self.limit > 0).then(|| self.limit.min(Self::MAX_LIMIT) as u32)
     }
 
     /// Whether a feature flag is set in `[runners.feature_flags]` (`None` when absent, in

@@ -239,7 +239,7 @@ pub fn arb_runner() -> impl Strategy<Value = RunnerConfig> {
         ),
         (
             option::of(proptest::sample::select(Executor::ALL.to_vec())),
-            any::<i64>(),
+            0..=RunnerConfig::MAX_LIMIT,
             any::<i64>(),
             option::of(arb_duration()),
             vec(arb_text(), 0..3),

@@ -1,5 +1,6 @@
 //! Checks of a decoded configuration: upstream's hard validation, the seed's stricter rules
-//! (bad URL, `concurrent < 1`) and upstream's load-time warnings.
+//! (bad or missing URL, `concurrent < 1`), bounds on the numbers that size tasks and
+//! semaphores, and upstream's load-time warnings.
 
 use std::collections::BTreeMap;
 
@@ -27,13 +28,32 @@ pub(crate) struct Finding {
     pub(crate) at_key: bool,
 }
 
-pub(crate) fn validate(config: &Config) -> Vec<Finding> {
+/// What the text being checked is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A configuration file the runner runs with: every rule applies.
+    Config,
+    /// A `register --template-config` file: a partial `[[runners]]` entry whose `url`
+    /// (like its token) comes from the command line, so a missing `url` is only a warning.
+    Template,
+}
+
+pub(crate) fn validate(config: &Config, purpose: Purpose) -> Vec<Finding> {
     let mut findings = Findings::default();
     if config.concurrent < 1 {
         findings.problem(
             vec![key("concurrent")],
             format!(
                 "must be at least 1, found {} (no job would ever run)",
+                config.concurrent
+            ),
+        );
+    } else if config.concurrent > Config::MAX_CONCURRENT {
+        findings.problem(
+            vec![key("concurrent")],
+            format!(
+                "must be at most {}, found {} (each unit is a job slot)",
+                Config::MAX_CONCURRENT,
                 config.concurrent
             ),
         );
@@ -57,22 +77,41 @@ pub(crate) fn validate(config: &Config) -> Vec<Finding> {
     }
     for (index, runner) in config.runners.iter().enumerate() {
         let base = vec![key("runners"), Segment::Index(index)];
-        check_runner(&mut findings, &base, config, runner);
+        check_runner(&mut findings, &base, config, runner, purpose);
     }
     findings.0
 }
 
-fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runner: &RunnerConfig) {
+fn check_runner(
+    findings: &mut Findings,
+    base: &[Segment],
+    config: &Config,
+    runner: &RunnerConfig,
+    purpose: Purpose,
+) {
     let at = |name: &str| {
         let mut path = base.to_vec();
         path.push(key(name));
         path
     };
     if runner.url.trim().is_empty() {
-        findings.warning(
-            at("url"),
-            "url is empty: this runner cannot reach GitLab".to_owned(),
-        );
+        // Without a URL the entry can be neither polled nor unregistered; upstream only
+        // complains in its advisory schema check, and `list` shows such an entry as if it
+        // worked (issue #14).
+        let message = match (purpose, runner.name.is_empty()) {
+            (Purpose::Template, _) => "url is empty: this runner cannot reach GitLab".to_owned(),
+            (Purpose::Config, true) => {
+                "url is missing or empty: this runner cannot reach GitLab".to_owned()
+            }
+            (Purpose::Config, false) => format!(
+                "url is missing or empty in runner {:?}: this runner cannot reach GitLab",
+                runner.name
+            ),
+        };
+        match purpose {
+            Purpose::Config => findings.problem(at("url"), message),
+            Purpose::Template => findings.warning(at("url"), message),
+        }
     } else {
         check_url(findings, at("url"), &runner.url);
         if runner.has_legacy_ci_suffix() {
@@ -82,6 +121,23 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
             );
         }
     }
+    check_count(
+        findings,
+        at("limit"),
+        runner.limit,
+        RunnerConfig::MAX_LIMIT,
+        ("0 means unlimited", "each unit is a job slot"),
+    );
+    check_count(
+        findings,
+        at("request_concurrency"),
+        runner.request_concurrency,
+        RunnerConfig::MAX_REQUEST_CONCURRENCY,
+        (
+            "0 means 1",
+            "each unit is a job request held open against GitLab",
+        ),
+    );
     if !runner.clone_url.is_empty() {
         check_url(findings, at("clone_url"), &runner.clone_url);
     }
@@ -157,6 +213,28 @@ fn check_runner(findings: &mut Findings, base: &[Segment], config: &Config, runn
                 "the OffPeak* settings are deprecated and ignored; use [[runners.machine.autoscaling]]".to_owned(),
             );
         }
+    }
+}
+
+/// A count that sizes tasks or a semaphore in the binary: negative values and values above
+/// `max` are rejected (see the `MAX_*` constants for why each maximum).
+fn check_count(
+    findings: &mut Findings,
+    path: Vec<Segment>,
+    value: i64,
+    max: i64,
+    (zero, unit): (&str, &str),
+) {
+    if value < 0 {
+        findings.problem(
+            path,
+            format!("must not be negative, found {value} ({zero})"),
+        );
+    } else if value > max {
+        findings.problem(
+            path,
+            format!("must be at most {max}, found {value} ({unit})"),
+        );
     }
 }
 

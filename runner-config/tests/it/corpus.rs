@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use runner_config::{Executor, GoDuration, LogFormat, LogLevel, Timestamp};
 
-use crate::{load_corpus, map};
+use crate::{load_corpus, load_corpus_fragment, map};
 
 #[test]
 fn spec_install_header_gives_upstream_defaults() {
@@ -194,7 +194,7 @@ fn seed_docker_dns_reaches_the_model() {
 
 #[test]
 fn seed_kubernetes_read_only_root_filesystems() {
-    let config = load_corpus("seed-k8s-read-only-rootfs.toml").config;
+    let config = load_corpus_fragment("seed-k8s-read-only-rootfs.toml").config;
     let k8s = config.runners[0].kubernetes.as_ref().unwrap();
     for context in [
         &k8s.build_container_security_context,
@@ -208,7 +208,7 @@ fn seed_kubernetes_read_only_root_filesystems() {
 
 #[test]
 fn seed_kubernetes_writable_home() {
-    let config = load_corpus("seed-k8s-build-home.toml").config;
+    let config = load_corpus_fragment("seed-k8s-build-home.toml").config;
     let runner = &config.runners[0];
     assert_eq!(
         runner.environment_pairs().collect::<Vec<_>>(),
@@ -251,7 +251,7 @@ fn seed_proxy_environment() {
 
 #[test]
 fn seed_proxy_docker_config_keeps_escapes() {
-    let config = load_corpus("seed-proxy-docker-config.toml").config;
+    let config = load_corpus_fragment("seed-proxy-docker-config.toml").config;
     assert_eq!(
         config.runners[0].pre_build_script,
         r#"mkdir -p $HOME/.docker/ && echo "{ \"proxies\": { \"default\": { \"httpProxy\": \"$HTTP_PROXY\", \"httpsProxy\": \"$HTTPS_PROXY\", \"noProxy\": \"$NO_PROXY\" } } }" > $HOME/.docker/config.json"#

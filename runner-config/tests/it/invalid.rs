@@ -123,7 +123,11 @@ fn bad_urls_are_rejected() {
 
 #[test]
 fn unknown_executor_lists_the_known_ones() {
-    let error = load_str("[[runners]]\nexecutor = \"docker-ssh\"\n", "c.toml").unwrap_err();
+    let error = load_str(
+        "[[runners]]\nurl = \"https://gitlab.example.com\"\nexecutor = \"docker-ssh\"\n",
+        "c.toml",
+    )
+    .unwrap_err();
     let problem = &error.problems()[0];
     assert_eq!(problem.key(), "runners[0].executor");
     assert!(
@@ -226,11 +230,11 @@ fn invalid_labels_follow_upstream_messages() {
 
 #[test]
 fn machine_options_with_name_need_a_placeholder() {
-    let text = "[[runners]]\nexecutor = \"docker+machine\"\n[runners.machine]\nMachineOptionsWithName = [\"ok-%s\", \"tag=fixed\"]\n";
+    let text = "[[runners]]\nurl = \"https://gitlab.example.com\"\nexecutor = \"docker+machine\"\n[runners.machine]\nMachineOptionsWithName = [\"ok-%s\", \"tag=fixed\"]\n";
     check(
         text,
         &[(
-            4,
+            5,
             36,
             "runners[0].machine.MachineOptionsWithName[1]",
             ProblemKind::Invalid,
@@ -258,4 +262,107 @@ fn missing_file_is_a_read_error() {
     assert!(error.is_not_found());
     assert!(matches!(error, LoadError::Read { .. }));
     assert!(error.problems().is_empty());
+}
+
+#[test]
+fn counts_that_size_the_worker_pool_and_request_loops_are_bounded() {
+    // Above tokio's semaphore maximum `concurrent` and `limit` used to panic the runner, and
+    // `request_concurrency = 4294967295` spawned as many request loops.
+    let text = r#"concurrent = 100001
+
+[[runners]]
+  name = "huge"
+  url = "https://gitlab.example.com"
+  executor = "shell"
+  limit = 4294967296
+  request_concurrency = 4294967295
+
+[[runners]]
+  name = "negative"
+  url = "https://gitlab.example.com"
+  executor = "shell"
+  limit = -1
+  request_concurrency = -2
+"#;
+    let error = load_str(text, "config.toml").unwrap_err();
+    let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "config.toml:1:14: concurrent: must be at most 100000, found 100001 (each unit is a job slot)",
+            "config.toml:7:11: runners[0].limit: must be at most 100000, found 4294967296 (each unit is a job slot)",
+            "config.toml:8:25: runners[0].request_concurrency: must be at most 1000, found 4294967295 (each unit is a job request held open against GitLab)",
+            "config.toml:14:11: runners[1].limit: must not be negative, found -1 (0 means unlimited)",
+            "config.toml:15:25: runners[1].request_concurrency: must not be negative, found -2 (0 means 1)",
+        ]
+    );
+}
+
+#[test]
+fn counts_at_their_maximum_load() {
+    let text = "concurrent = 100000\n[[runners]]\nurl = \"https://gitlab.example.com\"\ntoken = \"t\"\nexecutor = \"shell\"\nlimit = 100000\nrequest_concurrency = 1000\n[[runners]]\nurl = \"https://gitlab.example.com\"\ntoken = \"u\"\nexecutor = \"shell\"\nlimit = 0\nrequest_concurrency = 0\n";
+    let config = load_str(text, "c.toml").unwrap().config;
+    assert_eq!(config.effective_concurrent(), 100_000);
+    assert_eq!(config.runners[0].effective_limit(), Some(100_000));
+    assert_eq!(config.runners[0].effective_request_concurrency(), 1000);
+    assert_eq!(config.runners[1].effective_limit(), None);
+    assert_eq!(config.runners[1].effective_request_concurrency(), 1);
+}
+
+#[test]
+fn a_runner_without_url_is_rejected_with_its_name_and_line() {
+    let text = r#"concurrent = 2
+
+[[runners]]
+  name = "no-url"
+  token = "glrt-a"
+  executor = "shell"
+
+[[runners]]
+  url = ""
+  token = "glrt-b"
+  executor = "shell"
+
+[[runners]]
+  name = "blank"
+  url = "   "
+  token = "glrt-c"
+  executor = "shell"
+"#;
+    let error = load_str(text, "/etc/gitlab-runner/config.toml").unwrap_err();
+    let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            // Missing: the entry's `[[runners]]` header.
+            "/etc/gitlab-runner/config.toml:3:1: runners[0].url: url is missing or empty in runner \"no-url\": this runner cannot reach GitLab",
+            // Empty: the value.
+            "/etc/gitlab-runner/config.toml:9:9: runners[1].url: url is missing or empty: this runner cannot reach GitLab",
+            "/etc/gitlab-runner/config.toml:15:9: runners[2].url: url is missing or empty in runner \"blank\": this runner cannot reach GitLab",
+        ]
+    );
+}
+
+#[test]
+fn a_template_may_leave_the_url_to_the_command_line() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("template.toml");
+    std::fs::write(
+        &path,
+        "[[runners]]\n  limit = 4\n  [runners.docker]\n    image = \"alpine\"\n",
+    )
+    .unwrap();
+    let loaded = runner_config::load_template(&path).unwrap();
+    assert_eq!(loaded.config.runners[0].limit, 4);
+    let url_warning = loaded
+        .warnings
+        .iter()
+        .find(|warning| warning.key() == "runners[0].url")
+        .expect("a warning about the url");
+    assert_eq!(url_warning.location().line(), 1);
+    // Everything else is checked as in a configuration file.
+    std::fs::write(&path, "[[runners]]\n  limit = -4\n").unwrap();
+    let error = runner_config::load_template(&path).unwrap_err();
+    let keys: Vec<&str> = error.problems().iter().map(|p| p.key()).collect();
+    assert_eq!(keys, ["runners[0].limit"]);
 }

@@ -20,7 +20,7 @@ mod warnings;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use runner_config::{Loaded, WarningKind, load};
+use runner_config::{LoadError, Loaded, WarningKind, load, load_template};
 
 /// The path of a corpus file.
 pub(crate) fn corpus_path(name: &str) -> PathBuf {
@@ -31,7 +31,19 @@ pub(crate) fn corpus_path(name: &str) -> PathBuf {
 
 /// Loads a corpus file, failing on any problem and on any unknown key.
 pub(crate) fn load_corpus(name: &str) -> Loaded {
-    let loaded = load(corpus_path(name)).unwrap_or_else(|error| panic!("{error}"));
+    check_known_keys(name, load(corpus_path(name)))
+}
+
+/// Loads a corpus file that shows only part of a `[[runners]]` entry (no `url`), as a
+/// `register --template-config` file does; otherwise as [`load_corpus`].
+pub(crate) fn load_corpus_fragment(name: &str) -> Loaded {
+    let error = load(corpus_path(name)).expect_err("a fragment without url is no config");
+    assert_eq!(error.problems()[0].key(), "runners[0].url", "{error}");
+    check_known_keys(name, load_template(corpus_path(name)))
+}
+
+fn check_known_keys(name: &str, loaded: Result<Loaded, LoadError>) -> Loaded {
+    let loaded = loaded.unwrap_or_else(|error| panic!("{error}"));
     let unknown: Vec<String> = loaded
         .warnings
         .iter()
