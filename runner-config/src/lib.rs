@@ -14,7 +14,7 @@
 //! * [`load`] / [`load_str`] report **every** problem at once, each as
 //!   `<file>:<line>:<col>: <key>: <message>` with a dotted key such as
 //!   `runners[1].docker.memory` (0-based indices): TOML syntax, wrong types, invalid
-//!   durations, unknown executors, bad or missing URLs, `concurrent`
+//!   durations, duplicate keys, unknown executors, bad or missing URLs, `concurrent`
 //!   outside 1..=100000, `limit` outside 0..=100000, `request_concurrency` outside
 //!   0..=1000, invalid labels. Unknown keys are [`Warning`]s with their path and line,
 //!   never fatal and never silently dropped.

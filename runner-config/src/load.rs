@@ -231,8 +231,29 @@ impl<'t> Loader<'t> {
         if !syntax_errors.is_empty() {
             for error in syntax_errors {
                 let span = error.span().unwrap_or(0..0);
-                let segments = source_map::path_at(root.get_ref(), &span);
-                let message = syntax_message(error.message());
+                let mut message = syntax_message(error.message());
+                let duplicate = if message.starts_with("duplicate key") {
+                    source_map::duplicate_key_path(self.text, &span)
+                } else {
+                    None
+                };
+                let segments = match duplicate {
+                    Some(segments) => {
+                        // The first definition is the one the parser kept.
+                        if let Some((first, _)) =
+                            source_map::lookup_exact(root.get_ref(), &segments)
+                        {
+                            let (first_line, _) = self.lines.position(first.start);
+                            if first.start < span.start
+                                && first_line != self.lines.position(span.start).0
+                            {
+                                message = format!("{message}, first defined on line {first_line}");
+                            }
+                        }
+                        segments
+                    }
+                    None => source_map::path_at(root.get_ref(), &span),
+                };
                 self.problem(&segments, span.start, message, ProblemKind::Syntax);
                 if segments.is_empty() {
                     if let Some(problem) = self.problems.last_mut() {

@@ -67,6 +67,25 @@ pub(crate) fn lookup(
     root: &DeTable<'_>,
     segments: &[Segment],
 ) -> Option<(Range<usize>, Range<usize>)> {
+    walk(root, segments).0
+}
+
+/// Like [`lookup`], but `None` unless the whole path is there.
+pub(crate) fn lookup_exact(
+    root: &DeTable<'_>,
+    segments: &[Segment],
+) -> Option<(Range<usize>, Range<usize>)> {
+    match walk(root, segments) {
+        (spans, true) => spans,
+        (_, false) => None,
+    }
+}
+
+/// The spans of a key and of its value.
+type Spans = (Range<usize>, Range<usize>);
+
+/// The spans [`lookup`] returns, and whether the whole path was followed.
+fn walk(root: &DeTable<'_>, segments: &[Segment]) -> (Option<Spans>, bool) {
     let mut table = Some(root);
     let mut array: Option<&toml::de::DeArray<'_>> = None;
     let mut spans: Option<(Range<usize>, Range<usize>)> = None;
@@ -77,7 +96,7 @@ pub(crate) fn lookup(
                     spans = Some((spanned_key.span(), spanned_value.span()));
                     spanned_value
                 }
-                None => return spans,
+                None => return (spans, false),
             },
             (Segment::Index(index), _, Some(current)) => match current.get(*index) {
                 Some(element) => {
@@ -87,9 +106,9 @@ pub(crate) fn lookup(
                     spans = Some((key_span, element.span()));
                     element
                 }
-                None => return spans,
+                None => return (spans, false),
             },
-            _ => return spans,
+            _ => return (spans, false),
         };
         table = None;
         array = None;
@@ -99,7 +118,7 @@ pub(crate) fn lookup(
             _ => {}
         }
     }
-    spans
+    (spans, true)
 }
 
 /// The entry for `key`, or for a key equal to it ignoring ASCII case (validation names
@@ -158,6 +177,79 @@ fn remove_in_value(value: &mut DeValue<'_>, segments: &[Segment]) -> bool {
             Some(element) => remove_in_value(element.get_mut(), rest),
             None => false,
         },
+        _ => false,
+    }
+}
+
+/// Stands in for a duplicate key so that the text parses around it; no real key is
+/// spelled like this.
+const DUPLICATE_MARKER: &str = "__runner_config_duplicate_key_marker__";
+
+/// The full path of the key at `span` that the parser rejected as a duplicate
+/// (`runners[1].docker.image`), which [`path_at`] cannot find: the parser drops the second
+/// definition, so no span in the parsed table covers it.
+///
+/// The key's text is replaced by a marker that cannot clash, the text parsed again, and
+/// the marker's path in that table is the duplicate's path. This follows table headers,
+/// arrays of tables, dotted keys and inline tables exactly as the parser does, without a
+/// second TOML grammar here. `None` when `span` does not hold a key.
+pub(crate) fn duplicate_key_path(text: &str, span: &Range<usize>) -> Option<Vec<Segment>> {
+    let written = text.get(span.clone())?;
+    if written.trim().is_empty() {
+        return None;
+    }
+    // The key as the parser reads it (`"a b"` is `a b`), else as written.
+    let name = DeTable::parse(&format!("{written} = 0"))
+        .ok()
+        .and_then(|table| {
+            let mut keys = table.get_ref().iter();
+            match (keys.next(), keys.next()) {
+                (Some((key, _)), None) => Some(key.get_ref().to_string()),
+                _ => None,
+            }
+        })
+        .unwrap_or_else(|| written.to_owned());
+    let patched = format!(
+        "{}{DUPLICATE_MARKER}{}",
+        &text[..span.start],
+        &text[span.end..]
+    );
+    let (root, _) = DeTable::parse_recoverable(&patched);
+    let mut path = Vec::new();
+    if !find_marker(root.get_ref(), &mut path) {
+        return None;
+    }
+    if let Some(last) = path.last_mut() {
+        *last = Segment::Key(name);
+    }
+    Some(path)
+}
+
+/// Depth-first search for [`DUPLICATE_MARKER`]; on success `path` leads to it.
+fn find_marker(table: &DeTable<'_>, path: &mut Vec<Segment>) -> bool {
+    for (key, value) in table.iter() {
+        path.push(Segment::Key(key.get_ref().to_string()));
+        if key.get_ref() == DUPLICATE_MARKER || find_marker_in(value.get_ref(), path) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn find_marker_in(value: &DeValue<'_>, path: &mut Vec<Segment>) -> bool {
+    match value {
+        DeValue::Table(table) => find_marker(table, path),
+        DeValue::Array(array) => {
+            for (index, element) in array.iter().enumerate() {
+                path.push(Segment::Index(index));
+                if find_marker_in(element.get_ref(), path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
         _ => false,
     }
 }
@@ -259,6 +351,34 @@ mod tests {
         let (key, value) = lookup(root.get_ref(), &path).unwrap();
         assert_eq!(&text[key], "memory");
         assert_eq!(&text[value], "5");
+    }
+
+    fn duplicate_at(text: &str, line: usize) -> Option<String> {
+        let (_, errors) = DeTable::parse_recoverable(text);
+        let index = LineIndex::new(text);
+        let error = errors
+            .iter()
+            .find(|error| index.position(error.span().unwrap_or(0..0).start).0 == line)?;
+        duplicate_key_path(text, &error.span()?).map(|path| format_path(&path))
+    }
+
+    #[test]
+    fn duplicate_keys_get_their_full_path() {
+        let text = "concurrent = 1\nconcurrent = 2\n";
+        assert_eq!(duplicate_at(text, 2).as_deref(), Some("concurrent"));
+        let text = "[[runners]]\nname = \"a\"\n[[runners]]\nname = \"b\"\n[runners.docker]\nimage = \"x\"\nimage = \"y\"\n";
+        assert_eq!(
+            duplicate_at(text, 7).as_deref(),
+            Some("runners[1].docker.image")
+        );
+        let text =
+            "[[runners]]\n[runners.docker]\n[[runners]]\n[runners.docker]\n[runners.docker]\n";
+        assert_eq!(duplicate_at(text, 5).as_deref(), Some("runners[1].docker"));
+        let text = "[labels]\n\"a b\" = \"x\"\n\"a b\" = \"y\"\n";
+        assert_eq!(duplicate_at(text, 3).as_deref(), Some("labels.\"a b\""));
+        let text = "a.b = 1\na.b = 2\nc = { d = 1, d = 2 }\n";
+        assert_eq!(duplicate_at(text, 2).as_deref(), Some("a.b"));
+        assert_eq!(duplicate_at(text, 3).as_deref(), Some("c.d"));
     }
 
     #[test]

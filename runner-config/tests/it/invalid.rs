@@ -366,3 +366,58 @@ fn a_template_may_leave_the_url_to_the_command_line() {
     let keys: Vec<&str> = error.problems().iter().map(|p| p.key()).collect();
     assert_eq!(keys, ["runners[0].limit"]);
 }
+
+#[test]
+fn duplicate_keys_name_their_dotted_path() {
+    let text = r#"concurrent = 1
+concurrent = 2
+
+[[runners]]
+  name = "a"
+  url = "https://gitlab.example.com"
+  executor = "docker"
+  [runners.docker]
+    image = "alpine"
+
+[[runners]]
+  name = "b"
+  url = "https://gitlab.example.com"
+  executor = "docker"
+  [runners.docker]
+    image = "alpine"
+    privileged = true
+    image = "ubuntu"
+  [runners.labels]
+    team = "ci"
+    "team" = "cd"
+"#;
+    let error = load_str(text, "config.toml").unwrap_err();
+    let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "config.toml:2:1: concurrent: duplicate key, first defined on line 1",
+            "config.toml:18:5: runners[1].docker.image: duplicate key, first defined on line 16",
+            "config.toml:21:5: runners[1].labels.team: duplicate key, first defined on line 20",
+        ]
+    );
+    assert!(error.problems().iter().all(|problem| problem.is_syntax()));
+}
+
+#[test]
+fn duplicate_tables_and_inline_keys_name_their_dotted_path() {
+    let text = "[[runners]]\n[runners.docker]\nimage = \"a\"\n[runners.docker]\n[[runners]]\n[runners.kubernetes]\nnode_selector = { os = \"linux\", os = \"windows\" }\n";
+    let error = load_str(text, "c.toml").unwrap_err();
+    let found: Vec<(usize, &str)> = error
+        .problems()
+        .iter()
+        .map(|problem| (problem.location().line(), problem.key()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (4, "runners[0].docker"),
+            (7, "runners[1].kubernetes.node_selector.os"),
+        ]
+    );
+}
