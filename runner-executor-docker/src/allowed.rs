@@ -1,36 +1,11 @@
-//! `allowed_images` and `allowed_services` (executors.md §7.1 step 6, §7.5): a job may only
-//! name images that match one of the runner's doublestar patterns; the runner's own images
-//! (the default image, the configured services) are always allowed.
+//! `allowed_images` and `allowed_services` (executors.md §7.1 step 6, §7.5) through the
+//! matcher shared with the Kubernetes executor (`runner_executor::allow_list`), so both refuse
+//! with the same lines.
 
-use globset::GlobBuilder;
 use runner_executor::TraceWriter;
+pub(crate) use runner_executor::allow_list::AllowList;
 
 use crate::error::{Error, Result};
-
-/// Which list is checked, as the trace names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AllowList {
-    Images,
-    Services,
-}
-
-impl AllowList {
-    fn noun(self) -> &'static str {
-        match self {
-            Self::Images => "images",
-            Self::Services => "services",
-        }
-    }
-}
-
-/// Whether `image` matches `pattern` as doublestar does: `*` and `?` stay within one path
-/// segment, `**` crosses them, `[...]` and `{a,b}` work. An invalid pattern matches nothing.
-pub(crate) fn matches(pattern: &str, image: &str) -> bool {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .is_ok_and(|glob| glob.compile_matcher().is_match(image))
-}
 
 /// Checks `image` against `allowed`; an empty list allows everything. A refusal lists the
 /// patterns in the trace with upstream's words and fails with `disallowed image`, an error
@@ -43,106 +18,9 @@ pub(crate) async fn verify(
     internal: &[&str],
     trace: &mut TraceWriter,
 ) -> Result<()> {
-    if allowed.is_empty()
-        || allowed.iter().any(|pattern| matches(pattern, image))
-        || internal.contains(&image)
-    {
-        return Ok(());
-    }
-    trace.write(b"\n").await;
-    trace
-        .error(&format!(
-            "The \"{image}\" image is not present on list of allowed {}:",
-            list.noun()
-        ))
-        .await;
-    for pattern in allowed {
-        trace.write(format!("- {pattern}\n").as_bytes()).await;
-    }
-    trace.write(b"\n").await;
-    // Upstream names `allowed_images` here for services too; users search for this line.
-    trace
-        .write(
-            b"Please check runner's allowed_images configuration: \
-              https://docs.gitlab.com/runner/configuration/advanced-configuration/\n",
-        )
-        .await;
-    Err(Error::DisallowedImage)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn doublestar_patterns() {
-        assert!(matches("ruby:*", "ruby:3.3"));
-        assert!(!matches("ruby:*", "ruby/x:3"));
-        assert!(matches("*/*:*", "library/ruby:3"));
-        assert!(matches(
-            "registry.example.com/**",
-            "registry.example.com/a/b/c:1"
-        ));
-        assert!(!matches(
-            "registry.example.com/*",
-            "registry.example.com/a/b:1"
-        ));
-        assert!(matches("{alpine,debian}:*", "debian:12"));
-        assert!(matches("postgres:1?", "postgres:16"));
-        assert!(!matches("alpine:*", "ruby:3"));
-        assert!(!matches("[", "["), "an invalid pattern matches nothing");
-    }
-
-    async fn check(
-        list: AllowList,
-        image: &str,
-        allowed: &[&str],
-        internal: &[&str],
-    ) -> (bool, String) {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
-        let mut trace = TraceWriter::builder(sender).build();
-        let allowed: Vec<String> = allowed.iter().map(|p| (*p).to_owned()).collect();
-        let result = verify(list, image, &allowed, internal, &mut trace).await;
-        trace.finish().await;
-        let mut text = Vec::new();
-        while let Some(chunk) = receiver.recv().await {
-            text.extend_from_slice(&chunk);
-        }
-        (result.is_ok(), String::from_utf8_lossy(&text).into_owned())
-    }
-
-    #[tokio::test]
-    async fn refusal_lists_the_patterns_in_upstreams_words() {
-        let (allowed, text) =
-            check(AllowList::Images, "ruby:3", &["alpine:*", "debian:*"], &[]).await;
-        assert!(!allowed);
-        assert_eq!(
-            text,
-            "\n\x1b[31;1mERROR: The \"ruby:3\" image is not present on list of allowed images:\x1b[0;m\n\
-             - alpine:*\n- debian:*\n\n\
-             Please check runner's allowed_images configuration: \
-             https://docs.gitlab.com/runner/configuration/advanced-configuration/\n"
-        );
-        let (allowed, text) = check(AllowList::Services, "redis:7", &["postgres:*"], &[]).await;
-        assert!(!allowed);
-        assert!(
-            text.contains("not present on list of allowed services:"),
-            "{text}"
-        );
-    }
-
-    #[tokio::test]
-    async fn matches_internal_images_and_empty_lists_pass() {
-        assert!(
-            check(AllowList::Images, "alpine:3", &["alpine:*"], &[])
-                .await
-                .0
-        );
-        assert!(
-            check(AllowList::Images, "ruby:3", &["alpine:*"], &["ruby:3"])
-                .await
-                .0
-        );
-        assert!(check(AllowList::Services, "anything", &[], &[]).await.0);
+    if runner_executor::allow_list::check(list, image, allowed, internal, trace).await {
+        Ok(())
+    } else {
+        Err(Error::DisallowedImage)
     }
 }

@@ -127,7 +127,7 @@ fn may_be_privileged(allowed: &[String], image: &str) -> bool {
     allowed.is_empty()
         || allowed
             .iter()
-            .any(|pattern| crate::allowed::matches(pattern, image))
+            .any(|pattern| runner_executor::allow_list::matches(pattern, image))
 }
 
 /// Adds the options set in `options` to `host`; unset ones keep what `host` has.

@@ -32,6 +32,7 @@
 //! # });
 //! ```
 
+pub mod allow_list;
 mod backend;
 mod driver;
 mod duration;
