@@ -82,6 +82,8 @@ impl Settings {
             dns_policy: non_empty(&config.dns_policy),
             pull_policy: config.pull_policy.as_slice().to_vec(),
             allowed_pull_policies: config.allowed_pull_policies.clone(),
+            allowed_images: config.allowed_images.clone(),
+            allowed_services: config.allowed_services.clone(),
             helper_image: non_empty(&config.helper_image),
             helper_image_flavor: non_empty(&config.helper_image_flavor),
             privileged: config.privileged,

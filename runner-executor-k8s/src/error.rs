@@ -42,6 +42,10 @@ pub enum Error {
     /// The pod went away or broke while a stage ran (evicted, deleted, container died).
     #[error("{0}")]
     PodLost(String),
+    /// The job's image or a service is not on `allowed_images` / `allowed_services`; the
+    /// trace already lists the patterns (upstream retries it like any system failure).
+    #[error("disallowed image")]
+    DisallowedImage,
     /// An exec into the pod failed before or while running a stage.
     #[error("{0}")]
     Exec(String),

@@ -19,9 +19,7 @@ use crate::settings::Settings;
 /// Default builds root inside the pod.
 const DEFAULT_BUILDS_DIR: &str = "/builds";
 
-/// Registry path of the official helper image.
-const HELPER_IMAGE_REPOSITORY: &str =
-    "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper";
+use crate::helper_binary::DEFAULT_HELPER_IMAGE_REPOSITORY as HELPER_IMAGE_REPOSITORY;
 
 /// The Kubernetes executor: one client per runner, one pod per job.
 #[derive(Clone)]
@@ -144,6 +142,7 @@ impl KubernetesExecutor {
                         .to_owned(),
                 )
             })?;
+        verify_allowed(settings, job, &image, trace).await?;
         let (namespace, assumed) = Self::namespace_for(settings, job);
         if assumed {
             trace
@@ -280,6 +279,48 @@ impl KubernetesExecutor {
     }
 }
 
+/// `allowed_images` for the job's image and `allowed_services` for the job's services, with
+/// the Docker executor's lines; the runner's own default image and configured services are
+/// always allowed.
+async fn verify_allowed(
+    settings: &Settings,
+    job: &JobSpec,
+    image: &str,
+    trace: &mut TraceWriter,
+) -> Result<()> {
+    use runner_executor::allow_list::{AllowList, check};
+    let job_image = job.image.as_ref().map(|i| i.name.as_str()).unwrap_or("");
+    if !job_image.is_empty() {
+        let default = settings.image.as_deref().unwrap_or_default();
+        if !check(
+            AllowList::Images,
+            image,
+            &settings.allowed_images,
+            &[default],
+            trace,
+        )
+        .await
+        {
+            return Err(Error::DisallowedImage);
+        }
+    }
+    let configured: Vec<&str> = settings.services.iter().map(|s| s.name.as_str()).collect();
+    for service in &job.services {
+        if !check(
+            AllowList::Services,
+            &service.name,
+            &settings.allowed_services,
+            &configured,
+            trace,
+        )
+        .await
+        {
+            return Err(Error::DisallowedImage);
+        }
+    }
+    Ok(())
+}
+
 /// The seed's K1 text for a pod that is not running within `poll_timeout`.
 const POD_START_TIMEOUT: &str = "timed out waiting for pod to start";
 
@@ -305,6 +346,11 @@ impl Backend for KubernetesExecutor {
             shared_environment: false,
             scrub_git_config: true,
         }
+    }
+
+    /// The copy the `init-permissions` container installs in the shared scripts directory.
+    fn helper_binary(&self, job: &JobSpec) -> String {
+        crate::helper_binary::installed_path(&self.settings, job)
     }
 
     async fn prepare(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<Session> {

@@ -133,6 +133,8 @@ pub(crate) struct StoredPod {
     pub(crate) pod: Pod,
     pub(crate) scenario: Scenario,
     pub(crate) gets: u32,
+    /// Every init container has succeeded (or there are none): the pod may run.
+    pub(crate) init_done: bool,
     /// Fired when the pod is deleted or evicted: running execs are killed.
     pub(crate) killed: CancellationToken,
 }

@@ -34,8 +34,13 @@
 //! failed pull with the next pull policy, creating per-job namespaces, proxy Services,
 //! PodDisruptionBudgets, pod warning events, `resource_availability_check_max_attempts`, the
 //! `KUBERNETES_BEARER_TOKEN` overwrite, pod-level resources, `container_lifecycle`, `dns_config`,
-//! `pod_spec` patches, `csi`/`nfs` volumes, `allowed_images`/`allowed_services`/`allowed_users`,
-//! or service health checks.
+//! `pod_spec` patches, `csi`/`nfs` volumes, `allowed_users`/`allowed_groups`, or service
+//! health checks.
+//!
+//! `allowed_images` and `allowed_services` are enforced with the Docker executor's lines
+//! (`runner_executor::allow_list`). The cache and artifact stages call our helper binary, which
+//! the `init-permissions` init container copies from the helper image into the pod's scripts
+//! directory (module `helper_binary`); a helper image without it fails the job.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), runner_executor_k8s::Error> {
@@ -56,6 +61,7 @@ mod exec;
 mod executor;
 #[cfg(feature = "test-util")]
 pub mod fake;
+mod helper_binary;
 mod manifest;
 mod metadata;
 mod names;
@@ -74,6 +80,9 @@ mod volumes;
 pub use client::ClusterAccess;
 pub use error::{ApiError, Error, Result};
 pub use executor::{KubernetesExecutor, Session};
+pub use helper_binary::{
+    DEFAULT_HELPER_IMAGE_REPOSITORY, HELPER_BINARY_PATH, default_helper_image_tag,
+};
 pub use settings::{
     ContainerSecurityContext, EmptyDirVolume, HostAlias, HostPathVolume, Mount, PodSecurityContext,
     Profile, ProjectedVolume, PvcVolume, Resources, Settings, Volumes,

@@ -41,13 +41,13 @@ pub(crate) fn build_pod(inputs: &PodInputs<'_>) -> Result<Pod, String> {
     let dumb_init = job
         .feature_flag("FF_USE_DUMB_INIT_WITH_KUBERNETES_EXECUTOR")
         .unwrap_or(false);
-    let scripts_dir = format!(
-        "{}/scripts-{}-{}",
-        settings.scripts_base_dir, job.project_id, job.id
-    );
+    let scripts_dir = crate::helper_binary::scripts_dir(settings, job);
+    let helper_binary = crate::helper_binary::needed(job);
     let mut mounts = mounts;
     let mut volumes = volumes;
-    if dumb_init {
+    if dumb_init || helper_binary {
+        // Shared by the init container that installs dumb-init and our helper binary, and by
+        // the containers that run them.
         volumes.push(k8s_openapi::api::core::v1::Volume {
             name: "scripts".to_owned(),
             empty_dir: Some(Default::default()),
@@ -121,22 +121,20 @@ pub(crate) fn build_pod(inputs: &PodInputs<'_>) -> Result<Pod, String> {
             ..Container::default()
         });
     }
-    let init_containers = dumb_init.then(|| {
-        vec![Container {
-            name: "init-permissions".to_owned(),
+    let init_containers = crate::helper_binary::init_container(
+        Container {
             image: Some(inputs.helper_image.clone()),
             image_pull_policy: policy(inputs, "helper"),
-            command: Some(vec![
-                "sh".to_owned(),
-                "-c".to_owned(),
-                format!("cp /usr/bin/dumb-init {scripts_dir}/ && chmod +x {scripts_dir}/dumb-init"),
-            ]),
             resources: inputs.helper_resources.clone(),
             security_context: init_context(settings),
             volume_mounts: Some(mounts.clone()),
             ..Container::default()
-        }]
-    });
+        },
+        &scripts_dir,
+        helper_binary,
+        dumb_init,
+    )
+    .map(|container| vec![container]);
 
     let mut host_aliases = Vec::new();
     let service_names = host_alias_names(&inputs.services)?;

@@ -28,6 +28,10 @@ pub(crate) async fn wait_for_running(
         let pod = crate::error::deadline(request_timeout, pods.get(name))
             .await
             .map_err(|e| e.to_string())?;
+        // A failed helper-binary install is the one init failure with its own advice.
+        if let Some(problem) = crate::helper_binary::init_failure(&pod) {
+            return Err(problem);
+        }
         let status = pod.status.clone().unwrap_or_default();
         last_phase = status.phase.clone().unwrap_or_else(|| "Unknown".to_owned());
         match last_phase.as_str() {

@@ -57,11 +57,16 @@ pub struct Settings {
     pub pull_policy: Vec<String>,
     /// `allowed_pull_policies`; empty means "= `pull_policy`".
     pub allowed_pull_policies: Vec<String>,
+    /// `allowed_images`: doublestar patterns a job's image must match (empty: any image).
+    pub allowed_images: Vec<String>,
+    /// `allowed_services`: doublestar patterns a job's services must match (empty: any).
+    pub allowed_services: Vec<String>,
     /// `helper_image`: full override.
     pub helper_image: Option<String>,
     /// `helper_image_flavor` (K7): `alpine` (default), `alpine3.21`, `alpine-latest`, `ubuntu`.
     pub helper_image_flavor: Option<String>,
-    /// Tag of the default helper image, e.g. `x86_64-v18.0.0`; the flavor is inserted after it.
+    /// Tag of the default helper image (`gitlab-runner-rs-helper`), `<arch>-v<version>` of this
+    /// build by default; a flavor other than `alpine` is put in front (`<flavor>-<tag>`).
     pub helper_image_tag: String,
     /// `privileged` for every container (a container context's own value wins).
     pub privileged: Option<bool>,
@@ -142,9 +147,11 @@ impl Default for Settings {
             dns_policy: None,
             pull_policy: Vec::new(),
             allowed_pull_policies: Vec::new(),
+            allowed_images: Vec::new(),
+            allowed_services: Vec::new(),
             helper_image: None,
             helper_image_flavor: None,
-            helper_image_tag: "x86_64-latest".to_owned(),
+            helper_image_tag: crate::helper_binary::default_helper_image_tag(),
             privileged: None,
             allow_privilege_escalation: None,
             cap_add: Vec::new(),

@@ -145,21 +145,7 @@ async fn run_session<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut incoming) = socket.split();
-    let mut command = tokio::process::Command::new(&argv[0]);
-    // Helper-image programs (`gitlab-runner-helper ...`) do not exist on the host: a test puts
-    // shims for them in `<work dir>/shims`, searched first.
-    let shims = work_dir.join("shims");
-    if shims.is_dir() {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut joined = shims.into_os_string();
-        joined.push(":");
-        joined.push(path);
-        command.env("PATH", joined);
-    }
-    let spawned = command
-        .args(&argv[1..])
-        .envs(env)
-        .current_dir(&work_dir)
+    let spawned = container_command(&argv, env, &work_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -240,6 +226,27 @@ async fn run_session<S>(
             .await;
     }
     let _closed = sink.close().await;
+}
+
+/// `argv` as a process of a container: in `work_dir`, with the container's environment and
+/// `<work dir>/shims` first on `PATH`, since helper-image programs (`gitlab-runner-helper ...`)
+/// do not exist on the host and a test puts shims for them there.
+pub(crate) fn container_command(
+    argv: &[String],
+    env: Vec<(String, String)>,
+    work_dir: &std::path::Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(&argv[0]);
+    let shims = work_dir.join("shims");
+    if shims.is_dir() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut joined = shims.into_os_string();
+        joined.push(":");
+        joined.push(path);
+        command.env("PATH", joined);
+    }
+    command.args(&argv[1..]).envs(env).current_dir(work_dir);
+    command
 }
 
 fn internal_error(message: &str) -> String {

@@ -1,9 +1,12 @@
 //! Pod handlers of the fake: create (decoded, validated), get (with the scenario's phase
 //! changes), delete, and eviction.
 
+use std::sync::Arc;
+
 use hyper::StatusCode;
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStatus, Pod, PodCondition, PodStatus,
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus,
+    Pod, PodCondition, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio_util::sync::CancellationToken;
@@ -11,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::http::{Answer, decode, json, key, not_found, status_answer};
 use super::{Scenario, State, StoredPod};
 
-pub(crate) fn create_pod(state: &State, namespace: &str, body: &[u8]) -> Answer {
+pub(crate) fn create_pod(state: &Arc<State>, namespace: &str, body: &[u8]) -> Answer {
     let mut pod: Pod = match decode(body) {
         Ok(pod) => pod,
         Err(answer) => return *answer,
@@ -31,16 +34,115 @@ pub(crate) fn create_pod(state: &State, namespace: &str, body: &[u8]) -> Answer 
     pod.metadata.resource_version = Some(inner.resource_version.to_string());
     pod.status = Some(pending_status(inner.scenario));
     let scenario = inner.scenario;
+    let init_containers = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.clone())
+        .unwrap_or_default();
+    let killed = CancellationToken::new();
     inner.pods.insert(
         key(namespace, &name),
         StoredPod {
             pod: pod.clone(),
             scenario,
             gets: 0,
-            killed: CancellationToken::new(),
+            init_done: init_containers.is_empty(),
+            killed: killed.clone(),
         },
     );
+    drop(inner);
+    if !init_containers.is_empty() {
+        let task_state = Arc::clone(state);
+        let namespace = namespace.to_owned();
+        state
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .spawn(async move {
+                tokio::select! {
+                    () = killed.cancelled() => {}
+                    () = run_init_containers(&task_state, &namespace, &name, init_containers) => {}
+                }
+            });
+    }
     json(StatusCode::CREATED, &pod)
+}
+
+/// Runs the init containers in order as local processes, as a kubelet would before the
+/// containers start: the pod runs only once all have succeeded; the first failure fails the
+/// pod (`restartPolicy: Never`) with its exit code and, as `FallbackToLogsOnError` does, the
+/// end of its output as the termination message.
+async fn run_init_containers(
+    state: &Arc<State>,
+    namespace: &str,
+    name: &str,
+    containers: Vec<Container>,
+) {
+    let mut statuses = Vec::new();
+    for container in containers {
+        let argv: Vec<String> = container
+            .command
+            .iter()
+            .flatten()
+            .chain(container.args.iter().flatten())
+            .cloned()
+            .collect();
+        let env = container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        let (code, message) = if argv.is_empty() {
+            (0, String::new())
+        } else {
+            match super::exec::container_command(&argv, env, &state.work_dir)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output()
+                .await
+            {
+                Ok(output) => {
+                    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+                    text.push_str(&String::from_utf8_lossy(&output.stderr));
+                    (output.status.code().unwrap_or(137), text)
+                }
+                Err(error) => (128, error.to_string()),
+            }
+        };
+        statuses.push(ContainerStatus {
+            name: container.name.clone(),
+            image: container.image.clone().unwrap_or_default(),
+            state: Some(ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: code,
+                    reason: Some(if code == 0 { "Completed" } else { "Error" }.to_owned()),
+                    message: (code != 0).then_some(message),
+                    ..ContainerStateTerminated::default()
+                }),
+                ..ContainerState::default()
+            }),
+            ..ContainerStatus::default()
+        });
+        if code != 0 {
+            break;
+        }
+    }
+    let failed = statuses
+        .last()
+        .and_then(|s| s.state.as_ref()?.terminated.as_ref())
+        .is_some_and(|t| t.exit_code != 0);
+    let mut inner = state.lock();
+    let Some(stored) = inner.pods.get_mut(&key(namespace, name)) else {
+        return;
+    };
+    let status = stored.pod.status.get_or_insert_with(PodStatus::default);
+    status.init_container_statuses = Some(statuses);
+    if failed {
+        status.phase = Some("Failed".to_owned());
+    } else {
+        stored.init_done = true;
+    }
 }
 
 /// The checks the real API server makes that k8s-openapi's lenient types do not.
@@ -131,8 +233,20 @@ pub(crate) fn get_pod(state: &State, namespace: &str, name: &str) -> Answer {
     };
     stored.gets += 1;
     let pending = stored.pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending");
-    if pending && stored.gets >= 2 && stored.scenario != Scenario::NeverScheduled {
-        stored.pod.status = Some(running_status(&stored.pod));
+    if pending
+        && stored.init_done
+        && stored.gets >= 2
+        && stored.scenario != Scenario::NeverScheduled
+    {
+        let init = stored
+            .pod
+            .status
+            .as_mut()
+            .and_then(|s| s.init_container_statuses.take());
+        stored.pod.status = Some(PodStatus {
+            init_container_statuses: init,
+            ..running_status(&stored.pod)
+        });
         if let Some(spec) = stored.pod.spec.as_mut() {
             spec.node_name = Some("fake-node".to_owned());
         }

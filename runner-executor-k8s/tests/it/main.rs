@@ -13,3 +13,7 @@ mod cleanup;
 mod manifest;
 // Cluster access: host and bearer token, kubeconfig errors, a config.toml section end to end.
 mod access;
+// Our helper binary: installed by the init container, used by cache and artifact stages.
+mod helper;
+// allowed_images / allowed_services with the Docker executor's lines.
+mod allowed;

@@ -56,7 +56,22 @@ async fn seed_read_only_root_filesystem_config() {
         .join("build_home")
         .to_string_lossy()
         .into_owned();
+    // The fake runs the init container that copies dumb-init from the helper image: a shim
+    // stands for it, and the pod's scripts directory lies in the temp dir.
+    let shims = cluster.dir.path().join("shims");
+    std::fs::create_dir_all(&shims).expect("test setup");
+    std::fs::write(shims.join("dumb-init"), "#!/bin/sh\nexec \"$@\"\n").expect("test setup");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            shims.join("dumb-init"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .expect("test setup");
+    }
     let settings = Settings {
+        scripts_base_dir: cluster.dir.path().to_string_lossy().into_owned(),
+        poll_timeout: std::time::Duration::from_secs(120),
         build_container_security_context: read_only(),
         init_permissions_container_security_context: read_only(),
         helper_container_security_context: read_only(),
