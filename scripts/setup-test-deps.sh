@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs on a fresh Debian machine:
 # git and bash for the shell executor's real jobs, cargo-nextest for the runner,
-# moto for the S3 cache, and a Docker engine with locally built images.
+# moto for the S3 cache, the Kubernetes schemas, and a Docker engine with locally built images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,9 @@ fi
 
 # A real S3-compatible server (moto) for the S3 cache tests.
 scripts/setup-s3.sh
+# kubernetes-validate and kubectl, to check the deployment files and the pods the Kubernetes
+# executor builds against the real schemas.
+scripts/setup-k8s-validate.sh
 # A Docker engine, a loopback registry and locally imported images for the Docker executor.
 scripts/setup-docker.sh
 

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-test-deps.sh
+# The Kubernetes deployment files against the real schemas (the generated pods are checked by
+# runner-executor-k8s's ignored test `generated_pods_validate_against_the_schemas`).
+scripts/validate-k8s.sh
 # The end-to-end tests start the real binary; build it once and tell them where it is.
 cargo build --workspace --all-features --bins
 export GITLAB_RUNNER_RS_BIN="$PWD/target/debug/gitlab-runner-rs"

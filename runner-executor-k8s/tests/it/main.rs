@@ -17,3 +17,5 @@ mod access;
 mod helper;
 // allowed_images / allowed_services with the Docker executor's lines.
 mod allowed;
+// Generated pods and deploy/kubernetes against the real Kubernetes schemas.
+mod schemas;
