@@ -150,6 +150,16 @@ fn image(image: &wire::Image) -> Image {
         entrypoint: image.entrypoint.clone(),
         pull_policy: image.pull_policy.clone(),
         variables: image.variables.iter().map(variable).collect(),
+        kubernetes_user: executor_user(&image.executor_opts, "kubernetes"),
+    }
+}
+
+/// `executor_opts.<executor>.user`, a JSON string or number; empty when absent.
+fn executor_user(opts: &serde_json::Map<String, serde_json::Value>, executor: &str) -> String {
+    match opts.get(executor).and_then(|o| o.get("user")) {
+        Some(serde_json::Value::String(user)) => user.clone(),
+        Some(serde_json::Value::Number(user)) => user.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -205,6 +215,26 @@ fn hooks(hooks: &[wire::Hook]) -> JobHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kubernetes_user_of_executor_opts_reaches_the_image() {
+        let opts = |value: serde_json::Value| {
+            let wire_image: wire::Image = serde_json::from_value(serde_json::json!({
+                "name": "alpine:3", "executor_opts": value
+            }))
+            .expect("image");
+            image(&wire_image).kubernetes_user
+        };
+        assert_eq!(
+            opts(serde_json::json!({"kubernetes": {"user": "1000:1000"}})),
+            "1000:1000"
+        );
+        assert_eq!(
+            opts(serde_json::json!({"kubernetes": {"user": 1000}})),
+            "1000"
+        );
+        assert_eq!(opts(serde_json::json!({"docker": {"user": "1000"}})), "");
+    }
 
     #[test]
     fn registry_credentials_reach_the_spec_and_are_masked() {

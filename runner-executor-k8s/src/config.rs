@@ -84,6 +84,8 @@ impl Settings {
             allowed_pull_policies: config.allowed_pull_policies.clone(),
             allowed_images: config.allowed_images.clone(),
             allowed_services: config.allowed_services.clone(),
+            allowed_users: config.allowed_users.clone(),
+            allowed_groups: config.allowed_groups.clone(),
             helper_image: non_empty(&config.helper_image),
             helper_image_flavor: non_empty(&config.helper_image_flavor),
             privileged: config.privileged,

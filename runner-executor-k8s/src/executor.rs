@@ -143,6 +143,20 @@ impl KubernetesExecutor {
                 )
             })?;
         verify_allowed(settings, job, &image, trace).await?;
+        let mut warnings = Vec::new();
+        let job_user = crate::users::job_user(
+            job.image
+                .as_ref()
+                .map(|i| i.kubernetes_user.as_str())
+                .unwrap_or(""),
+            &settings.allowed_users,
+            &settings.allowed_groups,
+            &mut warnings,
+        );
+        for warning in warnings {
+            trace.warning(&warning).await;
+        }
+        let job_user = job_user.map_err(Error::Configuration)?;
         let (namespace, assumed) = Self::namespace_for(settings, job);
         if assumed {
             trace
@@ -257,6 +271,7 @@ impl KubernetesExecutor {
             helper_resources,
             service_resources,
             service_account: settings.service_account.clone().filter(|s| !s.is_empty()),
+            job_user,
         };
         let pod = crate::manifest::build_pod(&inputs).map_err(Error::Configuration)?;
         trace

@@ -34,11 +34,11 @@
 //! failed pull with the next pull policy, creating per-job namespaces, proxy Services,
 //! PodDisruptionBudgets, pod warning events, `resource_availability_check_max_attempts`, the
 //! `KUBERNETES_BEARER_TOKEN` overwrite, pod-level resources, `container_lifecycle`, `dns_config`,
-//! `pod_spec` patches, `csi`/`nfs` volumes, `allowed_users`/`allowed_groups`, or service
-//! health checks.
+//! `pod_spec` patches, `csi`/`nfs` volumes, or service health checks.
 //!
 //! `allowed_images` and `allowed_services` are enforced with the Docker executor's lines
-//! (`runner_executor::allow_list`). The cache and artifact stages call our helper binary, which
+//! (`runner_executor::allow_list`), `allowed_users` / `allowed_groups` on the job's
+//! `image: kubernetes: user` (module `users`). The cache and artifact stages call our helper binary, which
 //! the `init-permissions` init container copies from the helper image into the pod's scripts
 //! directory (module `helper_binary`); a helper image without it fails the job.
 //!
@@ -75,6 +75,7 @@ mod settings;
 mod shell;
 mod stage;
 mod start;
+mod users;
 mod volumes;
 
 pub use client::ClusterAccess;

@@ -31,6 +31,8 @@ pub(crate) struct PodInputs<'a> {
     pub(crate) helper_resources: Option<ResourceRequirements>,
     pub(crate) service_resources: Option<ResourceRequirements>,
     pub(crate) service_account: Option<String>,
+    /// The user the job asked its build container to run as, already allowed.
+    pub(crate) job_user: Option<crate::users::JobUser>,
 }
 
 /// Builds the pod; errors are configuration errors (bad affinity, alias, DNS policy).
@@ -80,9 +82,12 @@ pub(crate) fn build_pod(inputs: &PodInputs<'_>) -> Result<Pod, String> {
                 .map(|i| i.command.clone()),
             env: Some(pod_env(job, &[])),
             resources: inputs.build_resources.clone(),
-            security_context: crate::security::container_context(
-                settings,
-                &settings.build_container_security_context,
+            security_context: with_job_user(
+                crate::security::container_context(
+                    settings,
+                    &settings.build_container_security_context,
+                ),
+                inputs.job_user,
             ),
             stdin: Some(true),
             volume_mounts: Some(mounts.clone()),
@@ -219,6 +224,22 @@ fn policy(inputs: &PodInputs<'_>, container: &str) -> Option<String> {
         .get(container)
         .filter(|p| !p.is_empty())
         .cloned()
+}
+
+/// The job's `image: kubernetes: user` wins over the configured build context's IDs.
+fn with_job_user(
+    context: Option<SecurityContext>,
+    user: Option<crate::users::JobUser>,
+) -> Option<SecurityContext> {
+    let Some(user) = user else {
+        return context;
+    };
+    let mut context = context.unwrap_or_default();
+    context.run_as_user = Some(user.uid);
+    if let Some(gid) = user.gid {
+        context.run_as_group = Some(gid);
+    }
+    Some(context)
 }
 
 fn init_context(settings: &Settings) -> Option<SecurityContext> {

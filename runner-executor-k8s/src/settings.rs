@@ -61,6 +61,10 @@ pub struct Settings {
     pub allowed_images: Vec<String>,
     /// `allowed_services`: doublestar patterns a job's services must match (empty: any).
     pub allowed_services: Vec<String>,
+    /// `allowed_users`: numeric UIDs a job may ask for (empty: any but 0).
+    pub allowed_users: Vec<String>,
+    /// `allowed_groups`: numeric GIDs a job may ask for (empty: any but 0).
+    pub allowed_groups: Vec<String>,
     /// `helper_image`: full override.
     pub helper_image: Option<String>,
     /// `helper_image_flavor` (K7): `alpine` (default), `alpine3.21`, `alpine-latest`, `ubuntu`.
@@ -149,6 +153,8 @@ impl Default for Settings {
             allowed_pull_policies: Vec::new(),
             allowed_images: Vec::new(),
             allowed_services: Vec::new(),
+            allowed_users: Vec::new(),
+            allowed_groups: Vec::new(),
             helper_image: None,
             helper_image_flavor: None,
             helper_image_tag: crate::helper_binary::default_helper_image_tag(),

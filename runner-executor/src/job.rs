@@ -247,6 +247,9 @@ pub struct Image {
     pub pull_policy: Vec<String>,
     /// Service-specific variables.
     pub variables: Vec<Variable>,
+    /// `executor_opts.kubernetes.user`: `uid` or `uid:gid` the job asks its build container to
+    /// run as (checked against `allowed_users` / `allowed_groups`); empty: not asked.
+    pub kubernetes_user: String,
 }
 
 /// One `artifacts[]` entry (issue #5 implements uploads).

@@ -1,5 +1,6 @@
-//! `allowed_images` and `allowed_services` (issue #16): a disallowed image is refused before
-//! anything reaches the cluster, with the same lines as the Docker executor.
+//! `allowed_images`, `allowed_services`, `allowed_users` and `allowed_groups` (issue #16): a
+//! disallowed image or user is refused before anything reaches the cluster, images with the
+//! same lines as the Docker executor.
 
 use runner_executor::{Cancellation, Image};
 use runner_executor_k8s::Settings;
@@ -91,5 +92,61 @@ async fn allowed_images_and_the_runners_own_pass_and_services_are_checked() {
         cluster.fake.created_pods().len(),
         1,
         "only the first job's pod"
+    );
+}
+
+#[tokio::test]
+async fn the_jobs_user_must_be_on_allowed_users_and_groups() {
+    let cluster = Cluster::start().await;
+    let settings = Settings {
+        allowed_users: vec!["1000".to_owned()],
+        allowed_groups: vec!["1000".to_owned()],
+        ..fast_settings()
+    };
+    let executor = cluster.executor(settings).await;
+    let job_as = |user: &str| {
+        let user = user.to_owned();
+        cluster
+            .job()
+            .with(move |job| {
+                if let Some(image) = job.image.as_mut() {
+                    image.kubernetes_user = user;
+                }
+            })
+            .script(["echo ran"])
+            .build()
+    };
+
+    let done = run(&executor, job_as("1000:1000"), Cancellation::default()).await;
+    assert!(done.outcome.is_success(), "{}", done.text);
+    let pod = &cluster.fake.created_pods()[0];
+    let build = pod.spec.as_ref().unwrap().containers[0]
+        .security_context
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (build.run_as_user, build.run_as_group),
+        (Some(1000), Some(1000))
+    );
+
+    let done = run(&executor, job_as("0"), Cancellation::default()).await;
+    assert!(!done.outcome.is_success(), "{}", done.text);
+    assert!(
+        done.message()
+            .contains("user \"0\" is not in the allowed list: [1000]"),
+        "{}",
+        done.message()
+    );
+    let done = run(&executor, job_as("1000:0"), Cancellation::default()).await;
+    assert!(
+        done.message()
+            .contains("group \"0\" is not in the allowed list: [1000]"),
+        "{}",
+        done.message()
+    );
+    assert_eq!(
+        cluster.fake.created_pods().len(),
+        1,
+        "refused jobs create nothing"
     );
 }
