@@ -23,6 +23,9 @@ mod service_control;
 mod artifacts;
 // Under load and attack: one project's parallel jobs, huge logs, undecodable payloads, drains.
 mod robustness;
+// Jobs on the Kubernetes executor against the fake API server: artifacts and cache through our
+// helper binary installed by the init container, and a job failing without it.
+mod kubernetes;
 
 use std::time::Duration;
 
