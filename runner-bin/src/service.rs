@@ -206,8 +206,7 @@ impl Service {
         });
         // Capacity grows only after changed pollers are retired: a retired poller waiting for
         // a permit must not take the new one and run a job with the settings it replaces.
-        let concurrent = usize::try_from(config.concurrent.max(1)).unwrap_or(1);
-        self.concurrent.resize(concurrent);
+        self.concurrent.resize(config.effective_concurrent());
         self.metrics.workers().set_concurrent(config.concurrent);
         for (token, runner) in wanted {
             if self.active.contains_key(&token) {
@@ -221,7 +220,7 @@ impl Service {
                 );
                 continue;
             }
-            let limit = usize::try_from(runner.limit.max(0)).unwrap_or(0);
+            let limit = runner.effective_limit().map_or(0, |limit| limit as usize);
             let slots = self
                 .slots
                 .entry(token.clone())

@@ -62,7 +62,7 @@ pub(super) fn runner_from_flags(flags: &RunnerArgs) -> RunnerConfig {
 /// Fills fields still empty in `runner` from the single `[[runners]]` entry of the
 /// template (its credentials are discarded), like upstream's `mergo.Merge`.
 pub(super) fn merge_template(runner: &mut RunnerConfig, template: &Path) -> anyhow::Result<()> {
-    let loaded = runner_config::load(template)
+    let loaded = runner_config::load_template(template)
         .map_err(|error| anyhow!("couldn't load configuration template file: {error}"))?;
     let [entry] = loaded.config.runners.as_slice() else {
         bail!("configuration template must contain exactly one [[runners]] entry");
