@@ -331,3 +331,73 @@ async fn a_drained_job_retries_its_final_update_after_429() {
     let status = runner.wait(JOB_WAIT).await.expect("the runner exits");
     assert!(status.success(), "{}", runner.log());
 }
+
+/// The same-project scenario against gitlab-runner-mock, an independent fake GitLab that
+/// hands out every job with project id 4, as a pipeline's jobs share a project.
+#[tokio::test]
+async fn jobs_of_one_project_from_gitlab_runner_mock_run_side_by_side() {
+    use gitlab_runner_mock::{GitlabRunnerMock, MockJobState, MockJobStepName, MockJobStepWhen};
+
+    let mock = GitlabRunnerMock::start().await;
+    mock.set_update_interval(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "concurrent = 4\ncheck_interval = 1\n\n[[runners]]\n  name = \"mock\"\n  url = \"{}\"\n  token = \"{}\"\n  executor = \"shell\"\n  builds_dir = \"{}\"\n",
+            mock.uri(),
+            mock.runner_token(),
+            dir.path().join("builds").display()
+        ),
+    )
+    .expect("config");
+    let script = [
+        "echo \"numbers=$CI_CONCURRENT_PROJECT_ID dir=$PWD\"",
+        "echo \"$CI_JOB_ID\" > owner",
+        "sleep 0.4",
+        "test \"$(cat owner)\" = \"$CI_JOB_ID\"",
+    ];
+    let jobs: Vec<_> = (0..12)
+        .map(|n| {
+            let mut builder = mock.job_builder(format!("parallel-{n}"));
+            builder.add_variable("GIT_STRATEGY".to_owned(), "none".to_owned(), true, false);
+            builder.add_step(
+                MockJobStepName::Script,
+                script.iter().map(|line| (*line).to_owned()).collect(),
+                3600,
+                MockJobStepWhen::OnSuccess,
+                false,
+            );
+            let job = builder.build();
+            mock.enqueue_job(job.clone());
+            job
+        })
+        .collect();
+    let runner =
+        runner_e2e::RunnerProcess::start(dir.path(), &["run", "-c", &config.to_string_lossy()]);
+    let deadline = tokio::time::Instant::now() + JOB_WAIT;
+    while !jobs.iter().all(|job| job.finished()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs never finished; runner log:\n{}",
+            runner.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut directories = std::collections::BTreeSet::new();
+    for job in &jobs {
+        let log = String::from_utf8_lossy(&job.log()).into_owned();
+        assert_eq!(job.state(), MockJobState::Success, "{log}");
+        let line = log
+            .lines()
+            .find(|line| line.starts_with("numbers="))
+            .unwrap_or_else(|| panic!("no numbers line in {log}"));
+        let (number, dir) = line["numbers=".len()..]
+            .split_once(" dir=")
+            .expect("number and dir");
+        assert_eq!(dir.rsplit('/').nth(1), Some(number), "{line}");
+        directories.insert(dir.to_owned());
+    }
+    assert!(directories.len() > 1, "{directories:?}");
+}
