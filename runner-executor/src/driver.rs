@@ -156,6 +156,7 @@ async fn execute<B: Backend>(
     let empty = first.git_strategy == GitStrategy::Empty;
     let layout = Layout::new(job, &defaults, first.git_clone_path.as_deref(), empty)?;
     let mut variables = JobVariables::assemble(job, &layout, &defaults);
+    variables.check_names()?;
     let settings = read(&variables);
     for warning in &settings.warnings {
         trace.warning(warning).await;

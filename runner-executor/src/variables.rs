@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::backend::BackendDefaults;
 use crate::job::{JobSpec, Variable};
 use crate::layout::Layout;
+use crate::outcome::{FailureReason, JobFailure};
 use crate::settings::parse_bool;
 
 /// Expands `$NAME` and `${NAME}` in `value` once with `lookup` (§2.5): unknown names become empty,
@@ -152,12 +153,43 @@ impl JobVariables {
         format!("{}/{key}", self.tmp_dir)
     }
 
+    /// The job's failure when a variable's name is not one a shell can export.
+    ///
+    /// Every variable is exported by the stage scripts (and a file variable's name is a file
+    /// name under the temp dir), so such a name could only fail the job later: upstream
+    /// writes it quoted and bash stops the first stage with `not a valid identifier`. Failing
+    /// before any stage runs says which name is at fault, and GitLab itself only accepts
+    /// `[A-Za-z0-9_]+` for CI/CD variable keys, so no valid job depends on such a name. Names
+    /// starting with a digit pass GitLab's check but no shell can export them either.
+    pub(crate) fn check_names(&self) -> Result<(), JobFailure> {
+        match self.list.iter().find(|v| !is_shell_name(&v.key)) {
+            None => Ok(()),
+            Some(variable) => Err(JobFailure::new(
+                FailureReason::ScriptFailure,
+                format!(
+                    "invalid variable name {:?}: a name starts with a letter or \"_\" and \
+                     contains only letters, digits and \"_\"",
+                    variable.key
+                ),
+            )),
+        }
+    }
+
     /// Overwrites every definition of `key`.
     pub(crate) fn set(&mut self, key: &str, value: &str) {
         for variable in self.list.iter_mut().filter(|v| v.key == key) {
             variable.value = value.to_owned();
         }
     }
+}
+
+/// Whether `key` is a POSIX shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub(crate) fn is_shell_name(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Expands every non-raw value once against the raw list (file variables expand to their path).
@@ -268,6 +300,16 @@ mod tests {
             "A" => Some("$B".to_owned()),
             "X" => Some("x".to_owned()),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn shell_names_are_posix_identifiers() {
+        for good in ["A", "_", "a_1", "CI_JOB_ID", "_9"] {
+            assert!(is_shell_name(good), "{good}");
+        }
+        for bad in ["", "1A", "MY-VAR", "A B", "X$(id)", "é", "A=B", "a.b"] {
+            assert!(!is_shell_name(bad), "{bad}");
         }
     }
 

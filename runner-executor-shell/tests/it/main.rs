@@ -5,3 +5,4 @@ mod git;
 mod jobs;
 mod support;
 mod transfer;
+mod variable_keys;

@@ -80,9 +80,11 @@ impl ScriptBody {
         self.push(command);
     }
 
-    /// `export KEY=<value>`.
+    /// `export KEY=<value>`. The key is quoted too: the driver refuses names that are not
+    /// shell identifiers before any script is generated, and quoting keeps a name that slipped
+    /// through an error of `export` instead of code (issue #14).
     pub(crate) fn export(&mut self, key: &str, value: &str) {
-        self.setup_line(&format!("export {key}={}", escape(value)));
+        self.setup_line(&format!("export {}={}", escape(key), escape(value)));
     }
 
     /// Creates `dir` when it is missing. The test is a builtin, so the common case (the
@@ -174,6 +176,28 @@ mod tests {
             "echo $'\\x1b[32;1m$ echo hi\\x1b[0;m'\necho hi\necho\n\
              echo $'\\x1b[32;1m$ echo a # collapsed multi-line command\\x1b[0;m'\necho a\necho b\n"
         );
+    }
+
+    #[test]
+    fn a_key_is_quoted_so_bash_never_runs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("F");
+        let key = format!("X$(touch {})", marker.display());
+        let mut body = ScriptBody::default();
+        body.export(&key, "v");
+        assert!(
+            body.text().starts_with("export $'X$(touch "),
+            "{}",
+            body.text()
+        );
+        let status = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(body.text())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "bash refuses the name");
+        assert!(!marker.exists(), "the key ran as a command");
     }
 
     #[test]
