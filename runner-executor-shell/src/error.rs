@@ -16,7 +16,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The configured `shell` is not one this executor runs.
-    #[error("shell {shell:?} is not supported by the shell executor, use bash")]
+    #[error("shell {shell:?} is not supported by the shell executor, use bash or sh")]
     UnsupportedShell {
         /// The configured shell.
         shell: String,

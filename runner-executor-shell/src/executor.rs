@@ -1,26 +1,28 @@
-//! [`ShellExecutor`]: the [`Backend`] that runs each stage with `bash -l` on this host.
+//! [`ShellExecutor`]: the [`Backend`] that runs each stage with `bash -l` (or `sh -l`) on this host.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runner_executor::{
-    Backend, BackendDefaults, CancellationToken, JobSpec, StageExit, StageScript, TraceWriter,
-    run_plan_locally,
+    Backend, BackendDefaults, CancellationToken, JobSpec, ScriptShell, StageExit, StageScript,
+    TraceWriter, run_plan_locally,
 };
 
 use crate::error::Error;
 use crate::process::{StageProcess, run_stage_process};
 
-/// Runs jobs with bash on the runner's host (executors.md §6).
+/// Runs jobs with bash, or `sh` when the runner's `shell` is `sh`, on the runner's host
+/// (executors.md §6, upstream-details.md §8).
 ///
-/// Each stage is a fresh `bash -l` (a login shell, so profile files are read) in its own process
-/// group, with the script on stdin and stdout and stderr streamed into the trace as they arrive.
+/// Each stage is a fresh `bash -l` or `sh -l` (a login shell, so profile files are read) in its
+/// own process group, with the script on stdin and stdout and stderr streamed into the trace as they arrive.
 /// A stage ends when its bash exits, even if background processes still hold the output pipes;
 /// those leftovers are killed. Cancel and timeouts send SIGTERM to the group, then SIGKILL.
 #[derive(Debug, Clone)]
 pub struct ShellExecutor {
     working_directory: PathBuf,
     bash: PathBuf,
+    sh: PathBuf,
     kill_grace: Duration,
     force_kill_wait: Duration,
     drain_grace: Duration,
@@ -34,6 +36,7 @@ impl ShellExecutor {
         Self {
             working_directory: working_directory.into(),
             bash: find_in_path("bash").unwrap_or_else(|| PathBuf::from("bash")),
+            sh: find_in_path("sh").unwrap_or_else(|| PathBuf::from("sh")),
             kill_grace: Duration::from_secs(600),
             force_kill_wait: Duration::from_secs(10),
             drain_grace: Duration::from_secs(2),
@@ -58,6 +61,14 @@ impl ShellExecutor {
         self
     }
 
+    /// The sh program for runners with `shell = "sh"` (default `sh`, found through `PATH`
+    /// when the executor is created: dash on Debian).
+    #[must_use]
+    pub fn with_sh(mut self, program: impl Into<PathBuf>) -> Self {
+        self.sh = program.into();
+        self
+    }
+
     /// How long a stopped stage may take after SIGTERM before SIGKILL (upstream: 10 minutes).
     #[must_use]
     pub fn with_kill_grace(mut self, grace: Duration) -> Self {
@@ -73,6 +84,14 @@ impl ShellExecutor {
         self
     }
 
+    /// The program for `shell`.
+    fn program(&self, shell: ScriptShell) -> &Path {
+        match shell {
+            ScriptShell::Sh => &self.sh,
+            ScriptShell::Bash | ScriptShell::Detected => &self.bash,
+        }
+    }
+
     fn builds_root(&self, job: &JobSpec) -> PathBuf {
         job.runner
             .builds_dir
@@ -85,6 +104,7 @@ impl ShellExecutor {
 #[derive(Debug)]
 pub struct ShellSession {
     builds_root: PathBuf,
+    shell: ScriptShell,
 }
 
 impl ShellSession {
@@ -117,14 +137,20 @@ impl Backend for ShellExecutor {
         )
     }
 
+    fn script_shell(&self, job: &JobSpec) -> ScriptShell {
+        // PowerShell is refused in `prepare`; until then its job is generated for bash.
+        ScriptShell::for_configured_shell(&job.runner.shell).unwrap_or(ScriptShell::Bash)
+    }
+
     async fn prepare(&self, job: &JobSpec, trace: &mut TraceWriter) -> Result<ShellSession, Error> {
-        let shell = job.runner.shell.as_str();
-        if !(shell.is_empty() || shell == "bash") {
+        let Some(shell) = ScriptShell::for_configured_shell(&job.runner.shell) else {
             return Err(Error::UnsupportedShell {
-                shell: shell.to_owned(),
+                shell: job.runner.shell.clone(),
             });
-        }
-        trace.plain("Using Shell (bash) executor...").await;
+        };
+        trace
+            .plain(&format!("Using Shell ({}) executor...", shell.name()))
+            .await;
         let builds_root = self.builds_root(job);
         tokio::fs::create_dir_all(&builds_root)
             .await
@@ -132,7 +158,7 @@ impl Backend for ShellExecutor {
                 path: builds_root.clone(),
                 source,
             })?;
-        Ok(ShellSession { builds_root })
+        Ok(ShellSession { builds_root, shell })
     }
 
     async fn run_stage(
@@ -149,9 +175,9 @@ impl Backend for ShellExecutor {
             tracing::debug!(stage = %script.stage, "running planned stage in-process");
             return Ok(run_plan_locally(plan, &session.builds_root, trace).await);
         }
-        tracing::debug!(stage = %script.stage, "running stage with bash");
+        tracing::debug!(stage = %script.stage, shell = session.shell.name(), "running stage");
         let process = StageProcess {
-            program: &self.bash,
+            program: self.program(session.shell),
             working_directory: &session.builds_root,
             script: script.script.as_bytes(),
             kill_grace: self.kill_grace,

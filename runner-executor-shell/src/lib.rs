@@ -1,13 +1,14 @@
-//! The shell executor: runs every stage of a job with bash on the runner's own host.
+//! The shell executor: runs every stage of a job with bash (or POSIX `sh`) on the runner's own host.
 //!
 //! Start from [`ShellExecutor`]. It implements [`runner_executor::Backend`], so it is an
 //! [`runner_executor::Executor`] too: [`runner_executor::Executor::run`] (abort-only cancel) or
 //! [`runner_executor::run_job`] (abort and graceful cancel) run a [`runner_executor::JobSpec`]
-//! with upstream's stage order. Each stage is a fresh `bash -l` in its own process group under
+//! with upstream's stage order. Each stage is a fresh `bash -l` (`sh -l` for a runner with
+//! `shell = "sh"`, with POSIX scripts) in its own process group under
 //! `<builds_dir>/<short token>/<concurrent project id>/<namespace>/<project>`; output is streamed
 //! into the [`runner_executor::TraceWriter`] as it arrives.
 //!
-//! What it does not do: run as another user (`su`), run `sh`/PowerShell, isolate jobs from each
+//! What it does not do: run as another user (`su`), run PowerShell, isolate jobs from each
 //! other or from the host, or implement the cache/artifact helper commands: the stages call the
 //! binary given to [`ShellExecutor::with_helper_binary`] (the runner passes itself).
 //!

@@ -9,6 +9,7 @@ use crate::driver::{Cancellation, run_job};
 use crate::job::JobSpec;
 use crate::outcome::{FailureReason, Outcome};
 use crate::plan::PlannedOp;
+use crate::script::dialect::ScriptShell;
 use crate::stage::Stage;
 use crate::trace::writer::TraceWriter;
 
@@ -76,7 +77,8 @@ pub struct StageScript {
     pub stage: Stage,
     /// Where it runs.
     pub target: Target,
-    /// The complete bash script (feed it to the shell's stdin). May contain secrets: never log it.
+    /// The complete script, for the shell [`Backend::script_shell`] named (feed it to the
+    /// shell's stdin). May contain secrets: never log it.
     pub script: String,
     /// The same stage as plain operations, when it consists of nothing else (a `get_sources`
     /// with `GIT_STRATEGY=none`, `cleanup_file_variables`). A backend that sees the job's
@@ -147,6 +149,19 @@ pub trait Backend: Send + Sync {
     fn helper_binary(&self, job: &JobSpec) -> String {
         let _ = job;
         "gitlab-runner-rs".to_owned()
+    }
+
+    /// The shell the stage scripts are written for. The default suits a backend whose
+    /// shell-detection program runs bash when the environment has it and `sh` otherwise
+    /// (upstream's, executors.md §4.11): [`ScriptShell::Detected`], or [`ScriptShell::Sh`]
+    /// when the runner's `shell` is `sh` (a POSIX script runs in bash too). A backend that
+    /// starts the shell itself names it.
+    fn script_shell(&self, job: &JobSpec) -> ScriptShell {
+        if job.runner.shell == "sh" {
+            ScriptShell::Sh
+        } else {
+            ScriptShell::Detected
+        }
     }
 
     /// A failure reason for `error` when it is not a plain system failure (for example

@@ -18,6 +18,7 @@ use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
 use crate::outcome::{FailureReason, JobFailure, Outcome};
 use crate::script::bash::GeneratedScript;
+use crate::script::dialect::ScriptShell;
 use crate::script::stages::ScriptContext;
 use crate::settings::{GitStrategy, Settings};
 use crate::stage::Stage;
@@ -181,6 +182,7 @@ async fn execute<B: Backend>(
         markers,
         layout: &layout,
         settings: &settings,
+        shell: backend.script_shell(job),
     };
     let result = run
         .stages(&mut session, &mut variables, defaults.scrub_git_config)
@@ -266,6 +268,7 @@ struct Run<'a, B: Backend> {
     markers: bool,
     layout: &'a Layout,
     settings: &'a Settings,
+    shell: ScriptShell,
 }
 
 mod flow;
@@ -277,6 +280,7 @@ impl<B: Backend> Run<'_, B> {
             layout: self.layout,
             variables,
             settings: self.settings,
+            shell: self.shell,
         }
     }
 

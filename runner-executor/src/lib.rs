@@ -1,5 +1,5 @@
 //! The shared vocabulary of all executors: the job model, the trace writer with secret masking,
-//! bash script generation, and one generic driver with upstream GitLab Runner's stage order.
+//! bash and POSIX sh script generation, and one generic driver with upstream GitLab Runner's stage order.
 //!
 //! Start from [`JobSpec`] (build one with [`JobSpec::builder`]) and [`TraceWriter`]; run a job
 //! with an executor crate's type through [`Executor::run`], or with [`run_job`] when graceful
@@ -65,6 +65,7 @@ pub use layout::{Layout, short_token};
 pub use outcome::{FailureReason, JobFailure, Outcome};
 pub use plan::{PlannedOp, run_plan_locally};
 pub use registry::{registry_host, same_registry};
+pub use script::dialect::ScriptShell;
 pub use secret::Secret;
 pub use stage::Stage;
 pub use tokio_util::sync::CancellationToken;

@@ -1,11 +1,14 @@
-//! Bash script generation for every stage (executors.md §4).
+//! Script generation for every stage, in bash or POSIX sh (executors.md §4,
+//! upstream-details.md §8.4).
 
 pub(crate) mod bash;
+pub(crate) mod dialect;
 mod escape;
 mod git;
+mod posix;
 pub(crate) mod stages;
 
-pub use escape::escape;
+pub use escape::{escape, escape_posix};
 
 use crate::trace::writer::ansi;
 

@@ -3,6 +3,7 @@
 mod cancel;
 mod git;
 mod jobs;
+mod sh;
 mod support;
 mod transfer;
 mod variable_keys;

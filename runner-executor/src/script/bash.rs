@@ -1,7 +1,9 @@
-//! [`ScriptBody`]: builds a stage body line by line and wraps it in upstream's bash envelope (§4.1, §4.6).
+//! [`ScriptBody`]: builds a stage body line by line and wraps it in upstream's envelope
+//! (§4.1, §4.6), in bash or POSIX sh syntax.
 
 use crate::plan::PlannedOp;
-use crate::script::escape::escape;
+use crate::script::dialect::Dialect;
+use crate::script::posix::to_posix;
 use crate::trace::writer::ansi;
 
 /// The commands of one stage, before the envelope, and the same stage as [`PlannedOp`]s for as
@@ -10,14 +12,12 @@ use crate::trace::writer::ansi;
 pub(crate) struct ScriptBody {
     text: String,
     plan: Option<Vec<PlannedOp>>,
+    dialect: Dialect,
 }
 
 impl Default for ScriptBody {
     fn default() -> Self {
-        Self {
-            text: String::new(),
-            plan: Some(Vec::new()),
-        }
+        Self::new(Dialect::Bash)
     }
 }
 
@@ -28,7 +28,62 @@ pub(crate) struct GeneratedScript {
     pub(crate) plan: Option<Vec<PlannedOp>>,
 }
 
+impl GeneratedScript {
+    /// One script that runs `sh` in a shell other than bash and `bash` in bash, for a backend
+    /// that learns only at run time which shell the image has ([`crate::ScriptShell::Detected`]).
+    ///
+    /// A shell reading a script parses one complete command at a time, so the non-bash shell
+    /// parses only the first `if` (plain POSIX), runs the `sh` version inside it, which always
+    /// ends with `exit`, and never reads the bash text with its `$'...'` words. Bash skips the
+    /// `if` and runs exactly the script it would run on its own. Both versions hold the same
+    /// plan.
+    pub(crate) fn either(bash: Self, sh: Self) -> Self {
+        let without_shebang = |script: &str| {
+            script
+                .split_once('\n')
+                .map_or(String::new(), |(_, rest)| rest.to_owned())
+        };
+        let mut script =
+            String::from("#!/usr/bin/env bash\n\nif [ -z \"${BASH_VERSION-}\" ]; then\n");
+        script.push_str(&without_shebang(&sh.script));
+        script.push_str("fi\n");
+        script.push_str(&without_shebang(&bash.script));
+        Self {
+            script,
+            plan: bash.plan,
+        }
+    }
+}
+
 impl ScriptBody {
+    /// An empty body written in `dialect`.
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        Self {
+            text: String::new(),
+            plan: Some(Vec::new()),
+            dialect,
+        }
+    }
+
+    /// The syntax of this body.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// `text` quoted as one word of this body's dialect.
+    pub(crate) fn quote(&self, text: &str) -> String {
+        self.dialect.quote(text)
+    }
+
+    /// A line a caller rendered in bash syntax (the cache and artifact stages'), made POSIX
+    /// for an `sh` body; the stage needs a shell from now on.
+    pub(crate) fn bash_line(&mut self, line: &str) {
+        match self.dialect {
+            Dialect::Bash => self.line(line),
+            Dialect::Sh => self.line(&to_posix(line)),
+        }
+    }
+
     /// A line emitted verbatim; the stage needs a shell from now on.
     pub(crate) fn line(&mut self, line: &str) {
         self.plan = None;
@@ -60,7 +115,9 @@ impl ScriptBody {
     }
 
     fn echo(&mut self, prefix: &str, text: &str) {
-        let line = format!("echo {}", escape(&format!("{prefix}{text}{}", ansi::RESET)));
+        let line = self
+            .dialect
+            .print_line(&format!("{prefix}{text}{}", ansi::RESET));
         self.push(&line);
     }
 
@@ -69,6 +126,7 @@ impl ScriptBody {
         let command = command.trim();
         self.plan = None;
         if command.is_empty() {
+            // A bare `echo` prints an empty line in every shell.
             self.push("echo");
             return;
         }
@@ -84,7 +142,8 @@ impl ScriptBody {
     /// shell identifiers before any script is generated, and quoting keeps a name that slipped
     /// through an error of `export` instead of code (issue #14).
     pub(crate) fn export(&mut self, key: &str, value: &str) {
-        self.setup_line(&format!("export {}={}", escape(key), escape(value)));
+        let line = format!("export {}={}", self.quote(key), self.quote(value));
+        self.setup_line(&line);
     }
 
     /// Creates `dir` when it is missing. The test is a builtin, so the common case (the
@@ -96,14 +155,14 @@ impl ScriptBody {
 
     /// Creates `dir` when it is missing, as environment setup (see [`Self::setup_line`]).
     pub(crate) fn setup_dir(&mut self, dir: &str) {
-        let dir = escape(dir);
+        let dir = self.quote(dir);
         self.setup_line(&format!("[ -d {dir} ] || mkdir -p {dir}"));
     }
 
     /// Removes `file` when it exists (or is a dangling link), without a process otherwise.
     pub(crate) fn remove_file(&mut self, file: &str) {
         self.planned(PlannedOp::RemoveFiles(vec![file.to_owned()]));
-        let file = escape(file);
+        let file = self.quote(file);
         self.push(&format!(
             "if [ -e {file} ] || [ -L {file} ]; then rm -f {file}; fi"
         ));
@@ -112,13 +171,14 @@ impl ScriptBody {
     /// `rm -f` of `files`.
     pub(crate) fn remove_files(&mut self, files: &[String]) {
         self.planned(PlannedOp::RemoveFiles(files.to_vec()));
-        let quoted: Vec<String> = files.iter().map(|f| escape(f)).collect();
+        let quoted: Vec<String> = files.iter().map(|f| self.quote(f)).collect();
         self.push(&format!("rm -f {}", quoted.join(" ")));
     }
 
     /// `cd` into `dir`; failure ends the stage.
     pub(crate) fn cd(&mut self, dir: &str) {
-        self.line(&format!("cd {}", escape(dir)));
+        let line = format!("cd {}", self.quote(dir));
+        self.line(&line);
     }
 
     /// The script and its plan; a stage traced with `xtrace` shows its commands, so it is
@@ -138,18 +198,25 @@ impl ScriptBody {
     /// brace group behaves the same (`exit`, errexit and traps end the stage with the same
     /// status) and saves a fork per stage, about a sixth of a trivial stage's CPU.
     pub(crate) fn into_script(self, debug_trace: bool) -> String {
-        let mut script = String::from("#!/usr/bin/env bash\n\ntrap 'exit 1' TERM\n\n");
+        let mut script = format!("{}\n\ntrap 'exit 1' TERM\n\n", self.dialect.shebang());
         if debug_trace {
             script.push_str("set -o xtrace\n");
         }
-        // Bash always has pipefail: asking it costs nothing, where upstream's
-        // `set -o | grep pipefail` costs two processes per stage. Other shells are still asked.
-        script.push_str(
-            "if [ -n \"${BASH_VERSION-}\" ] || set -o | grep pipefail > /dev/null; then set -o pipefail; fi; set -o errexit\n",
-        );
+        match self.dialect {
+            // Bash always has pipefail: asking it costs nothing, where upstream's
+            // `set -o | grep pipefail` costs two processes per stage. Other shells are still asked.
+            Dialect::Bash => script.push_str(
+                "if [ -n \"${BASH_VERSION-}\" ] || set -o | grep pipefail > /dev/null; then set -o pipefail; fi; set -o errexit\n",
+            ),
+            // dash has no pipefail, busybox ash and bash do; matching `set -o`'s listing in
+            // the shell itself saves the `grep` process.
+            Dialect::Sh => script.push_str(
+                "case \"$(set -o)\" in *pipefail*) set -o pipefail ;; esac; set -o errexit\n",
+            ),
+        }
         script.push_str("set +o noclobber\n");
         script.push_str("{\ntrap 'exit 1' TERM\neval ");
-        script.push_str(&escape(&self.text));
+        script.push_str(&self.dialect.quote(&self.text));
         script.push_str("\n} < /dev/null\nexit 0\n");
         script
     }
@@ -198,6 +265,68 @@ mod tests {
             .unwrap();
         assert!(!status.success(), "bash refuses the name");
         assert!(!marker.exists(), "the key ran as a command");
+    }
+
+    /// Runs `script` on stdin of `shell`, as the backends do: (stdout, exit code).
+    fn run_on_stdin(shell: &str, script: &str) -> (String, Option<i32>) {
+        use std::io::Write;
+        let mut child = std::process::Command::new(shell)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            output.status.code(),
+        )
+    }
+
+    #[test]
+    fn a_detected_script_runs_the_version_of_the_shell_reading_it() {
+        let version = |dialect: Dialect, name: &str, exit: &str| {
+            let mut body = ScriptBody::new(dialect);
+            body.export("QUOTED", "it's \\ here");
+            body.command(&format!("echo \"{name}: $QUOTED\""));
+            body.command(exit);
+            body.generate(false)
+        };
+        for (exit, code) in [("true", 0), ("exit 3", 3)] {
+            let either = GeneratedScript::either(
+                version(Dialect::Bash, "bash", exit),
+                version(Dialect::Sh, "sh", exit),
+            );
+            assert!(either.script.contains("\neval $'"), "{}", either.script);
+            for (shell, other) in [("bash", "sh"), ("sh", "bash")] {
+                let (output, status) = run_on_stdin(shell, &either.script);
+                let has_line = |line: &str| output.lines().any(|l| l == line);
+                assert!(has_line(&format!("{shell}: it's \\ here")), "{output}");
+                assert!(!has_line(&format!("{other}: it's \\ here")), "{output}");
+                assert_eq!(status, Some(code), "{shell}");
+            }
+        }
+    }
+
+    #[test]
+    fn sh_envelope_is_posix_and_keeps_the_failure_rules() {
+        let mut body = ScriptBody::new(Dialect::Sh);
+        body.command("echo one");
+        body.command("false");
+        body.command("echo never");
+        let script = body.into_script(false);
+        assert!(script.starts_with("#!/usr/bin/env sh\n"), "{script}");
+        assert!(!script.contains("$'"), "{script}");
+        let (output, status) = run_on_stdin("sh", &script);
+        assert!(output.contains("$ echo one\x1b[0;m\none\n"), "{output}");
+        assert!(!output.contains("never\n"), "{output}");
+        assert_eq!(status, Some(1));
     }
 
     #[test]

@@ -2,22 +2,20 @@
 
 use crate::layout::split_url;
 use crate::script::bash::{GeneratedScript, ScriptBody};
-use crate::script::escape::escape;
 use crate::script::stages::ScriptContext;
 use crate::settings::{GitStrategy, SubmoduleStrategy};
 
 impl ScriptContext<'_> {
     /// The `get_sources` script.
     pub(crate) fn get_sources(&self, scrub_git_config: bool) -> GeneratedScript {
-        self.finish(self.get_sources_body(scrub_git_config))
+        self.generate(|body| self.get_sources_body(body, scrub_git_config))
     }
 
-    fn get_sources_body(&self, scrub_git_config: bool) -> ScriptBody {
+    fn get_sources_body(&self, body: &mut ScriptBody, scrub_git_config: bool) {
         let settings = self.settings;
         let job = self.job;
         let dir = &self.layout.project_dir;
-        let mut body = ScriptBody::default();
-        self.preamble(&mut body);
+        self.preamble(body);
         body.export("GIT_TERMINAL_PROMPT", "0");
         body.export("GCM_INTERACTIVE", "Never");
         let uses_git = matches!(
@@ -41,15 +39,16 @@ impl ScriptContext<'_> {
             body.export("GIT_LFS_SKIP_SMUDGE", "1");
         }
         match settings.git_strategy {
-            GitStrategy::Fetch | GitStrategy::Clone => self.fetch(&mut body, scrub_git_config),
+            GitStrategy::Fetch | GitStrategy::Clone => self.fetch(body, scrub_git_config),
             GitStrategy::None => {
                 body.notice("Skipping Git repository setup");
                 body.ensure_dir(dir);
             }
             GitStrategy::Empty => {
                 body.notice("Skipping Git repository setup and creating an empty build directory");
-                body.line(&format!("rm -r -f {}", escape(dir)));
-                body.line(&format!("mkdir -p {}", escape(dir)));
+                let quoted = body.quote(dir);
+                body.line(&format!("rm -r -f {quoted}"));
+                body.line(&format!("mkdir -p {quoted}"));
             }
         }
         if uses_git && settings.git_checkout {
@@ -59,15 +58,14 @@ impl ScriptContext<'_> {
                 "Checking out {short} as detached HEAD (ref is {})...",
                 job.git.ref_name
             ));
-            body.line(&format!(
+            let checkout = format!(
                 "git -c submodule.recurse=false checkout -f -q {}",
-                escape(sha)
-            ));
+                body.quote(sha)
+            );
+            body.line(&checkout);
             if !settings.git_clean_flags.is_empty() {
-                body.line(&format!(
-                    "git clean {}",
-                    split_flags(&settings.git_clean_flags)
-                ));
+                let clean = format!("git clean {}", split_flags(body, &settings.git_clean_flags));
+                body.line(&clean);
             }
             if !settings.lfs_skip_smudge_by_job {
                 body.line("if git lfs version >/dev/null 2>&1; then git lfs pull; fi");
@@ -75,7 +73,7 @@ impl ScriptContext<'_> {
         } else {
             body.notice("Skipping Git checkout");
         }
-        self.submodules(&mut body, uses_git);
+        self.submodules(body, uses_git);
         if uses_git {
             if let Some(post) = job
                 .runner
@@ -89,7 +87,6 @@ impl ScriptContext<'_> {
                 body.command(line);
             }
         }
-        body
     }
 
     fn fetch(&self, body: &mut ScriptBody, scrub_git_config: bool) {
@@ -106,22 +103,28 @@ impl ScriptContext<'_> {
             "hooks/post-checkout",
         ]
         .iter()
-        .map(|f| escape(&format!("{dot_git}/{f}")))
+        .map(|f| body.quote(&format!("{dot_git}/{f}")))
         .collect();
         body.line(&format!("rm -f {}", locks.join(" ")));
-        let refs = escape(&format!("{dot_git}/refs"));
+        let refs = body.quote(&format!("{dot_git}/refs"));
         body.line(&format!(
             "if [ -d {refs} ]; then find {refs} -type f -name '*.lock' -exec rm -f {{}} +; fi"
         ));
-        if scrub_git_config {
-            body.line(&format!("rm -f {}", escape(&format!("{dot_git}/config"))));
-            body.line(&format!("rm -r -f {}", escape(&format!("{dot_git}/hooks"))));
-        }
+        let quote = |text: &str| body.quote(text);
+        let config = quote(&format!("{dot_git}/config"));
+        let hooks = quote(&format!("{dot_git}/hooks"));
         let template = format!("{tmp}/git-template");
-        let template_config = escape(&format!("{template}/config"));
+        let template_config = quote(&format!("{template}/config"));
+        let quoted_template = quote(&template);
         let external = format!("{tmp}/.gitlab-runner.ext.conf");
-        body.line(&format!("rm -r -f {}", escape(&template)));
-        body.line(&format!("mkdir -p {}", escape(&template)));
+        let quoted_external = quote(&external);
+        let quoted_dir = quote(dir);
+        if scrub_git_config {
+            body.line(&format!("rm -f {config}"));
+            body.line(&format!("rm -r -f {hooks}"));
+        }
+        body.line(&format!("rm -r -f {quoted_template}"));
+        body.line(&format!("mkdir -p {quoted_template}"));
         for (key, value) in [
             ("init.defaultBranch", "none"),
             ("fetch.recurseSubmodules", "false"),
@@ -130,28 +133,25 @@ impl ScriptContext<'_> {
         ] {
             body.line(&format!("git config -f {template_config} {key} {value}"));
         }
-        body.line(&format!("rm -f {}", escape(&external)));
-        body.line(&format!("touch {}", escape(&external)));
+        body.line(&format!("rm -f {quoted_external}"));
+        body.line(&format!("touch {quoted_external}"));
         let (plain_url, credential_url) = self.remote_urls();
+        let quoted_url = body.quote(&plain_url);
         if plain_url != credential_url {
+            let instead_of = body.quote(&format!("url.{credential_url}.insteadOf"));
             body.line(&format!(
-                "git config -f {} --replace-all {} {}",
-                escape(&external),
-                escape(&format!("url.{credential_url}.insteadOf")),
-                escape(&plain_url)
+                "git config -f {quoted_external} --replace-all {instead_of} {quoted_url}"
             ));
         }
         body.line(&format!(
-            "git config -f {template_config} include.path {}",
-            escape(&external)
+            "git config -f {template_config} include.path {quoted_external}"
         ));
         body.export("GLR_EXT_GIT_CONFIG_PATH", &external);
         if settings.git_strategy == GitStrategy::Clone {
-            let quoted = escape(dir);
             body.line(&format!(
-                "if [ -d {quoted} ]; then chmod -R u+w {quoted} 2>/dev/null || true; fi"
+                "if [ -d {quoted_dir} ]; then chmod -R u+w {quoted_dir} 2>/dev/null || true; fi"
             ));
-            body.line(&format!("rm -r -f {quoted}"));
+            body.line(&format!("rm -r -f {quoted_dir}"));
         }
         if git.depth > 0 {
             body.notice(&format!(
@@ -161,36 +161,36 @@ impl ScriptContext<'_> {
         } else {
             body.notice("Fetching changes...");
         }
-        let mut init = format!("git init {} --template {}", escape(dir), escape(&template));
+        let mut init = format!("git init {quoted_dir} --template {quoted_template}");
         if !git.repo_object_format.is_empty() && git.repo_object_format != "sha1" {
             init.push_str(&format!(
                 " --object-format {}",
-                escape(&git.repo_object_format)
+                body.quote(&git.repo_object_format)
             ));
         }
         body.line(&init);
         body.cd(dir);
+        let fresh = body
+            .dialect()
+            .print_line("\x1b[32;1mCreated fresh repository.\x1b[0;m");
         body.line(&format!(
-            "if git remote add origin {url} >/dev/null 2>&1; then echo {fresh}; else git remote set-url origin {url}; \
-             git config --replace-all include.path {external}; fi",
-            url = escape(&plain_url),
-            fresh = escape("\x1b[32;1mCreated fresh repository.\x1b[0;m"),
-            external = escape(&external),
+            "if git remote add origin {quoted_url} >/dev/null 2>&1; then {fresh}; else git remote set-url origin {quoted_url}; \
+             git config --replace-all include.path {quoted_external}; fi",
         ));
         let mut fetch = format!(
             "git -c {} fetch origin --no-recurse-submodules",
-            escape(&format!("http.userAgent={}", self.job.runner.user_agent))
+            body.quote(&format!("http.userAgent={}", self.job.runner.user_agent))
         );
         for refspec in &git.refspecs {
             fetch.push(' ');
-            fetch.push_str(&escape(refspec));
+            fetch.push_str(&body.quote(refspec));
         }
         if git.depth > 0 {
             fetch.push_str(&format!(" --depth {}", git.depth));
         }
         if !settings.git_fetch_extra_flags.is_empty() {
             fetch.push(' ');
-            fetch.push_str(&split_flags(&settings.git_fetch_extra_flags));
+            fetch.push_str(&split_flags(body, &settings.git_fetch_extra_flags));
         }
         if git.depth == 0 {
             body.line(&format!(
@@ -226,15 +226,16 @@ impl ScriptContext<'_> {
         let paths = if settings.submodule_paths.trim().is_empty() {
             String::new()
         } else {
-            format!(" -- {}", split_flags(&settings.submodule_paths))
+            format!(" -- {}", split_flags(body, &settings.submodule_paths))
         };
         body.line(&format!("git submodule init{paths}"));
         body.line(&format!("git submodule sync{flag}{paths}"));
         if !settings.git_clean_flags.is_empty() {
-            body.line(&format!(
+            let clean = format!(
                 "git submodule foreach{flag} git clean {}",
-                split_flags(&settings.git_clean_flags)
-            ));
+                split_flags(body, &settings.git_clean_flags)
+            );
+            body.line(&clean);
         }
         body.line(&format!("git submodule foreach{flag} git reset --hard"));
         let mut update = format!(
@@ -245,7 +246,7 @@ impl ScriptContext<'_> {
         }
         if !settings.submodule_update_flags.trim().is_empty() {
             update.push(' ');
-            update.push_str(&split_flags(&settings.submodule_update_flags));
+            update.push_str(&split_flags(body, &settings.submodule_update_flags));
         }
         update.push_str(&paths);
         body.line(&update);
@@ -285,11 +286,11 @@ impl ScriptContext<'_> {
     }
 }
 
-/// Space-separated flags, each quoted.
-fn split_flags(flags: &str) -> String {
+/// Space-separated flags, each quoted for `body`.
+fn split_flags(body: &ScriptBody, flags: &str) -> String {
     flags
         .split_whitespace()
-        .map(escape)
+        .map(|flag| body.quote(flag))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -301,7 +302,9 @@ mod tests {
 
     fn get_sources(job: &JobSpec) -> String {
         with_context(job, |context| {
-            context.get_sources_body(false).text().to_owned()
+            let mut body = crate::script::bash::ScriptBody::default();
+            context.get_sources_body(&mut body, false);
+            body.text().to_owned()
         })
     }
 

@@ -3,7 +3,7 @@
 use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
 use crate::script::bash::{GeneratedScript, ScriptBody};
-use crate::script::escape::escape;
+use crate::script::dialect::{Dialect, ScriptShell};
 use crate::settings::Settings;
 use crate::variables::JobVariables;
 
@@ -14,12 +14,24 @@ pub(crate) struct ScriptContext<'a> {
     pub(crate) layout: &'a Layout,
     pub(crate) variables: &'a JobVariables,
     pub(crate) settings: &'a Settings,
+    /// The shell the scripts are written for.
+    pub(crate) shell: ScriptShell,
 }
 
 impl ScriptContext<'_> {
-    /// Wraps `body` in the envelope.
-    pub(crate) fn finish(&self, body: ScriptBody) -> GeneratedScript {
-        body.generate(self.settings.debug_trace)
+    /// The stage script `build` writes, wrapped in the envelope: once in the backend's
+    /// dialect, or once per dialect when the shell is only known at run time.
+    pub(crate) fn generate(&self, build: impl Fn(&mut ScriptBody)) -> GeneratedScript {
+        let one = |dialect: Dialect| {
+            let mut body = ScriptBody::new(dialect);
+            build(&mut body);
+            body.generate(self.settings.debug_trace)
+        };
+        match self.shell {
+            ScriptShell::Bash => one(Dialect::Bash),
+            ScriptShell::Sh => one(Dialect::Sh),
+            ScriptShell::Detected => GeneratedScript::either(one(Dialect::Bash), one(Dialect::Sh)),
+        }
     }
 
     /// The common preamble (§4.2): exports, file variables, `GITLAB_ENV`.
@@ -29,11 +41,12 @@ impl ScriptContext<'_> {
         for variable in self.variables.iter() {
             if variable.file {
                 let path = self.variables.file_path(&variable.key);
-                body.setup_line(&format!(
+                let line = format!(
                     "printf '%s' {} > {}",
-                    escape(&variable.value),
-                    escape(&path)
-                ));
+                    body.quote(&variable.value),
+                    body.quote(&path)
+                );
+                body.setup_line(&line);
                 body.export(&variable.key, &path);
             } else {
                 body.export(&variable.key, &variable.value);
@@ -50,29 +63,39 @@ impl ScriptContext<'_> {
 
     /// `prepare_script`: where the job runs; drops the previous job's `GITLAB_ENV`.
     pub(crate) fn prepare_script(&self) -> GeneratedScript {
-        let mut body = ScriptBody::default();
-        // Bash sets `HOSTNAME` itself, and Docker and Kubernetes export the container's
-        // hostname; `hostname` is only asked when neither did.
-        body.line("echo $'\\x1b[32;1m'\"Running on ${HOSTNAME:-$(hostname)}...\"$'\\x1b[0;m'");
-        body.remove_file(&format!("{}/gitlab_runner_env", self.layout.tmp_dir));
-        self.finish(body)
+        self.generate(|body| {
+            // Bash sets `HOSTNAME` itself, and Docker and Kubernetes export the container's
+            // hostname; `hostname` is only asked when neither did.
+            match body.dialect() {
+                Dialect::Bash => body.line(
+                    "echo $'\\x1b[32;1m'\"Running on ${HOSTNAME:-$(hostname)}...\"$'\\x1b[0;m'",
+                ),
+                Dialect::Sh => body.line(
+                    "printf '\\033[32;1m%s\\033[0;m\\n' \"Running on ${HOSTNAME:-$(hostname)}...\"",
+                ),
+            }
+            body.remove_file(&format!("{}/gitlab_runner_env", self.layout.tmp_dir));
+        })
     }
 
     /// `clear_worktree`: before a second `get_sources` attempt.
     pub(crate) fn clear_worktree(&self) -> GeneratedScript {
-        let mut body = ScriptBody::default();
-        body.notice("Deleting tracked and untracked files...");
-        let dir = escape(&self.layout.project_dir);
-        body.line(&format!(
-            "if [ -d {dir} ]; then chmod -R u+w {dir} 2>/dev/null || true; rm -r -f {dir}; fi"
-        ));
-        self.finish(body)
+        self.generate(|body| {
+            body.notice("Deleting tracked and untracked files...");
+            let dir = body.quote(&self.layout.project_dir);
+            body.line(&format!(
+                "if [ -d {dir} ]; then chmod -R u+w {dir} 2>/dev/null || true; rm -r -f {dir}; fi"
+            ));
+        })
     }
 
     /// `step_<name>`: `pre_build_script`, the step's lines, `post_build_script`.
     pub(crate) fn user_step(&self, step: &Step) -> GeneratedScript {
-        let mut body = ScriptBody::default();
-        self.preamble(&mut body);
+        self.generate(|body| self.user_step_body(body, step))
+    }
+
+    fn user_step_body(&self, body: &mut ScriptBody, step: &Step) {
+        self.preamble(body);
         body.cd(&self.layout.project_dir);
         if let Some(pre) = self
             .job
@@ -95,19 +118,18 @@ impl ScriptContext<'_> {
         {
             body.command(post);
         }
-        self.finish(body)
     }
 
     /// `after_script` in a fresh shell.
     pub(crate) fn after_script(&self, step: &Step) -> GeneratedScript {
-        let mut body = ScriptBody::default();
-        self.preamble(&mut body);
-        body.cd(&self.layout.project_dir);
-        body.notice("Running after script...");
-        for line in &step.script {
-            body.command(line);
-        }
-        self.finish(body)
+        self.generate(|body| {
+            self.preamble(body);
+            body.cd(&self.layout.project_dir);
+            body.notice("Running after script...");
+            for line in &step.script {
+                body.command(line);
+            }
+        })
     }
 
     /// A cache or artifact stage (§4.4, §4.8): preamble, the transfer variables, `cd` into the
@@ -117,21 +139,20 @@ impl ScriptContext<'_> {
         lines: &[String],
         exports: &[(String, String)],
     ) -> GeneratedScript {
-        let mut body = ScriptBody::default();
-        self.preamble(&mut body);
-        for (key, value) in exports {
-            body.export(key, value);
-        }
-        body.cd(&self.layout.project_dir);
-        for line in lines {
-            body.line(line);
-        }
-        self.finish(body)
+        self.generate(|body| {
+            self.preamble(body);
+            for (key, value) in exports {
+                body.export(key, value);
+            }
+            body.cd(&self.layout.project_dir);
+            for line in lines {
+                body.bash_line(line);
+            }
+        })
     }
 
     /// `cleanup_file_variables`: removes the env file, git config helpers and file variables.
     pub(crate) fn cleanup_file_variables(&self) -> GeneratedScript {
-        let mut body = ScriptBody::default();
         let tmp = &self.layout.tmp_dir;
         let mut files: Vec<String> = [
             "gitlab_runner_env",
@@ -150,8 +171,7 @@ impl ScriptContext<'_> {
         );
         files.sort();
         files.dedup();
-        body.remove_files(&files);
-        self.finish(body)
+        self.generate(|body| body.remove_files(&files))
     }
 }
 
@@ -162,8 +182,17 @@ pub(crate) mod tests {
     use crate::job::Variable;
     use crate::plan::PlannedOp;
 
-    /// Runs `f` with the script context of `job` on a shell-like backend.
+    /// Runs `f` with the script context of `job` on a shell-like backend writing bash.
     pub(crate) fn with_context<T>(job: &JobSpec, f: impl FnOnce(&ScriptContext<'_>) -> T) -> T {
+        with_shell_context(job, ScriptShell::Bash, f)
+    }
+
+    /// Runs `f` with the script context of `job` on a shell-like backend writing for `shell`.
+    pub(crate) fn with_shell_context<T>(
+        job: &JobSpec,
+        shell: ScriptShell,
+        f: impl FnOnce(&ScriptContext<'_>) -> T,
+    ) -> T {
         let defaults = BackendDefaults {
             name: "shell".to_owned(),
             builds_dir: "/b".to_owned(),
@@ -187,8 +216,62 @@ pub(crate) mod tests {
             layout: &layout,
             variables: &variables,
             settings: &settings,
+            shell,
         };
         f(&context)
+    }
+
+    #[test]
+    fn sh_scripts_of_every_stage_parse_in_dash_and_avoid_bash_quoting() {
+        use crate::script::{notice_line, warning_line_expanding};
+        let job = JobSpec::builder(9, "glcbt-tok")
+            .repo(
+                "https://gitlab-ci-token:glcbt-tok@gitlab.example.com/g/p.git",
+                "0123456789abcdef",
+                "main",
+            )
+            .refspecs(["+refs/heads/main:refs/remotes/origin/main"])
+            .variable(Variable::masked("SECRET", "it's a $ecret"))
+            .variable(Variable::file("CONFIG", "line 1\nline 'two'"))
+            .variable(Variable::new("GIT_SUBMODULE_STRATEGY", "recursive"))
+            .build();
+        let step = Step {
+            name: "script".to_owned(),
+            script: vec!["echo \"$SECRET\"".to_owned(), "cat \"$CONFIG\"".to_owned()],
+            timeout: None,
+            when: crate::job::When::OnSuccess,
+            allow_failure: false,
+        };
+        let transfer_lines = [
+            notice_line("Checking cache for main-1..."),
+            warning_line_expanding(
+                "Missing $GITLAB_RUNNER_RS_HELPER. Extracting cache is disabled.",
+            ),
+        ];
+        let scripts = with_shell_context(&job, ScriptShell::Sh, |context| {
+            vec![
+                context.prepare_script(),
+                context.get_sources(true),
+                context.clear_worktree(),
+                context.user_step(&step),
+                context.after_script(&step),
+                context.transfer(&transfer_lines, &[("EXTRA".to_owned(), "a b".to_owned())]),
+                context.cleanup_file_variables(),
+            ]
+        });
+        for generated in scripts {
+            let script = &generated.script;
+            assert!(script.starts_with("#!/usr/bin/env sh\n"), "{script}");
+            assert!(!script.contains("$'"), "{script}");
+            assert!(!script.contains("\necho $"), "{script}");
+            let checked = std::process::Command::new("sh")
+                .arg("-n")
+                .arg("-c")
+                .arg(script)
+                .status()
+                .unwrap();
+            assert!(checked.success(), "dash cannot parse: {script}");
+        }
     }
 
     #[test]
