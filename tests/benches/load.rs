@@ -54,7 +54,9 @@ async fn main() {
         }
     }
     let ceiling = mock_patch_ceiling(100 * MIB).await;
-    println!("  mock ceiling: a minimal client PATCHes 100 MiB at {ceiling:.1} MiB/s (1 MiB requests)");
+    println!(
+        "  mock ceiling: a minimal client PATCHes 100 MiB at {ceiling:.1} MiB/s (1 MiB requests)"
+    );
 
     println!("\n(b) {sleepers} concurrent `sleep` jobs: runner RSS idle vs. all running");
     for kind in [Kind::Fake, Kind::Mock] {
@@ -216,7 +218,10 @@ impl Coordinator {
             if self.finished() == total {
                 return first_pickup.map_or(Duration::ZERO, |start| start.elapsed());
             }
-            assert!(Instant::now() < deadline, "jobs did not finish in {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "jobs did not finish in {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -229,7 +234,10 @@ fn start_runner(coordinator: &Coordinator, config: &Path) -> RunnerProcess {
     RunnerProcess::start_with_env(
         coordinator.dir(),
         &["run", "-c", &config.to_string_lossy()],
-        &[("HOME", &home.to_string_lossy()), ("TMPDIR", &coordinator.dir().to_string_lossy())],
+        &[
+            ("HOME", &home.to_string_lossy()),
+            ("TMPDIR", &coordinator.dir().to_string_lossy()),
+        ],
     )
 }
 
@@ -349,7 +357,11 @@ async fn sleeping_jobs(kind: Kind, jobs: usize) -> (u64, u64) {
     std::fs::create_dir_all(&marks).expect("marks dir");
     let runner = start_runner(&coordinator, &config);
     let pid = runner.pid().expect("runner pid");
-    assert!(runner.wait_for_log("Configuration loaded", Duration::from_secs(60)).await);
+    assert!(
+        runner
+            .wait_for_log("Configuration loaded", Duration::from_secs(60))
+            .await
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = status_kib(pid, "VmRSS:") * 1024;
     let release = coordinator.dir().join("release");
@@ -361,7 +373,11 @@ async fn sleeping_jobs(kind: Kind, jobs: usize) -> (u64, u64) {
     }
     let deadline = Instant::now() + Duration::from_secs(900);
     while std::fs::read_dir(&marks).map_or(0, Iterator::count) < jobs {
-        assert!(Instant::now() < deadline, "not all jobs started:\n{}", runner.log());
+        assert!(
+            Instant::now() < deadline,
+            "not all jobs started:\n{}",
+            runner.log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -374,9 +390,16 @@ async fn sleeping_jobs(kind: Kind, jobs: usize) -> (u64, u64) {
 
 async fn echo_jobs_of_one_project(kind: Kind, jobs: usize) -> Duration {
     let mut coordinator = Coordinator::start(kind).await;
-    let config = coordinator.config("concurrent = 4\ncheck_interval = 1", "  request_concurrency = 4");
+    let config = coordinator.config(
+        "concurrent = 4\ncheck_interval = 1",
+        "  request_concurrency = 4",
+    );
     let runner = start_runner(&coordinator, &config);
-    assert!(runner.wait_for_log("Configuration loaded", Duration::from_secs(60)).await);
+    assert!(
+        runner
+            .wait_for_log("Configuration loaded", Duration::from_secs(60))
+            .await
+    );
     for _ in 0..jobs {
         coordinator.enqueue(&["echo ok"]);
     }

@@ -34,8 +34,14 @@ impl<B: Backend> Run<'_, B> {
                 error.map_or(Ok(()), Err)
             }
             Err(ended) => {
-                self.cleanup_file_variables_after_end(session, variables)
-                    .await;
+                // Only when the job's context ended (abort, job timeout): a failed prepare
+                // left its session unusable, and upstream runs nothing more there either.
+                let context_ended = self.cancel.abort.is_cancelled()
+                    || tokio::time::Instant::now() >= self.job_deadline;
+                if context_ended {
+                    self.cleanup_file_variables_after_end(session, variables)
+                        .await;
+                }
                 Err(ended)
             }
         }
@@ -149,6 +155,7 @@ impl<B: Backend> Run<'_, B> {
 
     /// `cleanup_file_variables` once the job was aborted or timed out: the job's own signals
     /// and deadline have fired, so the stage runs detached from them, on a short deadline.
+    /// Its output is discarded: the job's log ends as upstream's does, with the failure line.
     async fn cleanup_file_variables_after_end(
         &mut self,
         session: &mut B::Session,
@@ -163,10 +170,12 @@ impl<B: Backend> Run<'_, B> {
         };
         let stage =
             super::stage_run::script(Stage::CleanupFileVariables, Target::Helper, body, false);
+        let (sink, _) = tokio::sync::mpsc::channel(1);
+        let mut discarded = crate::trace::writer::TraceWriter::builder(sink).build();
         let result = super::stage_run::run_stage(
             self.backend,
             session,
-            self.trace,
+            &mut discarded,
             &detached,
             self.markers,
             stage,
