@@ -67,8 +67,8 @@ pub(crate) async fn run_stage_process(
     tokio::pin!(feed);
     let mut fed = false;
     let mut stopping = Stopping::Running;
-    let mut out_buffer = vec![0u8; 16 * 1024];
-    let mut err_buffer = vec![0u8; 16 * 1024];
+    let mut out_buffer = ReadBuffer::default();
+    let mut err_buffer = ReadBuffer::default();
     let status: ExitStatus = loop {
         let deadline = match stopping {
             Stopping::Running => None,
@@ -91,8 +91,8 @@ pub(crate) async fn run_stage_process(
                 }
             }
             () = &mut feed, if !fed => fed = true,
-            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &out_buffer, trace).await,
-            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &err_buffer, trace).await,
+            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &mut out_buffer, trace).await,
+            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &mut err_buffer, trace).await,
             status = child.wait() => break status.map_err(|source| Error::Wait { pid, source })?,
         }
     };
@@ -103,8 +103,8 @@ pub(crate) async fn run_stage_process(
     while stdout.is_some() || stderr.is_some() {
         tokio::select! {
             biased;
-            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &out_buffer, trace).await,
-            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &err_buffer, trace).await,
+            read = read_some(&mut stdout, &mut out_buffer) => forward(read, &mut stdout, &mut out_buffer, trace).await,
+            read = read_some(&mut stderr, &mut err_buffer) => forward(read, &mut stderr, &mut err_buffer, trace).await,
             () = sleep_until(drain_until) => {
                 tracing::debug!(pid, "stage output still open after the drain grace; stop reading");
                 break;
@@ -120,10 +120,10 @@ pub(crate) async fn run_stage_process(
 /// Reads from `pipe` if it is still open; pends forever once closed so `select!` ignores it.
 async fn read_some<R: AsyncRead + Unpin>(
     pipe: &mut Option<R>,
-    buffer: &mut [u8],
+    buffer: &mut ReadBuffer,
 ) -> std::io::Result<usize> {
     match pipe {
-        Some(reader) => reader.read(buffer).await,
+        Some(reader) => reader.read(&mut buffer.bytes).await,
         None => std::future::pending().await,
     }
 }
@@ -132,12 +132,41 @@ async fn read_some<R: AsyncRead + Unpin>(
 async fn forward<R>(
     read: std::io::Result<usize>,
     pipe: &mut Option<R>,
-    buffer: &[u8],
+    buffer: &mut ReadBuffer,
     trace: &mut TraceWriter,
 ) {
     match read {
         Ok(0) | Err(_) => *pipe = None,
-        Ok(count) => trace.write(&buffer[..count]).await,
+        Ok(count) => {
+            trace.write(&buffer.bytes[..count]).await;
+            buffer.filled(count);
+        }
+    }
+}
+
+/// A pipe's read buffer that starts small and doubles while reads fill it: a job that
+/// prints little (most of them, and every job sleeping or waiting) holds 1 KiB per stream,
+/// one printing a lot reads 64 KiB at a time, a whole pipe buffer per system call.
+struct ReadBuffer {
+    bytes: Vec<u8>,
+}
+
+impl ReadBuffer {
+    const INITIAL: usize = 1024;
+    const MAX: usize = 64 * 1024;
+
+    fn filled(&mut self, count: usize) {
+        if count == self.bytes.len() && self.bytes.len() < Self::MAX {
+            self.bytes.resize(self.bytes.len() * 2, 0);
+        }
+    }
+}
+
+impl Default for ReadBuffer {
+    fn default() -> Self {
+        Self {
+            bytes: vec![0; Self::INITIAL],
+        }
     }
 }
 
@@ -177,5 +206,22 @@ fn exit_of(status: ExitStatus) -> StageExit {
                 message: format!("signal: {name}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBuffer;
+
+    #[test]
+    fn read_buffer_grows_only_while_reads_fill_it() {
+        let mut buffer = ReadBuffer::default();
+        buffer.filled(10);
+        assert_eq!(buffer.bytes.len(), ReadBuffer::INITIAL);
+        for _ in 0..20 {
+            let full = buffer.bytes.len();
+            buffer.filled(full);
+        }
+        assert_eq!(buffer.bytes.len(), ReadBuffer::MAX);
     }
 }

@@ -119,6 +119,29 @@ async fn metrics_follow_requests_statuses_and_running_jobs() {
             &[("endpoint", "request_job"), ("status", "201")]
         ) >= 1.0
     );
+    // Seed M2 and upstream's types (metrics.md): jobs held is a gauge; the request
+    // concurrency families exist for every runner.
+    assert_eq!(during.family("gitlab_runner_jobs").kind, "gauge");
+    assert_eq!(
+        during.family("gitlab_runner_request_concurrency").kind,
+        "gauge"
+    );
+    assert!(
+        sum(&during, "gitlab_runner_request_concurrency", &[]) <= 1.0,
+        "one request loop: at most one request in flight"
+    );
+    assert_eq!(
+        sum(
+            &during,
+            "gitlab_runner_request_concurrency_exceeded_total",
+            &[]
+        ),
+        0.0
+    );
+    assert_eq!(
+        during.value("gitlab_runner_request_concurrency_hard_limit", &[]),
+        1.0
+    );
     assert!(during.value("process_resident_memory_bytes", &[]) > 0.0);
     assert!(during.value("process_open_fds", &[]) > 0.0);
     assert!(during.value("process_start_time_seconds", &[]) > 1.6e9);
