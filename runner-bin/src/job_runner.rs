@@ -190,21 +190,9 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
         receiver,
         trace_options(context),
     );
-    let identity = RunnerIdentity {
-        system_id: context.system_id.clone(),
-        concurrent_id: numbers.concurrent_id,
-        concurrent_project_id: numbers.concurrent_project_id,
-    };
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-        job_spec::from_wire(job, &context.runner, &identity)
-    })) {
-        Ok(spec) => execute(context, spec, output, &trace).await,
-        Err(panic) => {
-            // Without a spec there is nothing to mask with; the line holds no payload value.
-            let failure = panic_failure("preparing the job", &*panic);
-            write_final_line(TraceWriter::builder(output).build(), &failure).await;
-            Outcome::Failed(failure)
-        }
+    let outcome = match steps_refusal(job) {
+        Some(refusal) => refuse(TraceWriter::builder(output).build(), refusal).await,
+        None => prepare_and_execute(context, job, numbers, output, &trace).await,
     };
 
     let (result, end) = match &outcome {
@@ -231,6 +219,84 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
         running.finish(reason, started.elapsed());
     }
     end
+}
+
+/// Builds the job's spec and runs it; a panic while building is a system failure.
+async fn prepare_and_execute(
+    context: &JobContext,
+    job: &JobResponse,
+    numbers: JobNumbers,
+    output: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    trace: &JobTrace,
+) -> Outcome {
+    let identity = RunnerIdentity {
+        system_id: context.system_id.clone(),
+        concurrent_id: numbers.concurrent_id,
+        concurrent_project_id: numbers.concurrent_project_id,
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        job_spec::from_wire(job, &context.runner, &identity)
+    })) {
+        Ok(spec) => execute(context, spec, output, trace).await,
+        Err(panic) => {
+            // Without a spec there is nothing to mask with; the line holds no payload value.
+            let failure = panic_failure("preparing the job", &*panic);
+            write_final_line(TraceWriter::builder(output).build(), &failure).await;
+            Outcome::Failed(failure)
+        }
+    }
+}
+
+/// Why a job using GitLab's `run:` keyword (CI steps, upstream-details.md §5) cannot run
+/// here. Upstream's pick-up checks come first, with their words; any other `run:` job is
+/// refused as well, because this runner has no step-runner: it must never pass having run
+/// nothing.
+fn steps_refusal(job: &JobResponse) -> Option<Refusal> {
+    if job.run.trim().is_empty() || job.run.trim() == "[]" {
+        return None;
+    }
+    let validation = |message: &str| {
+        let mut failure = JobFailure::new(FailureReason::RunnerSystemFailure, message);
+        failure.exit_code = Some(3);
+        Refusal { failure, raw: true }
+    };
+    if job.steps.iter().any(|step| !step.script.is_empty()) {
+        return Some(validation(
+            "the `run` and `script` keywords cannot be used together",
+        ));
+    }
+    if job
+        .variable("STEPS")
+        .is_some_and(|steps| !steps.value.expose().is_empty())
+    {
+        return Some(validation(
+            "the `run` keyword requires the exclusive use of the variable STEPS",
+        ));
+    }
+    Some(Refusal {
+        failure: JobFailure::new(
+            FailureReason::RunnerConfigurationError,
+            "the `run:` keyword (GitLab CI steps) is not supported: gitlab-runner-rs has no step-runner; use `script:` for this job",
+        ),
+        raw: false,
+    })
+}
+
+/// A job refused before it starts.
+struct Refusal {
+    failure: JobFailure,
+    /// Upstream writes its pick-up validation messages raw: no `ERROR: Job failed` prefix.
+    raw: bool,
+}
+
+async fn refuse(mut writer: TraceWriter, refusal: Refusal) -> Outcome {
+    if refusal.raw {
+        writer.plain(&refusal.failure.message).await;
+        writer.finish().await;
+    } else {
+        write_final_line(writer, &refusal.failure).await;
+    }
+    Outcome::Failed(refusal.failure)
 }
 
 /// Runs the job's stages on its executor, writing its log into `output`.

@@ -354,3 +354,43 @@ async fn output_limit_truncates_the_trace_but_the_job_goes_on() {
     assert!(!trace.contains("line-200-"), "{trace}");
     assert!(record.trace.len() < 4096, "{} bytes", record.trace.len());
 }
+
+/// upstream-details.md §5: a job using GitLab's `run:` keyword (CI steps) must never pass
+/// having run nothing; this runner has no step-runner, so it fails naming the keyword.
+#[tokio::test]
+async fn a_run_keyword_job_fails_with_a_message_instead_of_passing() {
+    let workspace = workspace().await;
+    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[""]);
+    let mut job = JobBuilder::script_only(&[]).build();
+    job["steps"] = serde_json::json!([]);
+    job["run"] = serde_json::json!(r#"[{"name":"hello","script":"echo hello world"}]"#);
+    let steps_job = workspace.coordinator.enqueue_job(job);
+    let mut both = JobBuilder::script_only(&["echo also-a-script"]).build();
+    both["run"] = serde_json::json!(r#"[{"name":"hello","script":"echo hello"}]"#);
+    let both_job = workspace.coordinator.enqueue_job(both);
+    let runner = start_runner(&workspace, &config);
+
+    let record = final_record(&workspace, &runner, steps_job).await;
+    let trace = trace_text(&record);
+    assert_eq!(record.final_state.as_deref(), Some("failed"), "{trace}");
+    assert!(
+        trace.contains("the `run:` keyword (GitLab CI steps) is not supported"),
+        "{trace}"
+    );
+    assert!(!trace.contains("hello world\n"), "{trace}");
+
+    // Upstream's pick-up validation: raw line, system failure, exit code 3.
+    let record = final_record(&workspace, &runner, both_job).await;
+    let trace = trace_text(&record);
+    let update = record.last_update().expect("a final update");
+    assert_eq!(
+        update.failure_reason.as_deref(),
+        Some("runner_system_failure")
+    );
+    assert_eq!(update.exit_code, Some(3));
+    assert!(
+        trace.contains("the `run` and `script` keywords cannot be used together"),
+        "{trace}"
+    );
+    assert!(!trace.contains("also-a-script\n"), "{trace}");
+}
