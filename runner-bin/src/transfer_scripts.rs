@@ -177,7 +177,7 @@ fn messages(plan: &CachePlan, lines: &mut Vec<String>) {
 }
 
 /// `if "$GITLAB_RUNNER_RS_HELPER" --version ...; then <body> else <missing warning> fi`.
-fn guarded(body: Vec<String>, disabled: &str, lines: &mut Vec<String>) {
+fn guarded(body: Vec<String>, disabled: &str, required: bool, lines: &mut Vec<String>) {
     lines.push(format!(
         "if \"${HELPER_BINARY_VARIABLE}\" --version >/dev/null 2>/dev/null; then"
     ));
@@ -186,6 +186,11 @@ fn guarded(body: Vec<String>, disabled: &str, lines: &mut Vec<String>) {
     lines.push(warning_line_expanding(&format!(
         "Missing ${HELPER_BINARY_VARIABLE}. {disabled}"
     )));
+    // Artifacts that cannot move fail the job (a job never passes without them); a cache
+    // that cannot move is only a warning (issue #15).
+    if required {
+        lines.push("exit 1".to_owned());
+    }
     lines.push("fi".to_owned());
 }
 
@@ -216,6 +221,7 @@ fn restore_lines(plan: &CachePlan, timeout: u64) -> Vec<String> {
     guarded(
         restore_chain(&plan.steps, timeout),
         "Extracting cache is disabled.",
+        false,
         &mut lines,
     );
     lines
@@ -256,7 +262,7 @@ fn archive_lines(
             warning_line("Failed to create cache"),
             "fi".to_owned(),
         ];
-        guarded(body, "Creating cache is disabled.", &mut lines);
+        guarded(body, "Creating cache is disabled.", false, &mut lines);
     }
     lines
 }
@@ -284,14 +290,14 @@ fn download_lines(job: &JobSpec, url: &str) -> Vec<String> {
                 dependency.id,
             ),
         ];
-        guarded(body, "Artifacts downloading is disabled.", &mut lines);
+        guarded(body, "Artifacts downloading is disabled.", true, &mut lines);
     }
     lines
 }
 
 /// One `artifacts-uploader` per entry that applies and selects anything. The call itself is
-/// not guarded, so a failed upload fails the stage (and the job, §1.3.7); only a missing
-/// helper binary (a container executor without it) degrades to a warning, as downloads do.
+/// not guarded, so a failed upload fails the stage (and the job, §1.3.7), and so does a
+/// missing helper binary (a container executor without it), after upstream's warning.
 fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
     if url.is_empty() {
         return Vec::new();
@@ -342,7 +348,7 @@ fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
                 helper_call(&args)
             ),
         ];
-        guarded(body, "Uploading artifacts is disabled.", &mut lines);
+        guarded(body, "Uploading artifacts is disabled.", true, &mut lines);
     }
     lines
 }
@@ -351,6 +357,30 @@ fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
 mod tests {
     use super::*;
     use runner_executor::{Artifact, Cache, Dependency, Secret, Variable, When};
+
+    #[test]
+    fn a_missing_helper_fails_artifact_transfers_and_only_warns_for_the_cache() {
+        let mut artifacts = Vec::new();
+        guarded(
+            vec!["upload".to_owned()],
+            "Uploading artifacts is disabled.",
+            true,
+            &mut artifacts,
+        );
+        assert!(
+            artifacts[3].contains("Missing $GITLAB_RUNNER_RS_HELPER."),
+            "{artifacts:?}"
+        );
+        assert_eq!(artifacts[4..], ["exit 1", "fi"]);
+        let mut cache = Vec::new();
+        guarded(
+            vec!["save".to_owned()],
+            "Creating cache is disabled.",
+            false,
+            &mut cache,
+        );
+        assert!(!cache.iter().any(|line| line == "exit 1"), "{cache:?}");
+    }
 
     fn runner() -> RunnerConfig {
         RunnerConfig {
