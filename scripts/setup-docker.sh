@@ -3,9 +3,14 @@
 #   1. docker.io, docker-registry and busybox-static installed with apt-get when missing;
 #   2. a Docker daemon answering `docker info` (dockerd started in the background when none does);
 #   3. the local test images, assembled from the host with `docker import` (no registry is reachable):
-#        gitlab-runner-rs-test/bash:latest    busybox applets, bash and git
-#        gitlab-runner-rs-test/helper:latest  the same image, used as the helper image;
-#   4. a registry on 127.0.0.1:5000 (Debian's docker-registry) for pull-policy tests.
+#        gitlab-runner-rs-test/bash:latest            busybox applets, bash and git
+#        gitlab-runner-rs-test/helper:latest          the same image, used as the helper image
+#        gitlab-runner-rs-test/busybox-helper:latest  busybox-static, bash-static and musl only
+#                                                     (no glibc): runs only a static helper binary;
+#   4. a registry on 127.0.0.1:5000 (Debian's docker-registry) for pull-policy tests;
+#   5. our own images from a static debug build (scripts/build-static.sh, then
+#      scripts/build-images.sh): gitlab-runner-rs-helper:<arch>-v<version> and
+#      gitlab-runner-rs:v<version>. SKIP_RUNNER_IMAGES=1 skips this step.
 # Every step checks first and does nothing when its result is already there.
 set -euo pipefail
 
@@ -23,6 +28,11 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+[ -x /bin/bash-static ] || need_apt+=(bash-static)
+[ -x /lib/ld-musl-x86_64.so.1 ] || [ "$(uname -m)" != x86_64 ] || need_apt+=(musl)
+command -v git-lfs >/dev/null 2>&1 || need_apt+=(git-lfs)
+[ -x /usr/bin/tini-static ] || need_apt+=(tini)
+command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then
   as_root "${need_apt[*]}"
@@ -142,6 +152,35 @@ if ! docker image inspect "$HELPER_IMAGE" >/dev/null 2>&1; then
   docker tag "$BASH_IMAGE" "$HELPER_IMAGE"
 fi
 
+# The musl/busybox helper: what upstream's Alpine helper offers a binary (no glibc), with
+# bash for the stage scripts. Our static binary is copied in by the executor at run time.
+BUSYBOX_HELPER_IMAGE=gitlab-runner-rs-test/busybox-helper:latest
+BUSYBOX_HELPER_VERSION=1
+build_busybox_helper_image() {
+  local rootfs
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' RETURN
+  # shellcheck source=scripts/rootfs-lib.sh
+  . "$(dirname "$0")/rootfs-lib.sh"
+  rootfs_base "$rootfs"
+  cp /bin/bash-static "$rootfs/bin/bash"
+  ln -sf /bin/bash "$rootfs/usr/bin/bash"
+  rootfs_busybox "$rootfs"
+  if [ -e /lib/ld-musl-x86_64.so.1 ]; then
+    mkdir -p "$rootfs/lib"
+    cp -L /lib/ld-musl-x86_64.so.1 "$rootfs/lib/ld-musl-x86_64.so.1"
+  fi
+  mkdir -p "$rootfs/builds" "$rootfs/cache"
+  tar -C "$rootfs" -cf - . |
+    docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' --change 'CMD ["/bin/sh"]' \
+      --change "LABEL gitlab-runner-rs-test.version=$BUSYBOX_HELPER_VERSION" - "$BUSYBOX_HELPER_IMAGE" >/dev/null
+}
+current_version=$(docker image inspect -f '{{ index .Config.Labels "gitlab-runner-rs-test.version" }}' "$BUSYBOX_HELPER_IMAGE" 2>/dev/null || true)
+if [ "$current_version" != "$BUSYBOX_HELPER_VERSION" ]; then
+  log "building $BUSYBOX_HELPER_IMAGE (version $BUSYBOX_HELPER_VERSION)"
+  build_busybox_helper_image
+fi
+
 # 4. A plain registry on loopback (no TLS, no auth) for pull-policy tests.
 REGISTRY_DIR=${REGISTRY_DIR:-/var/lib/gitlab-runner-rs-registry}
 if ! (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null; then
@@ -169,5 +208,12 @@ REGISTRY_IMAGE=127.0.0.1:5000/gitlab-runner-rs-test/bash:latest
 if ! docker image inspect "$REGISTRY_IMAGE" >/dev/null 2>&1; then
   docker tag "$BASH_IMAGE" "$REGISTRY_IMAGE"
   docker push "$REGISTRY_IMAGE" >/dev/null
+fi
+# 5. Our helper and runner images, from a static debug build (minutes the first time; cargo
+# makes later runs cheap). build-images.sh rebuilds an image only when the binary changed.
+if [ "${SKIP_RUNNER_IMAGES:-}" != 1 ]; then
+  log "building the static binary and our images"
+  static_bin=$("$(dirname "$0")/build-static.sh")
+  "$(dirname "$0")/build-images.sh" --binary "$static_bin"
 fi
 log "ready"
