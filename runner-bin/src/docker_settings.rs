@@ -4,7 +4,7 @@
 //! binary resolves both here: `DOCKER_HOST`, `DOCKER_CERT_PATH` and `DOCKER_TLS_VERIFY` when
 //! `host` is empty (config-toml.md §5.2), the runner-level `DOCKER_AUTH_CONFIG` (the runner's
 //! `environment` entries, else the process environment), and the path of this binary, which
-//! the executor mounts into the helper container for the artifacts and cache commands.
+//! the executor copies into the helper container for the artifacts and cache commands.
 //!
 //! Keys the executor does not implement are handled in two ways. Restrictions that would
 //! widen what a job may do if ignored (the privileged allow-lists when containers are
@@ -48,7 +48,12 @@ pub(crate) fn docker_executor(
         );
     }
     let mut settings = docker_settings(config, &env);
+    // The helper container gets this very binary (copied through the Docker API) and, when
+    // the daemon lacks the default helper image, the archive shipped next to it.
     settings.helper_binary = std::env::current_exe().ok();
+    if let Some(executable) = &settings.helper_binary {
+        settings.helper_archive_dirs = runner_executor_docker::helper_archive_dirs(executable);
+    }
     Ok(DockerExecutor::new(settings).with_docker_auth_config(docker_auth_config(runner, &env)))
 }
 
@@ -85,6 +90,7 @@ pub(crate) fn docker_settings(
         allowed_services: config.allowed_services.clone(),
         helper_image: non_empty(&config.helper_image),
         helper_binary: None,
+        helper_archive_dirs: Vec::new(),
         privileged: config.privileged,
         services_privileged: config.services_privileged,
         allowed_privileged_images: config.allowed_privileged_images.clone(),

@@ -13,8 +13,9 @@ use crate::allowed::{AllowList, verify as verify_allowed};
 use crate::containers::{Role, SharedHost, host_config, networking, stage_container_body};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::helper::{HELPER_BINARY_PATH, resolve_image};
 use crate::names::{JobNames, labels};
-use crate::policy::{PullPolicy, effective_policies};
+use crate::policy::effective_policies;
 use crate::prepare::{
     BUILDS_DIR, CACHE_DIR, PrepareContext, ServiceRequest, network, services, volumes,
 };
@@ -23,19 +24,6 @@ use crate::resources::{CleanupGuard, SharedResources, remove_all};
 use crate::service_health::wait_for_services;
 use crate::session::{DockerSession, StageContainer};
 use crate::settings::{DockerSettings, RegistryAuth};
-
-/// Where the `gitlab-runner-rs` binary appears in the helper container.
-pub const HELPER_BINARY_PATH: &str = "/usr/bin/gitlab-runner-helper";
-
-/// Upstream's helper image for this architecture, used when `helper_image` is not set.
-fn default_helper_image() -> String {
-    let arch = match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        other => other,
-    };
-    format!("registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:{arch}-v19.4.0")
-}
 
 /// Runs jobs on a Docker engine. Implements [`Backend`], so it is also an
 /// [`runner_executor::Executor`].
@@ -108,12 +96,14 @@ impl DockerExecutor {
             settings.cleanup_timeout,
         );
         match self.plan(job, trace, &engine, &resources).await {
-            Ok((build, helper)) => Ok(DockerSession {
+            Ok((build, helper, auth)) => Ok(DockerSession {
                 engine,
                 resources,
                 guard,
                 build,
                 helper,
+                settings: Arc::clone(&self.settings),
+                auth,
             }),
             Err(error) => {
                 // A failed attempt removes its objects before the driver retries or reports.
@@ -137,7 +127,7 @@ impl DockerExecutor {
         trace: &mut TraceWriter,
         engine: &Engine,
         resources: &SharedResources,
-    ) -> Result<(StageContainer, StageContainer)> {
+    ) -> Result<(StageContainer, StageContainer, RegistryAuth)> {
         let settings = &*self.settings;
         let names = JobNames::new(job);
         let lookup = |name: &str| {
@@ -206,36 +196,32 @@ impl DockerExecutor {
             .await?;
         }
         let network = network(&ctx, !service_requests.is_empty()).await?;
-        let mut binds = volumes(&ctx).await?;
+        let binds = volumes(&ctx).await?;
         let build_image = ensure_image(engine, &image, &policies, &auth, trace).await?;
-        let helper_image = settings
-            .helper_image
-            .clone()
-            .unwrap_or_else(default_helper_image);
-        let helper_image_id = ensure_image(
-            engine,
-            &helper_image,
-            &[PullPolicy::IfNotPresent],
-            &auth,
-            trace,
-        )
-        .await?;
         let shared = SharedHost {
             binds: binds.clone(),
             network: network.clone(),
             extra_hosts: settings.extra_hosts.clone(),
         };
         let started = services(&ctx, service_requests, &shared, trace).await?;
-        if let Some(timeout) = settings.wait_for_services_timeout {
+        // The helper image is resolved here only when services need its health check;
+        // otherwise at the first stage that needs the helper container (session.rs).
+        let mut helper_image_id = None;
+        if let Some(timeout) = settings
+            .wait_for_services_timeout
+            .filter(|_| !started.is_empty())
+        {
+            let id = resolve_image(engine, settings, &auth, trace).await?;
             wait_for_services(
                 &ctx,
                 &started,
-                &helper_image_id,
+                &id,
                 shared.network.as_deref(),
                 timeout,
                 trace,
             )
             .await;
+            helper_image_id = Some(id);
         }
 
         let env: Vec<String> = job
@@ -268,19 +254,17 @@ impl DockerExecutor {
             ..ContainerCreateBody::default()
         });
         let helper_name = format!("{}-predefined", names.unique);
-        if let Some(binary) = &settings.helper_binary {
-            binds.push(format!("{}:{HELPER_BINARY_PATH}:ro", binary.display()));
-        }
         // The helper joins the build container's network namespace: one network sandbox per
         // job instead of two (it is the slowest part of starting a container), the same
         // hostname, /etc/hosts and /etc/resolv.conf (so `dns` applies to it too, D2).
         let helper_shared = SharedHost {
-            binds,
+            binds: binds.clone(),
             network: Some(format!("container:{build_name}")),
             extra_hosts: Vec::new(),
         };
         let helper = stage_container_body(ContainerCreateBody {
-            image: Some(helper_image_id),
+            // `None` until a stage needs the helper (session.rs resolves it then).
+            image: helper_image_id,
             // The helper image's own entrypoint is not trusted to exec its arguments.
             entrypoint: Some(Vec::new()),
             env: Some(env),
@@ -292,13 +276,16 @@ impl DockerExecutor {
             StageContainer {
                 name: build_name,
                 body: build,
+                inject: None,
                 running: None,
             },
             StageContainer {
                 name: helper_name,
                 body: helper,
+                inject: settings.helper_binary.clone(),
                 running: None,
             },
+            auth,
         ))
     }
 }
@@ -357,14 +344,10 @@ impl Backend for DockerExecutor {
     type Error = Error;
     type Session = DockerSession;
 
-    /// Inside the helper container our binary is mounted at [`HELPER_BINARY_PATH`] when the
-    /// runner was given one; otherwise the helper image must carry `gitlab-runner-rs`.
+    /// Inside the helper container our binary is at [`HELPER_BINARY_PATH`]: copied there
+    /// when the runner was given one, else carried by the helper image (as upstream's).
     fn helper_binary(&self, _job: &JobSpec) -> String {
-        if self.settings.helper_binary.is_some() {
-            HELPER_BINARY_PATH.to_owned()
-        } else {
-            "gitlab-runner-rs".to_owned()
-        }
+        HELPER_BINARY_PATH.to_owned()
     }
 
     fn defaults(&self, _job: &JobSpec) -> BackendDefaults {

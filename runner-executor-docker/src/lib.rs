@@ -16,8 +16,8 @@
 //! the API version ([`Engine`]); resolve the image and its effective pull policies (job list ∩
 //! `allowed_pull_policies`, D4); create the per-job network when the job has services or
 //! `FF_NETWORK_PER_BUILD` is on (otherwise the default bridge or `network_mode`, as upstream);
-//! create cache and builds volumes; pull the build and helper images; start the services on the
-//! network under their aliases (D5). The build and helper containers are only planned: they are
+//! create cache and builds volumes; pull the build image; start the services on the network under
+//! their aliases (D5). The build and helper containers are only planned: they are
 //! created at the first stage that needs them, so their failures read `prepare environment:
 //! <cause>`.
 //!
@@ -51,15 +51,21 @@
 //! two, the same host name, `/etc/hosts` and `/etc/resolv.conf` (so `dns` reaches it, D2); it is
 //! re-created whenever the build container is.
 //!
-//! **Helper container.** No registry is reachable from our CI, and upstream's helper image ships
-//! upstream's Go helper. We therefore *mount* our own binary instead of building images: the helper
-//! container runs `helper_image` (any image with bash and git: upstream's helper image, or a local
-//! one such as the tests' `gitlab-runner-rs-test/helper:latest` assembled with `docker import`), and
-//! when `helper_binary` is set the `gitlab-runner-rs` binary is bind-mounted read-only at
-//! [`HELPER_BINARY_PATH`] for the artifacts and cache commands. `get_sources` runs `git` in that
-//! container. Nothing has to be built or pushed per runner version, and the binary in the container
-//! is always the one running the job; the cost is that the image's libc must run our binary
-//! (true for the glibc images we assemble; a static musl build removes the constraint).
+//! **Helper container.** Its image is resolved only when a stage first needs the container (or a
+//! service needs a health check), so a job that never fetches sources or moves cache or
+//! artifacts runs on a daemon without any helper image. `helper_image` when set (pulled
+//! `if-not-present`); otherwise our own image, [`default_helper_image`]
+//! (`gitlab-runner-rs-helper:<arch>-v<version>`, tagged like upstream's helper): taken from the
+//! daemon if present, else loaded from `gitlab-runner-rs-helper-<arch>.docker.tar[.gz]` in the
+//! first of `helper_archive_dirs` that has it ([`helper_archive_dirs`]: next to the binary, then
+//! `/usr/lib/gitlab-runner-rs/helper-images`, `/usr/share/gitlab-runner-rs/helper-images`), as
+//! upstream loads its prebuilt archives, else pulled with a warning that says how to provide it.
+//! When `helper_binary` is set, that file (the runner's own executable, statically linked in
+//! release builds) is streamed as a one-file tar archive to [`HELPER_BINARY_PATH`] in the created
+//! container before it starts (`PUT /containers/{id}/archive`): no host path is handed to the
+//! daemon, so a runner in a container with the host's socket, a remote daemon and
+//! Docker-in-Docker work alike, and the binary in the container is always the one running the
+//! job, whatever the image carries (upstream's Alpine helper images included).
 //!
 //! **Nothing leaks (D6).** Every container, temporary volume and network is recorded before the
 //! call that creates it. `Backend::cleanup` removes them on its own task and deadline
@@ -98,6 +104,7 @@ mod engine;
 mod error;
 mod exec;
 mod executor;
+mod helper;
 mod names;
 mod policy;
 mod prepare;
@@ -113,7 +120,10 @@ mod units;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
-pub use executor::{DockerExecutor, HELPER_BINARY_PATH};
+pub use executor::DockerExecutor;
+pub use helper::{
+    HELPER_BINARY_PATH, HELPER_IMAGE_REPOSITORY, default_helper_image, helper_archive_dirs,
+};
 pub use names::{MANAGED_LABEL, REUSABLE_LABEL, RUNNER_ID_LABEL, SYSTEM_ID_LABEL};
 pub use policy::PullPolicy;
 pub use session::DockerSession;

@@ -1,6 +1,8 @@
 //! [`DockerSession`]: a job's containers between `prepare` and `cleanup`, and running a stage
 //! in them (see the crate documentation, "Running a stage").
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::ContainerCreateBody;
@@ -9,8 +11,10 @@ use runner_executor::{CancellationToken, StageExit, StageScript, Target, TraceWr
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::helper::{inject_binary, resolve_image};
 use crate::prepare::{create, start};
 use crate::resources::{CleanupGuard, SharedResources};
+use crate::settings::{DockerSettings, RegistryAuth};
 use crate::stage_channel::{StageChannel, StageEnd};
 
 /// A job's environment on the engine, between `prepare` and `cleanup`.
@@ -21,6 +25,9 @@ pub struct DockerSession {
     pub(crate) guard: CleanupGuard,
     pub(crate) build: StageContainer,
     pub(crate) helper: StageContainer,
+    /// What resolving the helper image at its first use needs.
+    pub(crate) settings: Arc<DockerSettings>,
+    pub(crate) auth: RegistryAuth,
 }
 
 /// A long-running container stages run in through its attached stdin; created at first use,
@@ -29,6 +36,8 @@ pub struct DockerSession {
 pub(crate) struct StageContainer {
     pub(crate) name: String,
     pub(crate) body: ContainerCreateBody,
+    /// A binary on the runner's filesystem copied into the container before it starts.
+    pub(crate) inject: Option<PathBuf>,
     pub(crate) running: Option<Running>,
 }
 
@@ -50,6 +59,9 @@ impl StageContainer {
             Some(running) => running,
             None => {
                 let id = create(engine, resources, &self.name, self.body.clone()).await?;
+                if let Some(binary) = &self.inject {
+                    inject_binary(engine, &self.name, &id, binary).await?;
+                }
                 let channel = StageChannel::attach(engine, &id).await?;
                 start(engine, &self.name, &id).await?;
                 Running { id, channel }
@@ -94,6 +106,8 @@ impl DockerSession {
             resources,
             build,
             helper,
+            settings,
+            auth,
             ..
         } = self;
         // The helper lives in the build container's network namespace, so the build container
@@ -101,6 +115,9 @@ impl DockerSession {
         build.ensure(engine, resources).await?;
         let in_helper = script.target == Target::Helper
             && (script.needs_helper_tools || helper.running.is_some());
+        if in_helper && helper.body.image.is_none() {
+            helper.body.image = Some(resolve_image(engine, settings, auth, trace).await?);
+        }
         let container = if in_helper { &mut *helper } else { &mut *build };
         let running = container.ensure(engine, resources).await?;
         let ended = running

@@ -28,12 +28,17 @@ pub struct DockerSettings {
     /// `allowed_services`: doublestar patterns a job's services must match (empty: any).
     pub allowed_services: Vec<String>,
     /// `helper_image`: image of the helper (`predefined`) container, which must have bash and
-    /// git; `None` is upstream's helper image name for this architecture.
+    /// git; `None` is our own helper image, [`crate::default_helper_image`].
     pub helper_image: Option<String>,
-    /// Host path of the `gitlab-runner-rs` binary, bind-mounted read-only at
-    /// `/usr/bin/gitlab-runner-helper` in the helper container (not an upstream key; see the
-    /// crate documentation, "Helper container").
+    /// Path, on the runner's own filesystem, of the `gitlab-runner-rs` binary copied through
+    /// the Docker API to `/usr/bin/gitlab-runner-helper` in every helper container (not an
+    /// upstream key; see the crate documentation, "Helper container"). `None`: the helper
+    /// image must carry the binary itself.
     pub helper_binary: Option<PathBuf>,
+    /// Directories searched, in order, for the archive of the default helper image when the
+    /// daemon does not have it (not an upstream key; [`crate::helper_archive_dirs`] computes
+    /// the usual ones from the runner's executable).
+    pub helper_archive_dirs: Vec<PathBuf>,
     /// `privileged`.
     pub privileged: bool,
     /// `allowed_privileged_images`: with `privileged`, only matching build images get it
@@ -123,6 +128,7 @@ impl Default for DockerSettings {
             allowed_services: Vec::new(),
             helper_image: None,
             helper_binary: None,
+            helper_archive_dirs: Vec::new(),
             privileged: false,
             services_privileged: None,
             allowed_privileged_images: Vec::new(),
