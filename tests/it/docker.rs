@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::{JOB_WAIT, final_record, start_runner, trace_text};
 
-const BUILD_IMAGE: &str = "gitlab-runner-rs-test/bash:latest";
+pub(crate) const BUILD_IMAGE: &str = "gitlab-runner-rs-test/bash:latest";
 const HELPER_IMAGE: &str = "gitlab-runner-rs-test/helper:latest";
 const SYSTEM_ID_LABEL: &str = "com.gitlab.gitlab-runner.runner.system_id";
 
@@ -28,7 +28,7 @@ const FAILURE_REASONS: &[&str] = &[
     "image_pull_failure",
 ];
 
-async fn workspace() -> Workspace {
+pub(crate) async fn workspace() -> Workspace {
     Workspace::start(Duration::from_secs(2)).await
 }
 
@@ -47,7 +47,7 @@ fn write_docker_config(workspace: &Workspace, docker_extra: &str) -> PathBuf {
 
 /// A script-only job whose project id is unique to this test: parallel tests share the fake's
 /// runner token, and the per-job network is named after token, project and job id.
-fn docker_job(script: &[&str]) -> Value {
+pub(crate) fn docker_job(script: &[&str]) -> Value {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut job = JobBuilder::script_only(script).build();
     job["job_info"]["project_id"] =
@@ -57,7 +57,7 @@ fn docker_job(script: &[&str]) -> Value {
 }
 
 /// Adds a public variable to a payload.
-fn with_variable(mut job: Value, key: &str, value: &str) -> Value {
+pub(crate) fn with_variable(mut job: Value, key: &str, value: &str) -> Value {
     if let Some(variables) = job["variables"].as_array_mut() {
         variables.push(json!({"key": key, "value": value, "public": true}));
     }
@@ -65,7 +65,7 @@ fn with_variable(mut job: Value, key: &str, value: &str) -> Value {
 }
 
 /// The system id the runner started in `workspace` saved next to its config.
-fn system_id(workspace: &Workspace) -> String {
+pub(crate) fn system_id(workspace: &Workspace) -> String {
     let path = workspace.path().join(".runner_system_id");
     let text = std::fs::read_to_string(&path).expect("the runner saved its system id");
     text.trim().to_owned()
@@ -73,19 +73,19 @@ fn system_id(workspace: &Workspace) -> String {
 
 /// Docker objects labelled with `system_id`: containers, networks, volumes (ids).
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Labelled {
-    containers: Vec<String>,
-    networks: Vec<String>,
-    volumes: Vec<String>,
+pub(crate) struct Labelled {
+    pub(crate) containers: Vec<String>,
+    pub(crate) networks: Vec<String>,
+    pub(crate) volumes: Vec<String>,
 }
 
 impl Labelled {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &Labelled::default()
     }
 }
 
-async fn labelled(system_id: &str) -> Labelled {
+pub(crate) async fn labelled(system_id: &str) -> Labelled {
     let filter = format!("label={SYSTEM_ID_LABEL}={system_id}");
     Labelled {
         containers: docker_ids(&["ps", "-aq", "--filter", &filter]).await,
@@ -94,7 +94,7 @@ async fn labelled(system_id: &str) -> Labelled {
     }
 }
 
-async fn docker_ids(args: &[&str]) -> Vec<String> {
+pub(crate) async fn docker_ids(args: &[&str]) -> Vec<String> {
     let output = tokio::process::Command::new("docker")
         .args(args)
         .output()

@@ -17,6 +17,9 @@ mod run_single;
 mod registration;
 // Jobs on the Docker executor against a real dockerd (ignored unless Docker is set up).
 mod docker;
+// Docker deployments: no helper image, our helper image, a musl/busybox helper with the
+// injected static binary, and the runner image with the host's socket.
+mod docker_deploy;
 // install/uninstall/start/stop/restart/status with an init script under a temporary root.
 mod service_control;
 // Artifacts and cache moving through the helper modes: uploads, dependencies, local and S3 cache.

@@ -39,3 +39,34 @@ pub fn runner_binary() -> PathBuf {
         })
         .clone()
 }
+
+/// A statically linked `gitlab-runner-rs`, the binary that runs in any helper image:
+/// `$GITLAB_RUNNER_RS_STATIC_BIN` when set, otherwise built once per test process with
+/// `scripts/build-static.sh` (a debug build, stripped).
+pub fn static_runner_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("GITLAB_RUNNER_RS_STATIC_BIN") {
+                return PathBuf::from(path);
+            }
+            let script =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-static.sh");
+            let output = Command::new(script)
+                .output()
+                .expect("scripts/build-static.sh can be run");
+            assert!(
+                output.status.success(),
+                "building the static gitlab-runner-rs failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            PathBuf::from(
+                stdout
+                    .lines()
+                    .last()
+                    .expect("the script prints the binary's path"),
+            )
+        })
+        .clone()
+}

@@ -12,7 +12,7 @@ mod process;
 pub mod startup_order;
 mod workspace;
 
-pub use binary::runner_binary;
+pub use binary::{runner_binary, static_runner_binary};
 pub use git_server::GitServer;
 pub use job::JobBuilder;
 pub use process::{Finished, RunnerProcess, run_to_end, run_with_env};
