@@ -60,7 +60,7 @@ runner_image=gitlab-runner-rs:v$version
 archive=$out/gitlab-runner-rs-helper-$arch.docker.tar.gz
 sum=$(sha256sum "$binary" | cut -c1-64)
 # Bump when what the scripts put into the images changes.
-recipe=1
+recipe=2
 stamp="$recipe-$sum"
 
 current_stamp() {
@@ -91,7 +91,9 @@ build_helper() {
   printf '#!/bin/sh\numask 0000\nexec /bin/bash "$@"\n' >"$rootfs/usr/bin/gitlab-runner-build"
   chmod 0755 "$rootfs/usr/bin/gitlab-runner-build"
   mkdir -p "$rootfs/builds" "$rootfs/cache"
+  # The executor copies nothing into helper containers when this is its own binary's sha256.
   import "$rootfs" "$helper_image" \
+    "LABEL gitlab-runner-rs.helper-sha256=$sum" \
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'CMD ["/bin/bash"]'
   rm -rf "$rootfs"
@@ -142,8 +144,8 @@ if [ "$(current_stamp "$helper_image")" != "$stamp" ] || [ ! -f "$archive" ]; th
   log "building $helper_image"
   build_helper
   mkdir -p "$out"
-  docker save "$helper_image" | gzip -1 >"$archive.tmp"
-  mv "$archive.tmp" "$archive"
+  docker save "$helper_image" | gzip -1 >"$archive.$$.tmp"
+  mv "$archive.$$.tmp" "$archive"
 fi
 if [ -n "$runner" ] && [ "$(current_stamp "$runner_image")" != "$stamp" ]; then
   log "building $runner_image"

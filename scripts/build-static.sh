@@ -46,6 +46,6 @@ if file "$built" | grep -q 'dynamically linked'; then
   exit 1
 fi
 mkdir -p "$(dirname "$output")"
-objcopy --strip-debug "$built" "$output.tmp"
-mv "$output.tmp" "$output"
+objcopy --strip-debug "$built" "$output.$$.tmp"
+mv "$output.$$.tmp" "$output"
 echo "$output"

@@ -33,7 +33,8 @@ rootfs_copy() {
   done
 }
 
-# The directory layout, /etc/passwd and /etc/group (root, nobody, and the extra lines given),
+# The directory layout, /etc/passwd and /etc/group (root, nobody, and for each extra argument
+# `<passwd line>|<group line>`),
 # and `hosts: files dns` (what Alpine-based images add for glibc-style resolvers).
 rootfs_base() {
   local rootfs=$1
@@ -49,7 +50,9 @@ rootfs_base() {
   {
     echo 'root:x:0:'
     echo 'nogroup:x:65534:'
-    for line in "$@"; do [ "${line#*|}" != "$line" ] && echo "${line#*|}"; done
+    for line in "$@"; do
+      if [ "${line#*|}" != "$line" ]; then echo "${line#*|}"; fi
+    done
   } >"$rootfs/etc/group"
   echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
 }

@@ -13,7 +13,7 @@ use crate::allowed::{AllowList, verify as verify_allowed};
 use crate::containers::{Role, SharedHost, host_config, networking, stage_container_body};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::helper::{HELPER_BINARY_PATH, resolve_image};
+use crate::helper::{BinaryDigest, HELPER_BINARY_PATH, image_carries, resolve_image};
 use crate::names::{JobNames, labels};
 use crate::policy::effective_policies;
 use crate::prepare::{
@@ -32,6 +32,7 @@ pub struct DockerExecutor {
     settings: Arc<DockerSettings>,
     runner_auth_config: Option<String>,
     tracker: TaskTracker,
+    helper_digest: BinaryDigest,
 }
 
 impl DockerExecutor {
@@ -41,6 +42,7 @@ impl DockerExecutor {
             settings: Arc::new(settings),
             runner_auth_config: None,
             tracker: TaskTracker::new(),
+            helper_digest: BinaryDigest::default(),
         }
     }
 
@@ -104,6 +106,7 @@ impl DockerExecutor {
                 helper,
                 settings: Arc::clone(&self.settings),
                 auth,
+                helper_digest: Arc::clone(&self.helper_digest),
             }),
             Err(error) => {
                 // A failed attempt removes its objects before the driver retries or reports.
@@ -207,6 +210,7 @@ impl DockerExecutor {
         // The helper image is resolved here only when services need its health check;
         // otherwise at the first stage that needs the helper container (session.rs).
         let mut helper_image_id = None;
+        let mut inject = settings.helper_binary.clone();
         if let Some(timeout) = settings
             .wait_for_services_timeout
             .filter(|_| !started.is_empty())
@@ -221,6 +225,11 @@ impl DockerExecutor {
                 trace,
             )
             .await;
+            if let Some(binary) = &inject
+                && image_carries(engine, &id, binary, &self.helper_digest).await
+            {
+                inject = None;
+            }
             helper_image_id = Some(id);
         }
 
@@ -282,7 +291,7 @@ impl DockerExecutor {
             StageContainer {
                 name: helper_name,
                 body: helper,
-                inject: settings.helper_binary.clone(),
+                inject,
                 running: None,
             },
             auth,

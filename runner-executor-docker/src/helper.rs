@@ -20,6 +20,9 @@ use runner_executor::TraceWriter;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::policy::PullPolicy;
@@ -74,6 +77,50 @@ pub fn helper_archive_dirs(executable: &Path) -> Vec<PathBuf> {
     }
     dirs.push(PathBuf::from("/usr/share/gitlab-runner-rs/helper-images"));
     dirs
+}
+
+/// Label of our helper images: the sha256 of the binary at [`HELPER_BINARY_PATH`]
+/// (`scripts/build-images.sh` sets it). When it is the runner's own binary's, nothing is copied.
+pub const HELPER_BINARY_LABEL: &str = "gitlab-runner-rs.helper-sha256";
+
+/// The sha256 of the runner's binary, computed once per executor (a blocking read of a few
+/// tens of megabytes) and shared by its jobs; `None` when the file cannot be read.
+pub(crate) type BinaryDigest = std::sync::Arc<OnceCell<Option<String>>>;
+
+/// Whether the image `id` already carries `binary` (its [`HELPER_BINARY_LABEL`] is the
+/// binary's sha256), so copying it into each helper container can be skipped: the default
+/// deployment (the runner image and the helper archive it ships) copies nothing per job.
+pub(crate) async fn image_carries(
+    engine: &Engine,
+    id: &str,
+    binary: &Path,
+    digest: &BinaryDigest,
+) -> bool {
+    let Ok(image) = engine.docker.inspect_image(id).await else {
+        return false;
+    };
+    let Some(label) = image
+        .config
+        .and_then(|config| config.labels)
+        .and_then(|mut labels| labels.remove(HELPER_BINARY_LABEL))
+    else {
+        return false;
+    };
+    let path = binary.to_owned();
+    let ours = digest
+        .get_or_init(|| async move {
+            tokio::task::spawn_blocking(move || {
+                let mut file = std::fs::File::open(&path).ok()?;
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut file, &mut hasher).ok()?;
+                Some(hex::encode(hasher.finalize()))
+            })
+            .await
+            .ok()
+            .flatten()
+        })
+        .await;
+    ours.as_deref() == Some(label.as_str())
 }
 
 /// Makes the helper image available and returns its id.

@@ -65,7 +65,10 @@
 //! container before it starts (`PUT /containers/{id}/archive`): no host path is handed to the
 //! daemon, so a runner in a container with the host's socket, a remote daemon and
 //! Docker-in-Docker work alike, and the binary in the container is always the one running the
-//! job, whatever the image carries (upstream's Alpine helper images included).
+//! job, whatever the image carries (upstream's Alpine helper images included). The copy is skipped
+//! when the image's [`HELPER_BINARY_LABEL`] is the binary's sha256 (our images built from the same
+//! binary, e.g. the runner image and the helper archive it ships): it is most of a cache job's
+//! overhead otherwise.
 //!
 //! **Nothing leaks (D6).** Every container, temporary volume and network is recorded before the
 //! call that creates it. `Backend::cleanup` removes them on its own task and deadline
@@ -122,7 +125,8 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use executor::DockerExecutor;
 pub use helper::{
-    HELPER_BINARY_PATH, HELPER_IMAGE_REPOSITORY, default_helper_image, helper_archive_dirs,
+    HELPER_BINARY_LABEL, HELPER_BINARY_PATH, HELPER_IMAGE_REPOSITORY, default_helper_image,
+    helper_archive_dirs,
 };
 pub use names::{MANAGED_LABEL, REUSABLE_LABEL, RUNNER_ID_LABEL, SYSTEM_ID_LABEL};
 pub use policy::PullPolicy;

@@ -11,7 +11,7 @@ use runner_executor::{CancellationToken, StageExit, StageScript, Target, TraceWr
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::helper::{inject_binary, resolve_image};
+use crate::helper::{BinaryDigest, image_carries, inject_binary, resolve_image};
 use crate::prepare::{create, start};
 use crate::resources::{CleanupGuard, SharedResources};
 use crate::settings::{DockerSettings, RegistryAuth};
@@ -28,6 +28,7 @@ pub struct DockerSession {
     /// What resolving the helper image at its first use needs.
     pub(crate) settings: Arc<DockerSettings>,
     pub(crate) auth: RegistryAuth,
+    pub(crate) helper_digest: BinaryDigest,
 }
 
 /// A long-running container stages run in through its attached stdin; created at first use,
@@ -108,6 +109,7 @@ impl DockerSession {
             helper,
             settings,
             auth,
+            helper_digest,
             ..
         } = self;
         // The helper lives in the build container's network namespace, so the build container
@@ -116,7 +118,13 @@ impl DockerSession {
         let in_helper = script.target == Target::Helper
             && (script.needs_helper_tools || helper.running.is_some());
         if in_helper && helper.body.image.is_none() {
-            helper.body.image = Some(resolve_image(engine, settings, auth, trace).await?);
+            let id = resolve_image(engine, settings, auth, trace).await?;
+            if let Some(binary) = &helper.inject
+                && image_carries(engine, &id, binary, helper_digest).await
+            {
+                helper.inject = None;
+            }
+            helper.body.image = Some(id);
         }
         let container = if in_helper { &mut *helper } else { &mut *build };
         let running = container.ensure(engine, resources).await?;
