@@ -6,6 +6,7 @@ use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
 use crate::driver::{Cancellation, run_job};
+use crate::environment::PreparedJob;
 use crate::job::JobSpec;
 use crate::outcome::{FailureReason, Outcome};
 use crate::plan::PlannedOp;
@@ -162,6 +163,21 @@ pub trait Backend: Send + Sync {
         } else {
             ScriptShell::Detected
         }
+    }
+
+    /// Whether [`Backend::prepare`] decides part of the layout (see [`Backend::prepared_job`]):
+    /// the driver then lets a layout it cannot compute yet (no `builds_dir` configured) wait
+    /// until after preparing. Default: `false`.
+    fn layout_after_prepare(&self) -> bool {
+        false
+    }
+
+    /// What preparing decided about the job (the custom executor's `config_exec` sets the
+    /// builds and cache dirs, the shared layout, the hostname and the shell); the driver
+    /// computes the layout and variables again with it. Default: `None`, nothing changed.
+    fn prepared_job(&self, session: &Self::Session) -> Option<PreparedJob> {
+        let _ = session;
+        None
     }
 
     /// A failure reason for `error` when it is not a plain system failure (for example

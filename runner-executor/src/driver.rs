@@ -14,6 +14,7 @@ use crate::driver::stage_run::{
     script,
 };
 use crate::duration::{deadline_after, format_go_duration};
+use crate::environment::Computed;
 use crate::job::{JobSpec, Step};
 use crate::layout::Layout;
 use crate::outcome::{FailureReason, JobFailure, Outcome};
@@ -142,25 +143,16 @@ async fn execute<B: Backend>(
     job_deadline: Instant,
 ) -> Result<(), JobFailure> {
     let defaults = backend.defaults(job);
-    let provisional = Layout::new(job, &defaults, None, false)?;
-    let provisional_variables = JobVariables::assemble(job, &provisional, &defaults);
-    let read = |variables: &JobVariables| {
-        Settings::read(
-            variables,
-            job.allow_git_fetch,
-            job.git.depth,
-            job.timeout,
-            job.runner.debug_trace_disabled,
-        )
+    // A backend whose preparation decides the layout may leave it unconfigured until then.
+    let initial = match Computed::new(job, &defaults) {
+        Ok(computed) => Some(computed),
+        Err(_) if backend.layout_after_prepare() => None,
+        Err(failure) => return Err(failure),
     };
-    let first = read(&provisional_variables);
-    let empty = first.git_strategy == GitStrategy::Empty;
-    let layout = Layout::new(job, &defaults, first.git_clone_path.as_deref(), empty)?;
-    let mut variables = JobVariables::assemble(job, &layout, &defaults);
-    variables.check_names()?;
-    let settings = read(&variables);
-    for warning in &settings.warnings {
-        trace.warning(warning).await;
+    if let Some(computed) = &initial {
+        for warning in &computed.settings.warnings {
+            trace.warning(warning).await;
+        }
     }
     let markers = job.features.trace_sections;
     trace
@@ -173,6 +165,39 @@ async fn execute<B: Backend>(
     let prepared = prepare(backend, job, trace, cancel, job_deadline).await;
     trace.section_end("prepare_executor", markers).await;
     let mut session = prepared?;
+    let adjusted = backend
+        .prepared_job(&session)
+        .map(|prepared| (prepared.apply(job, &defaults), prepared.hostname));
+    let (job, computed) = match (&adjusted, initial) {
+        (Some(((adjusted_job, adjusted_defaults), hostname)), _) => {
+            match Computed::new(adjusted_job, adjusted_defaults) {
+                Ok(mut computed) => {
+                    computed.layout.hostname = hostname.clone().filter(|h| !h.is_empty());
+                    (adjusted_job, computed)
+                }
+                Err(failure) => {
+                    backend.cleanup(session, trace).await;
+                    return Err(failure);
+                }
+            }
+        }
+        (None, Some(computed)) => (job, computed),
+        (None, None) => {
+            let failure = Computed::new(job, &defaults).err();
+            backend.cleanup(session, trace).await;
+            return Err(failure.unwrap_or_else(|| {
+                JobFailure::new(
+                    FailureReason::RunnerConfigurationError,
+                    "the builds_dir is not configured",
+                )
+            }));
+        }
+    };
+    let Computed {
+        layout,
+        mut variables,
+        settings,
+    } = computed;
     let mut run = Run {
         backend,
         job,

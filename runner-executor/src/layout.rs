@@ -15,6 +15,9 @@ pub struct Layout {
     pub tmp_dir: String,
     /// The cache root.
     pub cache_dir: String,
+    /// The build hostname a backend reported while preparing (custom `config_exec`), printed
+    /// by `prepare_script`; `None` for most backends.
+    pub hostname: Option<String>,
 }
 
 impl Layout {
@@ -77,6 +80,7 @@ impl Layout {
             project_dir,
             tmp_dir,
             cache_dir,
+            hostname: None,
         })
     }
 }

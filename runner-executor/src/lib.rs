@@ -36,6 +36,7 @@ pub mod allow_list;
 mod backend;
 mod driver;
 mod duration;
+mod environment;
 mod job;
 mod job_builder;
 mod layout;
@@ -54,6 +55,7 @@ mod variables;
 
 pub use backend::{Backend, BackendDefaults, Executor, StageExit, StageScript, Target};
 pub use driver::{Cancellation, Interruption, run_job};
+pub use environment::{JobEnvironment, PreparedJob};
 pub use job::{
     Artifact, CACHE_DIR_VARIABLE, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource,
     HELPER_BINARY_VARIABLE, Image, JOB_TOKEN_VARIABLE, JobHooks, JobSpec, RegistryCredential,

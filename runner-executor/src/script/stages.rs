@@ -65,14 +65,22 @@ impl ScriptContext<'_> {
     pub(crate) fn prepare_script(&self) -> GeneratedScript {
         self.generate(|body| {
             // Bash sets `HOSTNAME` itself, and Docker and Kubernetes export the container's
-            // hostname; `hostname` is only asked when neither did.
+            // hostname; `hostname` is only asked when neither did. The custom executor's
+            // `config_exec` may name the machine the driver runs jobs on: `via <hostname>`.
+            let via = self
+                .layout
+                .hostname
+                .as_deref()
+                .map(|hostname| format!(" via {hostname}"))
+                .unwrap_or_default();
+            let running = format!("Running on ${{HOSTNAME:-$(hostname)}}{}...", escape_double_quoted(&via));
             match body.dialect() {
-                Dialect::Bash => body.line(
-                    "echo $'\\x1b[32;1m'\"Running on ${HOSTNAME:-$(hostname)}...\"$'\\x1b[0;m'",
-                ),
-                Dialect::Sh => body.line(
-                    "printf '\\033[32;1m%s\\033[0;m\\n' \"Running on ${HOSTNAME:-$(hostname)}...\"",
-                ),
+                Dialect::Bash => {
+                    body.line(&format!("echo $'\\x1b[32;1m'\"{running}\"$'\\x1b[0;m'"));
+                }
+                Dialect::Sh => body.line(&format!(
+                    "printf '\\033[32;1m%s\\033[0;m\\n' \"{running}\""
+                )),
             }
             body.remove_file(&format!("{}/gitlab_runner_env", self.layout.tmp_dir));
         })
@@ -173,6 +181,19 @@ impl ScriptContext<'_> {
         files.dedup();
         self.generate(|body| body.remove_files(&files))
     }
+}
+
+/// `text` for use inside double quotes, in bash and POSIX sh alike: `\`, `"`, `$` and a
+/// backquote lose their meaning (a driver's hostname is data, never code).
+fn escape_double_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(character);
+    }
+    out
 }
 
 #[cfg(test)]
