@@ -16,7 +16,7 @@ forbid runner-config hyper "runner-config knows no HTTP"
 forbid runner-config runner-api "runner-config depends on no internal crate"
 forbid runner-metrics runner-api "runner-metrics depends on no internal crate"
 forbid runner-metrics runner-config "runner-metrics depends on no internal crate"
-for executor in runner-executor runner-executor-shell runner-executor-docker runner-executor-k8s; do
+for executor in runner-executor runner-executor-shell runner-executor-docker runner-executor-k8s runner-executor-custom; do
   forbid "$executor" runner-api "executors know nothing about the coordinator"
 done
 forbid runner-executor hyper "runner-executor is plain vocabulary, no transport"
@@ -24,4 +24,9 @@ forbid runner-executor-shell runner-executor-docker "executors never depend on e
 forbid runner-executor-shell runner-executor-k8s "executors never depend on each other"
 forbid runner-executor-docker runner-executor-k8s "executors never depend on each other"
 forbid runner-executor-k8s runner-executor-docker "executors never depend on each other"
+for other in runner-executor-shell runner-executor-docker runner-executor-k8s; do
+  forbid runner-executor-custom "$other" "executors never depend on each other"
+  forbid "$other" runner-executor-custom "executors never depend on each other"
+done
+forbid runner-executor-custom hyper "the custom executor runs driver processes, no transport"
 exit $fail
