@@ -319,6 +319,9 @@ pub(crate) struct RunnerArgs {
     /// `[runners.cache]` flags.
     #[command(flatten)]
     pub(crate) cache: crate::section_flags::CacheFlags,
+    /// `[runners.custom]` flags.
+    #[command(flatten)]
+    pub(crate) custom: crate::custom_flags::CustomFlags,
 }
 
 /// Flags of `register` (cli.md 3).
@@ -462,6 +465,9 @@ pub(crate) struct ExecArgs {
     /// docker: always, if-not-present or never.
     #[arg(long, default_value = "if-not-present")]
     pub(crate) docker_pull_policy: String,
+    /// custom: the `[runners.custom]` drivers (`--custom-run-exec` etc.).
+    #[command(flatten)]
+    pub(crate) custom: crate::custom_flags::CustomFlags,
 }
 
 /// Flags of `run-single` (cli.md 9).

@@ -1,12 +1,13 @@
 //! The closed set of executors this binary can run, chosen per `[[runners]]` entry.
 //!
 //! Dispatch is static (STYLE 2.5): every backend is visible here, and a new one is a new
-//! variant plus its crate. Shell, Docker and Kubernetes are wired; the others are not built.
+//! variant plus its crate. Shell, Docker, Kubernetes and custom are wired; the others are not built.
 
 use runner_config::{Executor as ExecutorName, RunnerConfig};
 use runner_executor::{
     Cancellation, FailureReason, JobFailure, JobSpec, Outcome, TraceWriter, run_job,
 };
+use runner_executor_custom::CustomExecutor;
 use runner_executor_docker::DockerExecutor;
 use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings as KubernetesSettings};
 use runner_executor_shell::ShellExecutor;
@@ -22,6 +23,8 @@ pub(crate) enum JobExecutor {
     /// `executor = "docker"`: containers on a Docker engine, or why this runner's jobs cannot
     /// run (no `[runners.docker]`, an allow-list this build cannot enforce).
     Docker(Result<DockerExecutor, String>),
+    /// `executor = "custom"`: the `[runners.custom]` driver executables.
+    Custom(CustomExecutor),
     /// An executor this build does not have. Jobs are never requested for such a runner;
     /// should one arrive anyway it fails as a system failure rather than run elsewhere.
     Unsupported(String),
@@ -33,7 +36,12 @@ impl JobExecutor {
     pub(crate) fn supports(executor: Option<ExecutorName>) -> bool {
         matches!(
             executor,
-            Some(ExecutorName::Shell | ExecutorName::Kubernetes | ExecutorName::Docker)
+            Some(
+                ExecutorName::Shell
+                    | ExecutorName::Kubernetes
+                    | ExecutorName::Docker
+                    | ExecutorName::Custom
+            )
         )
     }
 
@@ -60,6 +68,16 @@ impl JobExecutor {
                 runner,
                 crate::docker_settings::process_env,
             )),
+            Some(ExecutorName::Custom) => Self::Custom(
+                CustomExecutor::new(
+                    runner
+                        .custom
+                        .as_ref()
+                        .map(runner_executor_custom::Settings::from_config),
+                    std::env::temp_dir(),
+                )
+                .with_custom_build_dir(runner.custom_build_dir.enabled.unwrap_or(false)),
+            ),
             Some(other) => Self::Unsupported(other.as_str().to_owned()),
             None => Self::Unsupported(String::new()),
         }
@@ -88,6 +106,12 @@ impl JobExecutor {
                 // A job dropped before its cleanup hands the removal to a background task; the
                 // job is not over, nor may the process exit, until that has finished (D6).
                 docker.wait_for_background_cleanups().await;
+                outcome
+            }
+            Self::Custom(custom) => {
+                let outcome = run_job(custom, job, trace, cancel).await;
+                // A preparation attempt given up on hands cleanup_exec to a background task.
+                custom.wait_for_background_cleanups().await;
                 outcome
             }
             Self::Docker(Err(message)) => {

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config_file;
 mod coordinator;
+mod custom_flags;
 mod docker_settings;
 mod executors;
 mod health_check;

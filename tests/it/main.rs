@@ -29,6 +29,8 @@ mod robustness;
 // Jobs on the Kubernetes executor against the fake API server: artifacts and cache through our
 // helper binary installed by the init container, and a job failing without it.
 mod kubernetes;
+// Jobs on the custom executor: host and Docker drivers, call order, failures, timeouts.
+mod custom_executor;
 
 use std::time::Duration;
 

@@ -141,6 +141,12 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
 
     let runner = match executor {
         Executor::Docker => docker_runner_config(coordinator.url(), &args, &source_dirs),
+        // The drivers decide where jobs run; builds and cache default to exec's own dirs.
+        Executor::Custom => RunnerConfig {
+            executor: Some(Executor::Custom),
+            custom: Some(args.custom.config()),
+            ..shell_runner_config(coordinator.url(), &builds_dir, &cache_dir)
+        },
         _ => shell_runner_config(coordinator.url(), &builds_dir, &cache_dir),
     };
     let abort = CancellationToken::new();
@@ -325,7 +331,8 @@ fn check_executor(name: &str) -> anyhow::Result<Executor> {
     let executor = match name {
         "shell" => Executor::Shell,
         "docker" => Executor::Docker,
-        other => bail!("unknown executor `{other}`: exec supports shell and docker"),
+        "custom" => Executor::Custom,
+        other => bail!("unknown executor `{other}`: exec supports shell, docker and custom"),
     };
     if !JobExecutor::supports(Some(executor)) {
         bail!(

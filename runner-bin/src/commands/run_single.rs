@@ -226,6 +226,7 @@ fn from_flags(flags: &RunnerArgs) -> Result<RunnerConfig, String> {
         // The executor sections a runner needs, from the few flags that fill them.
         docker: (executor == Executor::Docker).then(|| flags.docker.config()),
         kubernetes: (executor == Executor::Kubernetes).then(|| flags.kubernetes.config()),
+        custom: (executor == Executor::Custom).then(|| flags.custom.config()),
         cache: flags.cache.config(),
         ..RunnerConfig::default()
     })

@@ -55,6 +55,9 @@ pub(super) fn runner_from_flags(flags: &RunnerArgs) -> RunnerConfig {
     if executor == "kubernetes" || flags.kubernetes.namespace.is_some() {
         runner.kubernetes = Some(flags.kubernetes.config());
     }
+    if executor == "custom" || flags.custom.is_set() {
+        runner.custom = Some(flags.custom.config());
+    }
     runner.cache = flags.cache.config();
     runner
 }
