@@ -127,7 +127,7 @@ impl CustomSession {
             });
             if let Err(error) = result {
                 let message = format!("Cleanup script failed: {}", error_chain(&error));
-                match trace.as_deref_mut() {
+                match trace {
                     Some(trace) => trace.warning(&message).await,
                     None => tracing::warn!("{message}"),
                 }
