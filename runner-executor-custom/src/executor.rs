@@ -151,7 +151,7 @@ impl CustomExecutor {
 
         let (job, defaults) = session.prepared.apply(job, &self.defaults(job));
         let environment = JobEnvironment::new(&job, &defaults).map_err(Error::Layout)?;
-        if !(job.runner.shell.is_empty() || job.runner.shell == "bash") {
+        if !matches!(job.runner.shell.as_str(), "" | "bash" | "sh") {
             return Err(Error::UnknownShell {
                 shell: job.runner.shell.clone(),
             });

@@ -73,14 +73,17 @@ impl ScriptContext<'_> {
                 .as_deref()
                 .map(|hostname| format!(" via {hostname}"))
                 .unwrap_or_default();
-            let running = format!("Running on ${{HOSTNAME:-$(hostname)}}{}...", escape_double_quoted(&via));
+            let running = format!(
+                "Running on ${{HOSTNAME:-$(hostname)}}{}...",
+                escape_double_quoted(&via)
+            );
             match body.dialect() {
                 Dialect::Bash => {
                     body.line(&format!("echo $'\\x1b[32;1m'\"{running}\"$'\\x1b[0;m'"));
                 }
-                Dialect::Sh => body.line(&format!(
-                    "printf '\\033[32;1m%s\\033[0;m\\n' \"{running}\""
-                )),
+                Dialect::Sh => {
+                    body.line(&format!("printf '\\033[32;1m%s\\033[0;m\\n' \"{running}\""))
+                }
             }
             body.remove_file(&format!("{}/gitlab_runner_env", self.layout.tmp_dir));
         })
