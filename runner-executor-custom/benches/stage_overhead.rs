@@ -15,13 +15,19 @@
 //! 1. the job through [`CustomExecutor`] with a trivial host driver: only `run_exec`, a bash
 //!    script doing `exec bash <script>` (no config, prepare or cleanup driver);
 //! 2. the same job through the shell executor (a `bash -l` per stage);
-//! 3. the custom executor's own stage scripts of that job (captured once by the driver) run
-//!    with `bash <script>` in a loop, output piped as the executors pipe it: no runner.
+//! 3. the driver itself, `run <script> <stage>`, called in a loop on the custom executor's own
+//!    stage scripts of that job (captured once by the driver): what the driver costs without
+//!    the runner;
+//! 4. the same scripts with `bash <script>` in a loop: no runner, no driver.
 //!
-//! The job's fixed stages (`prepare_script`, `get_sources`, `cleanup_file_variables`) run in
-//! every job, so a job of N steps has N + 3 stages. The per-stage figure is the slope between
-//! the two jobs' medians (what one more stage costs), which leaves out per-job costs; those are
-//! printed apart as what is left of the short job.
+//! Modes 3 and 4 pipe the output as the executors do. The job's fixed stages
+//! (`prepare_script`, `get_sources`, `cleanup_file_variables`) run in every job, so a job of N
+//! steps has N + 3 stages. "Per added stage" is the slope between the two jobs' medians (what
+//! one more stage costs, per-job costs left out); "per stage of the long job" divides the
+//! difference of the long job's medians by its stages (per-job costs included).
+//!
+//! On a loaded machine the figures move by a few ms per stage from run to run: compare the
+//! modes of one run, and raise `CUSTOM_BENCH_ROUNDS` for steadier medians.
 //!
 //! The bench re-runs itself with a fresh, empty `HOME`: a login shell would otherwise read the
 //! profile of whoever runs it (the build machine's runs pyenv, ~100 ms per shell), which would
