@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runner_api::{Client, ClientBuilder, Features, ProxySettings, ResponseEvent, RunnerInfo};
-use runner_config::RunnerConfig;
+use runner_config::{Executor, RunnerConfig};
 use runner_metrics::{ApiEndpoint, Metrics, RunnerLabels};
 use tokio_util::sync::CancellationToken;
 
@@ -52,15 +52,19 @@ pub(crate) fn info(runner: &RunnerConfig) -> RunnerInfo {
     } else {
         runner.shell.as_str()
     };
-    let mut info = RunnerInfo::new(executor, shell, features());
+    let mut info = RunnerInfo::new(executor, shell, features(runner.executor));
     info.name = "gitlab-runner-rs".to_owned();
     info.version = version::VERSION.to_owned();
     info.revision = version::REVISION.to_owned();
     info
 }
 
-/// The features this build really implements (§4.2): the server relies on each `true`.
-pub(crate) fn features() -> Features {
+/// The features this build really implements on `executor` (§4.2): the server relies on each
+/// `true`. Payload fields behind a `false` (`vault_secrets`, `job_inputs`,
+/// `native_steps_integration`, docker `executor_opts`) fail the job before it runs
+/// (`job_refusal`), in case a server sends them anyway.
+pub(crate) fn features(executor: Option<Executor>) -> Features {
+    let containers = matches!(executor, Some(Executor::Docker | Executor::Kubernetes));
     Features {
         variables: true,
         refspecs: true,
@@ -74,6 +78,16 @@ pub(crate) fn features() -> Features {
         upload_raw_artifacts: true,
         cache: true,
         fallback_cache_keys: true,
+        // Jobs of these executors run on the runner's host (or the driver's machine).
+        shared: matches!(executor, None | Some(Executor::Shell | Executor::Custom)),
+        image: containers,
+        services: containers,
+        service_multiple_aliases: containers,
+        // Docker and Kubernetes start services with their variables; the custom executor hands
+        // them to the driver in CUSTOM_ENV_CI_JOB_SERVICES.
+        service_variables: containers || executor == Some(Executor::Custom),
+        // Only `image: kubernetes: user` is honoured; docker's platform/user are refused.
+        image_executor_opts: executor == Some(Executor::Kubernetes),
         ..Features::network_client()
     }
 }
@@ -93,4 +107,39 @@ fn record(metrics: &Metrics, labels: &RunnerLabels, event: &ResponseEvent) {
     metrics
         .api()
         .api_request(labels, endpoint, &method, status, event.elapsed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_promise_only_what_the_executor_honours() {
+        for executor in [
+            None,
+            Some(Executor::Shell),
+            Some(Executor::Docker),
+            Some(Executor::Kubernetes),
+            Some(Executor::Custom),
+        ] {
+            let features = features(executor);
+            // Refused before they run (job_refusal), so never promised.
+            assert!(!features.vault_secrets, "{executor:?}");
+            assert!(!features.job_inputs, "{executor:?}");
+            assert!(!features.native_steps_integration, "{executor:?}");
+            assert!(!features.service_executor_opts, "{executor:?}");
+            // No session server in this build.
+            assert!(!features.session && !features.terminal && !features.proxy);
+            assert!(features.two_phase_job_commit && features.upload_multiple_artifacts);
+        }
+        let docker = features(Some(Executor::Docker));
+        assert!(docker.image && docker.services && docker.service_variables);
+        assert!(!docker.image_executor_opts && !docker.shared);
+        let kubernetes = features(Some(Executor::Kubernetes));
+        assert!(kubernetes.image_executor_opts && kubernetes.service_multiple_aliases);
+        let shell = features(Some(Executor::Shell));
+        assert!(shell.shared && !shell.image && !shell.services && !shell.service_variables);
+        let custom = features(Some(Executor::Custom));
+        assert!(custom.shared && custom.service_variables && !custom.image);
+    }
 }

@@ -21,6 +21,7 @@ use runner_metrics::{Metrics, RunnerLabels};
 use tracing::Instrument;
 
 use crate::executors::JobExecutor;
+use crate::job_refusal::{self, Refusal};
 use crate::job_spec::{self, RunnerIdentity};
 
 /// Everything a job needs from the runner entry that received it.
@@ -190,7 +191,7 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
         receiver,
         trace_options(context),
     );
-    let outcome = match steps_refusal(job) {
+    let outcome = match job_refusal::refusal(job, context.runner.executor) {
         Some(refusal) => refuse(TraceWriter::builder(output).build(), refusal).await,
         None => prepare_and_execute(context, job, numbers, output, &trace).await,
     };
@@ -210,6 +211,10 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
             )
         }
     };
+    let mut result = result;
+    // Sent back as upstream does; nothing here suspends an environment (see job_refusal).
+    let key = &job.suspend_options.runtime_environment_key;
+    result.runtime_environment_key = (!key.is_empty()).then(|| key.clone());
     send_final_update(trace, job.id, result).await;
     if let Some(running) = running {
         let reason = match &end {
@@ -245,48 +250,6 @@ async fn prepare_and_execute(
             Outcome::Failed(failure)
         }
     }
-}
-
-/// Why a job using GitLab's `run:` keyword (CI steps, upstream-details.md §5) cannot run
-/// here. Upstream's pick-up checks come first, with their words; any other `run:` job is
-/// refused as well, because this runner has no step-runner: it must never pass having run
-/// nothing.
-fn steps_refusal(job: &JobResponse) -> Option<Refusal> {
-    if job.run.trim().is_empty() || job.run.trim() == "[]" {
-        return None;
-    }
-    let validation = |message: &str| {
-        let mut failure = JobFailure::new(FailureReason::RunnerSystemFailure, message);
-        failure.exit_code = Some(3);
-        Refusal { failure, raw: true }
-    };
-    if job.steps.iter().any(|step| !step.script.is_empty()) {
-        return Some(validation(
-            "the `run` and `script` keywords cannot be used together",
-        ));
-    }
-    if job
-        .variable("STEPS")
-        .is_some_and(|steps| !steps.value.expose().is_empty())
-    {
-        return Some(validation(
-            "the `run` keyword requires the exclusive use of the variable STEPS",
-        ));
-    }
-    Some(Refusal {
-        failure: JobFailure::new(
-            FailureReason::RunnerConfigurationError,
-            "the `run:` keyword (GitLab CI steps) is not supported: gitlab-runner-rs has no step-runner; use `script:` for this job",
-        ),
-        raw: false,
-    })
-}
-
-/// A job refused before it starts.
-struct Refusal {
-    failure: JobFailure,
-    /// Upstream writes its pick-up validation messages raw: no `ERROR: Job failed` prefix.
-    raw: bool,
 }
 
 async fn refuse(mut writer: TraceWriter, refusal: Refusal) -> Outcome {

@@ -12,6 +12,7 @@ mod docker_settings;
 mod executors;
 mod health_check;
 mod helper_commands;
+mod job_refusal;
 mod job_runner;
 mod job_spec;
 mod limiter;

@@ -355,6 +355,83 @@ async fn output_limit_truncates_the_trace_but_the_job_goes_on() {
     assert!(record.trace.len() < 4096, "{} bytes", record.trace.len());
 }
 
+/// Issue #16: a payload field that changes what a job does and that this runner does not
+/// implement fails the job with a message naming it; the job never runs without it.
+#[tokio::test]
+async fn jobs_using_unimplemented_payload_fields_fail_with_a_message_instead_of_running() {
+    let workspace = workspace().await;
+    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[""]);
+    let mut secrets = JobBuilder::script_only(&["echo SECRETS-JOB-RAN"]).build();
+    secrets["secrets"] = serde_json::json!({"DATABASE_PASSWORD": {"vault": {
+        "server": {"url": "https://vault.example.com", "auth": {"name": "jwt", "path": "jwt",
+            "data": {"jwt": "canary-vault-jwt"}}},
+        "engine": {"name": "kv-v2", "path": "kv"}, "path": "ops/db", "field": "password"}}});
+    let secrets_job = workspace.coordinator.enqueue_job(secrets);
+    let mut inputs = JobBuilder::script_only(&["echo INPUTS-JOB-RAN"]).build();
+    inputs["inputs"] = serde_json::json!([
+        {"key": "environment", "value": {"type": "string", "content": "production"}}
+    ]);
+    let inputs_job = workspace.coordinator.enqueue_job(inputs);
+    let mut opts = JobBuilder::script_only(&["echo OPTS-JOB-RAN"]).build();
+    opts["image"] =
+        serde_json::json!({"name": "alpine", "executor_opts": {"docker": {"blammo": "x"}}});
+    let opts_job = workspace.coordinator.enqueue_job(opts);
+    // A field that is honoured: the suspend key comes back in the final update.
+    let mut plain = JobBuilder::script_only(&["echo PLAIN-JOB-RAN"]).build();
+    plain["suspend_options"] = serde_json::json!({"runtime_environment_key": "env-key-1"});
+    let plain_job = workspace.coordinator.enqueue_job(plain);
+    let runner = start_runner(&workspace, &config);
+
+    let record = final_record(&workspace, &runner, secrets_job).await;
+    let trace = trace_text(&record);
+    assert_eq!(record.final_state.as_deref(), Some("failed"), "{trace}");
+    assert!(
+        trace.contains(
+            "ERROR: Job failed: the job's `secrets:` (DATABASE_PASSWORD) cannot be resolved"
+        ),
+        "{trace}"
+    );
+    assert!(!trace.contains("SECRETS-JOB-RAN\n"), "{trace}");
+    assert!(!trace.contains("canary-vault-jwt"), "{trace}");
+
+    let record = final_record(&workspace, &runner, inputs_job).await;
+    let trace = trace_text(&record);
+    assert_eq!(record.final_state.as_deref(), Some("failed"), "{trace}");
+    assert!(
+        trace.contains("the job's `inputs:` (environment) are not supported"),
+        "{trace}"
+    );
+    assert!(!trace.contains("INPUTS-JOB-RAN\n"), "{trace}");
+
+    // Upstream's pick-up validation of executor_opts: raw line, system failure, exit code 3.
+    let record = final_record(&workspace, &runner, opts_job).await;
+    let trace = trace_text(&record);
+    let update = record.last_update().expect("a final update");
+    assert_eq!(
+        update.failure_reason.as_deref(),
+        Some("runner_system_failure")
+    );
+    assert_eq!(update.exit_code, Some(3));
+    assert!(
+        trace.contains(
+            "Unsupported \"image\" options [blammo] for \"docker executor\"; supported options are [platform user]"
+        ),
+        "{trace}"
+    );
+    assert!(!trace.contains("OPTS-JOB-RAN\n"), "{trace}");
+
+    let record = final_record(&workspace, &runner, plain_job).await;
+    let trace = trace_text(&record);
+    assert_eq!(record.final_state.as_deref(), Some("success"), "{trace}");
+    assert!(trace.contains("PLAIN-JOB-RAN\n"), "{trace}");
+    let update = record.last_update().expect("a final update");
+    assert_eq!(
+        update.body["runtime_environment_key"], "env-key-1",
+        "{}",
+        update.body
+    );
+}
+
 /// upstream-details.md §5: a job using GitLab's `run:` keyword (CI steps) must never pass
 /// having run nothing; this runner has no step-runner, so it fails naming the keyword.
 #[tokio::test]
