@@ -147,16 +147,21 @@ async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNum
         repo_url = %strip_userinfo(&job.git_info.repo_url),
         "Added job to processing list"
     );
-    let end = match context
-        .client
-        .commit_job(job.id, &job.token, &context.info)
-        .await
-    {
-        CommitOutcome::Abort => JobEnd::Dropped,
-        CommitOutcome::Canceling => {
-            report_without_running(context, &job, FailureReason::JobCanceled).await
-        }
-        CommitOutcome::Run => run(context, &job, numbers).await,
+    // Checked before the commit, as upstream validates a job at pick-up (coordinator-api.md
+    // §13 vector 25: no `state=running` for a job that cannot run).
+    let end = match job_refusal::refusal(&job, context.runner.executor) {
+        Some(refusal) => report_refused(context, &job, refusal).await,
+        None => match context
+            .client
+            .commit_job(job.id, &job.token, &context.info)
+            .await
+        {
+            CommitOutcome::Abort => JobEnd::Dropped,
+            CommitOutcome::Canceling => {
+                report_without_running(context, &job, FailureReason::JobCanceled).await
+            }
+            CommitOutcome::Run => run(context, &job, numbers).await,
+        },
     };
     let duration = started.elapsed();
     match &end {
@@ -191,10 +196,7 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
         receiver,
         trace_options(context),
     );
-    let outcome = match job_refusal::refusal(job, context.runner.executor) {
-        Some(refusal) => refuse(TraceWriter::builder(output).build(), refusal).await,
-        None => prepare_and_execute(context, job, numbers, output, &trace).await,
-    };
+    let outcome = prepare_and_execute(context, job, numbers, output, &trace).await;
 
     let (result, end) = match &outcome {
         Outcome::Success => (JobResult::success(), JobEnd::Succeeded),
@@ -339,6 +341,30 @@ fn trace_options(context: &JobContext) -> TraceOptions {
 
 /// Reports a job that must not run (canceled before it started) through the normal
 /// final-update path, so the coordinator still receives a trace and a state.
+/// Fails a job refused at pick-up: its log says why, then the final update, without a
+/// `state=running` commit before.
+async fn report_refused(context: &JobContext, job: &JobResponse, refusal: Refusal) -> JobEnd {
+    let (output, receiver) = tokio::sync::mpsc::channel(4);
+    let trace = JobTrace::start(
+        context.client.clone(),
+        job,
+        context.info.clone(),
+        receiver,
+        trace_options(context),
+    );
+    let exit_code = refusal.failure.exit_code;
+    let reason = refusal.failure.reason;
+    refuse(TraceWriter::builder(output).build(), refusal).await;
+    let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
+    send_final_update(
+        trace,
+        job.id,
+        JobResult::failed(wire_reason.clone(), exit_code),
+    )
+    .await;
+    JobEnd::Failed(wire_reason)
+}
+
 async fn report_without_running(
     context: &JobContext,
     job: &JobResponse,

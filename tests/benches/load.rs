@@ -286,7 +286,12 @@ async fn mock_patch_ceiling(bytes: u64) -> f64 {
     let client = runner_api::ClientBuilder::new(mock.uri().as_str())
         .build()
         .expect("client");
-    let info = runner_api::RunnerInfo::new("shell", "bash", runner_api::Features::default());
+    // The mock hands out jobs only to runners that support refspecs.
+    let features = runner_api::Features {
+        refspecs: true,
+        ..runner_api::Features::default()
+    };
+    let info = runner_api::RunnerInfo::new("shell", "bash", features);
     let request = runner_api::JobRequest {
         info: info.clone(),
         token: runner_api::Token::new(mock.runner_token()),

@@ -419,6 +419,15 @@ async fn jobs_using_unimplemented_payload_fields_fail_with_a_message_instead_of_
         "{trace}"
     );
     assert!(!trace.contains("OPTS-JOB-RAN\n"), "{trace}");
+    // coordinator-api.md §13 vector 25: refused at pick-up, so never committed as running.
+    assert!(
+        !record
+            .updates
+            .iter()
+            .any(|update| update.state == "running"),
+        "{:?}",
+        record.updates
+    );
 
     let record = final_record(&workspace, &runner, plain_job).await;
     let trace = trace_text(&record);
