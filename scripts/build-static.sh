@@ -48,4 +48,5 @@ fi
 mkdir -p "$(dirname "$output")"
 objcopy --strip-debug "$built" "$output.$$.tmp"
 mv "$output.$$.tmp" "$output"
-echo "$output"
+# Absolute: callers (the e2e tests) run it from other directories.
+realpath "$output"

@@ -182,8 +182,8 @@ impl Coordinator {
                 .filter(|id| {
                     workspace
                         .coordinator
-                        .job(**id)
-                        .is_some_and(|job| job.final_state.is_some())
+                        .job_progress(**id)
+                        .is_some_and(|(_, final_state)| final_state.is_some())
                 })
                 .count(),
             Coordinator::Mock(_, _, jobs) => jobs.iter().filter(|job| job.finished()).count(),
@@ -196,8 +196,8 @@ impl Coordinator {
             Coordinator::Fake(workspace, ids) => ids.iter().any(|id| {
                 workspace
                     .coordinator
-                    .job(*id)
-                    .is_some_and(|job| !job.updates.is_empty())
+                    .job_progress(*id)
+                    .is_some_and(|(updates, _)| updates > 0)
             }),
             Coordinator::Mock(_, _, jobs) => jobs.iter().any(|job| job.state_updates() > 0),
         }

@@ -193,6 +193,16 @@ impl FakeCoordinator {
         self.enqueue_job(serde_json::to_value(job).unwrap_or_default())
     }
 
+    /// How far a job got, without copying its log: the number of updates received and the
+    /// final state once there (for benches polling jobs with logs of hundreds of MiB).
+    pub fn job_progress(&self, job_id: u64) -> Option<(usize, Option<String>)> {
+        self.shared
+            .data()
+            .jobs
+            .get(&job_id)
+            .map(|job| (job.updates.len(), job.final_state.clone()))
+    }
+
     /// A snapshot of a job's record.
     pub fn job(&self, job_id: u64) -> Option<JobRecord> {
         self.shared.data().snapshot(job_id)

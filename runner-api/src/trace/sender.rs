@@ -204,10 +204,12 @@ impl Sender {
         let result = loop {
             // Beyond: a full PATCH is sent at once instead of waiting for the tick, so a fast
             // producer is limited by the coordinator, not by 1 MiB per interval.
+            // The job's output is still read while such a PATCH is in flight, so producing the
+            // log and sending it overlap instead of taking turns.
             while !self.abort.is_cancelled() && store.unsent() >= self.options.max_patch_size as u64
             {
                 if !matches!(
-                    self.patch(&mut store).await?,
+                    self.patch_reading_output(&mut store).await?,
                     Ok(PatchOutcome::Accepted { .. })
                 ) {
                     break;
@@ -290,6 +292,48 @@ impl Sender {
                 self.options.debug_trace,
             )
             .await;
+        self.patched(store, response).await
+    }
+
+    /// [`Self::patch`], reading the job's output into `store` (within `max_buffered`) while
+    /// the request is in flight. The request holds its own handles on the bytes it sends, and
+    /// new output only appends to `store`, so the two never touch the same bytes.
+    async fn patch_reading_output(&mut self, store: &mut LogStore) -> Result<Result<PatchOutcome>> {
+        let Some((offset, chunks)) = store.next_chunks(self.options.max_patch_size) else {
+            return Ok(Ok(PatchOutcome::Accepted {
+                next_offset: store.total(),
+            }));
+        };
+        let response = {
+            let request = self.client.patch_trace_chunks(
+                self.job_id,
+                &self.job_token,
+                offset,
+                chunks,
+                self.options.debug_trace,
+            );
+            tokio::pin!(request);
+            loop {
+                let can_read = self.output_open && store.buffered() < self.options.max_buffered;
+                tokio::select! {
+                    biased;
+                    response = &mut request => break response,
+                    chunk = self.output.recv(), if can_read => match chunk {
+                        Some(chunk) => store.push(chunk),
+                        None => self.output_open = false,
+                    },
+                }
+            }
+        };
+        self.patched(store, response).await
+    }
+
+    /// Applies a PATCH's answer to `store` and to the job's state.
+    async fn patched(
+        &mut self,
+        store: &mut LogStore,
+        response: Result<crate::endpoint::PatchResponse>,
+    ) -> Result<Result<PatchOutcome>> {
         let response = match response {
             Ok(response) => response,
             Err(error) => {
