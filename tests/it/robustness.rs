@@ -15,17 +15,17 @@ async fn workspace() -> Workspace {
 }
 
 /// upstream-details.md §2: two running jobs of one project never share a directory. Each
-/// job writes its id into the project directory, waits, and checks the file is still its
-/// own; with a shared directory another job's write or cleanup breaks that.
+/// job writes its shell's pid into the project directory, waits, and checks the file is
+/// still its own; with a shared directory another job's write or cleanup breaks that.
 #[tokio::test]
 async fn twenty_jobs_of_one_project_each_get_their_own_directory() {
     let workspace = workspace().await;
     let config = workspace.write_config("concurrent = 4\ncheck_interval = 1", &["  limit = 4"]);
     let script = [
         "echo \"numbers=$CI_CONCURRENT_ID/$CI_CONCURRENT_PROJECT_ID dir=$PWD\"",
-        "echo \"$CI_JOB_ID\" > owner",
+        "echo \"$$\" > owner",
         "sleep 0.4",
-        "test \"$(cat owner)\" = \"$CI_JOB_ID\"",
+        "test \"$(cat owner)\" = \"$$\"",
     ];
     let ids: Vec<u64> = (0..20)
         .map(|_| {
@@ -354,9 +354,9 @@ async fn jobs_of_one_project_from_gitlab_runner_mock_run_side_by_side() {
     .expect("config");
     let script = [
         "echo \"numbers=$CI_CONCURRENT_PROJECT_ID dir=$PWD\"",
-        "echo \"$CI_JOB_ID\" > owner",
+        "echo \"$$\" > owner",
         "sleep 0.4",
-        "test \"$(cat owner)\" = \"$CI_JOB_ID\"",
+        "test \"$(cat owner)\" = \"$$\"",
     ];
     let jobs: Vec<_> = (0..12)
         .map(|n| {
