@@ -27,7 +27,8 @@ pub struct TraceOptions {
     pub force_send_interval: Duration,
     /// Largest PATCH body (1 MiB).
     pub max_patch_size: usize,
-    /// Unacknowledged bytes held before the output channel is no longer read (8 MiB).
+    /// Unacknowledged bytes held before the output channel is no longer read (2 MiB: the
+    /// 1 MiB PATCH in flight and the next one, read while it travels).
     pub max_buffered: u64,
     /// Final-update tries (10).
     pub final_update_tries: u32,
@@ -44,7 +45,7 @@ impl Default for TraceOptions {
             update_interval: Duration::from_secs(3),
             force_send_interval: Duration::from_secs(30),
             max_patch_size: 1024 * 1024,
-            max_buffered: 8 * 1024 * 1024,
+            max_buffered: 2 * 1024 * 1024,
             final_update_tries: 10,
             final_update_deadline: Duration::from_secs(3600),
             spill_dir: None,
