@@ -62,33 +62,10 @@ fi
 BASH_IMAGE=gitlab-runner-rs-test/bash:latest
 HELPER_IMAGE=gitlab-runner-rs-test/helper:latest
 
-# Copies the shared libraries `ldd` lists for each ELF file given into $rootfs.
-copy_libs() {
-  local rootfs=$1
-  shift
-  local file lib
-  for file in "$@"; do
-    for lib in $(ldd "$file" 2>/dev/null | grep -o '/[^ ]*' || true); do
-      if [ ! -e "$rootfs$lib" ]; then
-        mkdir -p "$rootfs$(dirname "$lib")"
-        cp -L "$lib" "$rootfs$lib"
-      fi
-    done
-  done
-}
-
-# Copies each ELF file given, and its shared libraries, into $rootfs.
-copy_with_libs() {
-  local rootfs=$1
-  shift
-  local file
-  for file in "$@"; do
-    [ -e "$file" ] || continue
-    mkdir -p "$rootfs$(dirname "$file")"
-    cp -aL "$file" "$rootfs$file"
-    copy_libs "$rootfs" "$file"
-  done
-}
+# Root filesystems from the host's packages: rootfs_copy (files with their libraries) and
+# rootfs_copy_libs, shared with build-images.sh.
+# shellcheck source=scripts/rootfs-lib.sh
+. "$(dirname "$0")/rootfs-lib.sh"
 
 build_bash_image() {
   local rootfs
@@ -102,19 +79,19 @@ build_bash_image() {
     [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
   done
   # bash and git with their libraries; git's helper programs keep their hard links.
-  copy_with_libs "$rootfs" /bin/bash
+  rootfs_copy "$rootfs" /bin/bash
   ln -sf /bin/bash "$rootfs/usr/bin/bash"
   local git_bin git_exec
   git_bin=$(command -v git)
   git_exec=$(git --exec-path)
-  copy_with_libs "$rootfs" "$git_bin"
+  rootfs_copy "$rootfs" "$git_bin"
   [ "$git_bin" = /usr/bin/git ] || ln -sf "$git_bin" "$rootfs/usr/bin/git"
   mkdir -p "$rootfs$git_exec"
   tar -C / -cf - "${git_exec#/}" | tar -C "$rootfs" -xf -
   local helper
   for helper in "$git_exec"/*; do
     if [ -f "$helper" ] && head -c 4 "$helper" | grep -q ELF; then
-      copy_libs "$rootfs" "$helper"
+      rootfs_copy_libs "$rootfs" "$helper"
     fi
   done
   # The runtime libraries of a glibc-linked Rust binary, so the runner's own binary,
@@ -160,8 +137,6 @@ build_busybox_helper_image() {
   local rootfs
   rootfs=$(mktemp -d)
   trap 'rm -rf "$rootfs"' RETURN
-  # shellcheck source=scripts/rootfs-lib.sh
-  . "$(dirname "$0")/rootfs-lib.sh"
   rootfs_base "$rootfs"
   cp /bin/bash-static "$rootfs/bin/bash"
   ln -sf /bin/bash "$rootfs/usr/bin/bash"
