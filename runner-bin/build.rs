@@ -1,51 +1,12 @@
-//! Records build facts (git revision and branch, build time) for `--version`,
-//! the User-Agent and `gitlab_runner_version_info`, and lays out the release binary for a
-//! small idle footprint (see [`link_for_small_idle_footprint`]).
+//! Lays out the release binary for a small idle footprint (see
+//! [`link_for_small_idle_footprint`]). The build facts of `--version` are recorded by
+//! `runner-agent`'s build script.
 
 use std::process::Command;
 
-fn git(args: &[&str]) -> Option<String> {
-    let output = Command::new("git").args(args).output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(output.stdout).ok()?;
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
 fn main() {
-    let revision = git(&["rev-parse", "--short=8", "HEAD"]).unwrap_or_else(|| "HEAD".to_owned());
-    let branch =
-        git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-    // The commit's date, not the wall clock: the same source builds the same binary.
-    let built = git(&[
-        "show",
-        "-s",
-        "--format=%cd",
-        "--date=format:%Y-%m-%dT%H:%M:%S%z",
-        "HEAD",
-    ])
-    .unwrap_or_else(|| "unknown".to_owned());
-    let rustc = rustc_version();
-    println!("cargo:rustc-env=RUNNER_BUILD_REVISION={revision}");
-    println!("cargo:rustc-env=RUNNER_BUILD_BRANCH={branch}");
-    println!("cargo:rustc-env=RUNNER_BUILD_TIME={built}");
-    println!(
-        "cargo:rustc-env=RUNNER_BUILD_RUSTC={}",
-        rustc.as_deref().unwrap_or("unknown")
-    );
-    // Re-run when HEAD moves (a checkout) or the branch it names gets a commit, so ordinary
-    // edits do not rebuild the binary twice.
-    println!("cargo:rerun-if-changed=../.git/HEAD");
-    if let Ok(head) = std::fs::read_to_string("../.git/HEAD")
-        && let Some(reference) = head.trim().strip_prefix("ref: ")
-        && std::path::Path::new("../.git").join(reference).exists()
-    {
-        println!("cargo:rerun-if-changed=../.git/{reference}");
-    }
     println!("cargo:rerun-if-changed=build.rs");
-    link_for_small_idle_footprint(rustc.as_deref());
+    link_for_small_idle_footprint(rustc_version().as_deref());
 }
 
 /// Release builds on x86_64 Linux/glibc: an idle `run` keeps resident every page of code it

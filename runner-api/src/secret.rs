@@ -39,7 +39,7 @@ impl Token {
     /// The short form used in logs and metric labels: known prefixes removed,
     /// then the first 9 characters.
     pub fn short(&self) -> String {
-        short_token(&self.0)
+        runner_core::short_token(&self.0).to_owned()
     }
 }
 
@@ -74,42 +74,12 @@ impl<'de> Deserialize<'de> for Token {
     }
 }
 
-fn short_token(token: &str) -> String {
-    let partition_prefixes = ["t1_", "t2_", "t3_"];
-    let mut rest = token;
-    if let Some(stripped) = rest.strip_prefix("glrt-") {
-        rest = stripped;
-        for prefix in partition_prefixes {
-            if let Some(stripped) = rest.strip_prefix(prefix) {
-                rest = stripped;
-                break;
-            }
-        }
-    } else if let Some(stripped) = partition_prefixes
-        .iter()
-        .find_map(|prefix| rest.strip_prefix(prefix))
-    {
-        rest = stripped;
-    } else if let Some(stripped) = rest
-        .strip_prefix("glrtr-")
-        .or_else(|| rest.strip_prefix("glcbt-"))
-    {
-        rest = stripped;
-    } else if rest.len() >= 9
-        && rest.starts_with("GR")
-        && rest.as_bytes()[2..9].iter().all(u8::is_ascii_hexdigit)
-    {
-        rest = &rest[9..];
-    }
-    rest.chars().take(9).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(input: &str, expected: &str) {
-        assert_eq!(short_token(input), expected, "short form of {input}");
+        assert_eq!(Token::new(input).short(), expected, "short form of {input}");
     }
 
     #[test]

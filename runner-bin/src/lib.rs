@@ -1,32 +1,23 @@
 //! The library half of the `gitlab-runner-rs` binary: command-line parsing, logging,
-//! signals and the job-fetching loop that wire the library crates into a runner.
+//! signals and service commands around `runner-agent`, which holds the engine.
 //!
 //! `main.rs` stays a few lines; everything testable lives here. Start from [`main_entry`].
 
 mod cli;
 mod commands;
 mod config_file;
-mod coordinator;
 mod custom_flags;
-mod docker_settings;
-mod executors;
 mod health_check;
 mod helper_commands;
-mod job_refusal;
-mod job_runner;
-mod job_spec;
-mod limiter;
 mod local_coordinator;
 mod logging;
-mod poller;
 mod section_flags;
 mod service;
 mod signals;
-mod slots;
-mod transfer_scripts;
-mod version;
 
 use std::process::ExitCode;
+
+use runner_agent::version;
 
 /// Parses the command line, runs the command and maps the result to upstream's exit
 /// statuses: 0 on success, 1 on any fatal error (cli.md 1.4).

@@ -1,32 +1,20 @@
 //! `run`: the multi-runner service (cli.md 2). Loads and locks the config, serves metrics,
-//! keeps one poller per `[[runners]]` entry, reloads on change or SIGHUP without touching
-//! running jobs (F4), and shuts down as the signals of cli.md 2.3 ask.
+//! and drives a `runner_agent::Agent` with the signals of cli.md 2.3 (SIGHUP reloads, a
+//! signal during a forceful shutdown exits at once).
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
-use std::time::Duration;
 
-use runner_config::{Config, ConfigLock, ReloadEvent, Reloader, RunnerConfig};
+use runner_agent::{Agent, AgentError, Shutdown, version};
+use runner_config::{Config, ConfigLock};
 use runner_metrics::{
-    BuildInfo, ErrorLevel, ListenAddress, Metrics, MetricsServer, ProcessState, Registry,
-    RunnerLabels, ServerState,
+    BuildInfo, ErrorLevel, ListenAddress, Metrics, MetricsServer, Registry, ServerState,
 };
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio::sync::watch;
 
 use crate::cli::RunArgs;
-use crate::executors::JobExecutor;
-use crate::job_runner::JobContext;
-use crate::limiter::Limiter;
-use crate::poller::Poller;
-use crate::signals::{self, Request, Shutdown};
-use crate::slots::RunnerSlots;
-use crate::{config_file, coordinator, version};
-
-/// Upstream checks the file for changes every 3 seconds (config-toml.md §1.4).
-const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(3);
+use crate::config_file;
+use crate::signals::{self, Request};
 
 /// Runs the service until a stop signal; the exit status follows cli.md 1.4.
 pub(crate) fn run(args: RunArgs) -> ExitCode {
@@ -70,7 +58,7 @@ async fn run_service(args: RunArgs) -> ExitCode {
         }
     };
     let mut config = loaded.config;
-    expand_env(&mut config);
+    config.expand_env(|name| std::env::var(name).ok());
 
     let shutdown = Shutdown::new();
     let mut registry = Registry::default();
@@ -85,7 +73,7 @@ async fn run_service(args: RunArgs) -> ExitCode {
         counted.workers().error(level);
     });
     let listen_override = args.listen_address.clone();
-    let mut metrics_server = match start_metrics(
+    let metrics_server = match start_metrics(
         &config,
         listen_override.as_deref(),
         registry,
@@ -108,283 +96,66 @@ async fn run_service(args: RunArgs) -> ExitCode {
         }
     };
 
-    let mut service = Service::new(
-        config_file::system_id(&config_path),
-        metrics.clone(),
-        shutdown.clone(),
-    );
-    // Before any poller starts: a sweep cannot tell a leftover from a running job (D6).
-    crate::docker_settings::sweep_docker_leftovers(&config, &service.system_id).await;
-    service.apply(&config);
-    metrics.set_process_state(ProcessState::Running);
-    metrics.set_ready(true);
-    let mut reloader = Reloader::with_config(config_path.clone(), config);
-
-    // The main loop: reload on change or SIGHUP until a stop signal.
-    loop {
+    let agent = Agent::builder(config)
+        .metrics(metrics)
+        .system_id(config_file::system_id(&config_path))
+        .reload_from(config_path)
+        .build();
+    let reload = agent.reload_handle();
+    let rebind = tokio::spawn(follow_listen_address(
+        agent.config_updates(),
+        metrics_server,
+        listen_override,
+    ));
+    let run = agent.run(shutdown);
+    tokio::pin!(run);
+    let mut signals_open = true;
+    let status = loop {
         tokio::select! {
-            biased;
-            request = requests.recv() => match request {
-                Some(Request::Reload) => reload(&mut reloader, &mut service, &mut metrics_server, listen_override.as_deref(), true).await,
-                Some(Request::ForceExit(signal)) => return forced_exit(signal),
-                None => break,
+            result = &mut run => break match result {
+                Ok(()) => finished(),
+                Err(AgentError::ShutdownTimedOut) => {
+                    tracing::warn!("Forceful shutdown not finished properly");
+                    tracing::error!("Service run failed");
+                    ExitCode::FAILURE
+                }
             },
-            () = shutdown.stop.cancelled() => break,
-            () = tokio::time::sleep(RELOAD_CHECK_INTERVAL) => {
-                reload(&mut reloader, &mut service, &mut metrics_server, listen_override.as_deref(), false).await;
-            }
+            request = requests.recv(), if signals_open => match request {
+                Some(Request::Reload) => reload.notify_one(),
+                Some(Request::ForceExit(signal)) => return forced_exit(signal),
+                // The handler task ended: no more signals will come; the agent goes on.
+                None => signals_open = false,
+            },
         }
-    }
-
-    metrics.set_ready(false);
-    let timeout = reloader.config().effective_shutdown_timeout();
-    let status = service.shut_down(&shutdown, &mut requests, timeout).await;
-    if let Some(server) = metrics_server {
+    };
+    // The agent is gone, so is its configuration channel: the task returns the server.
+    if let Ok(Some(server)) = rebind.await {
         server.shutdown().await;
     }
     status
 }
 
-/// The set of runner entries being polled, and the capacity they share.
-struct Service {
-    system_id: String,
-    metrics: Metrics,
-    shutdown: Shutdown,
-    concurrent: Limiter,
-    jobs: TaskTracker,
-    pollers: TaskTracker,
-    /// Per token: the entry being polled and the token that retires its pollers.
-    active: HashMap<String, ActiveRunner>,
-    /// Per token: limits and slot numbers, kept across reloads.
-    slots: HashMap<String, RunnerSlots>,
-}
-
-struct ActiveRunner {
-    /// Shared with the pollers: a `RunnerConfig` is several kilobytes.
-    runner: Arc<RunnerConfig>,
-    check_interval: Duration,
-    connection_max_age: Option<Duration>,
-    retire: CancellationToken,
-}
-
-impl Service {
-    fn new(system_id: String, metrics: Metrics, shutdown: Shutdown) -> Self {
-        Self {
-            system_id,
-            metrics,
-            shutdown,
-            concurrent: Limiter::new(1),
-            jobs: TaskTracker::new(),
-            pollers: TaskTracker::new(),
-            active: HashMap::new(),
-            slots: HashMap::new(),
+/// Moves the metrics server to the `listen_address` of each reloaded configuration (unless
+/// `--listen-address` fixed it); returns the server when the agent is done.
+async fn follow_listen_address(
+    mut updates: watch::Receiver<Arc<Config>>,
+    mut server: Option<MetricsServer>,
+    listen_override: Option<String>,
+) -> Option<MetricsServer> {
+    while updates.changed().await.is_ok() {
+        let config = Arc::clone(&updates.borrow_and_update());
+        let Some(server) = &mut server else { continue };
+        if let Some(address) = listen_override
+            .as_deref()
+            .or(Some(config.listen_address.as_str()))
+            .filter(|a| !a.is_empty())
+            .and_then(|a| ListenAddress::parse(a).ok())
+            && let Err(error) = server.rebind(&address, None).await
+        {
+            tracing::error!(error = %error, "could not apply the new listen_address; metrics stay on the old one");
         }
     }
-
-    /// Makes the pollers match `config`: new entries start, removed or changed ones are
-    /// retired after their current request, unchanged ones keep running. Jobs already
-    /// running keep the settings they started with.
-    fn apply(&mut self, config: &Config) {
-        let check_interval = config.effective_check_interval();
-        let connection_max_age = config.effective_connection_max_age();
-        let wanted: HashMap<String, &RunnerConfig> = config
-            .runners
-            .iter()
-            .filter(|runner| !runner.token.is_empty())
-            .map(|runner| (runner.token.expose().to_owned(), runner))
-            .collect();
-        self.active.retain(|token, active| {
-            let keep = wanted.get(token).is_some_and(|runner| {
-                **runner == *active.runner
-                    && active.check_interval == check_interval
-                    && active.connection_max_age == connection_max_age
-            });
-            if !keep {
-                active.retire.cancel();
-            }
-            keep
-        });
-        // Capacity grows only after changed pollers are retired: a retired poller waiting for
-        // a permit must not take the new one and run a job with the settings it replaces.
-        self.concurrent.resize(config.effective_concurrent());
-        self.metrics.workers().set_concurrent(config.concurrent);
-        for (token, runner) in wanted {
-            if self.active.contains_key(&token) {
-                continue;
-            }
-            if !JobExecutor::supports(runner.executor) {
-                tracing::error!(
-                    runner = %runner.short_token(),
-                    executor = runner.executor.map(|e| e.as_str()).unwrap_or(""),
-                    "Runner's executor is not supported by this build; not requesting jobs for it"
-                );
-                continue;
-            }
-            let limit = runner.effective_limit().map_or(0, |limit| limit as usize);
-            let slots = self
-                .slots
-                .entry(token.clone())
-                .or_insert_with(|| RunnerSlots::new(limit))
-                .clone();
-            slots.resize(limit);
-            let labels = RunnerLabels::new(
-                runner.short_token(),
-                runner.name.clone(),
-                self.system_id.clone(),
-            );
-            self.metrics.runner_seen(&labels);
-            self.metrics.workers().set_limit(&labels, runner.limit);
-            // Retry waits end with the process, not with a stop signal: during a SIGQUIT
-            // drain the running jobs' updates still honour `Retry-After` (the pollers stop
-            // their own pending requests).
-            let client = match coordinator::client(
-                runner,
-                Some((self.metrics.clone(), labels.clone())),
-                CancellationToken::new(),
-                connection_max_age,
-            ) {
-                Ok(client) => client,
-                Err(error) => {
-                    tracing::error!(runner = %runner.short_token(), error = %error, "Checking for jobs... client error");
-                    continue;
-                }
-            };
-            let retire = CancellationToken::new();
-            let runner = Arc::new(runner.clone());
-            let poller = Poller {
-                context: JobContext {
-                    client,
-                    info: coordinator::info(&runner),
-                    runner: Arc::clone(&runner),
-                    system_id: self.system_id.clone(),
-                    abort: self.shutdown.abort.clone(),
-                    interruption: self.shutdown.interruption.clone(),
-                    trace_dir: Some(std::env::temp_dir()),
-                    metrics: Some((self.metrics.clone(), labels)),
-                },
-                concurrent: self.concurrent.clone(),
-                slots,
-                check_interval,
-                retire: retire.clone(),
-                stop: self.shutdown.stop.clone(),
-                jobs: self.jobs.clone(),
-                taken: Arc::new(AtomicU32::new(0)),
-                max_jobs: 0,
-            };
-            poller.spawn(&self.pollers);
-            self.active.insert(
-                token,
-                ActiveRunner {
-                    runner,
-                    check_interval,
-                    connection_max_age,
-                    retire,
-                },
-            );
-        }
-        tracing::info!(
-            builds = self.concurrent.in_use(),
-            max_builds = config.concurrent,
-            "Configuration loaded"
-        );
-    }
-
-    /// Waits for running jobs: without limit after SIGQUIT, within `shutdown_timeout`
-    /// once jobs were aborted (SIGTERM/SIGINT, also arriving during a graceful wait).
-    async fn shut_down(
-        self,
-        shutdown: &Shutdown,
-        requests: &mut tokio::sync::mpsc::UnboundedReceiver<Request>,
-        timeout: Duration,
-    ) -> ExitCode {
-        self.pollers.close();
-        self.jobs.close();
-        self.metrics
-            .set_process_state(if shutdown.abort.is_cancelled() {
-                ProcessState::ForcefulShutdown
-            } else {
-                ProcessState::GracefulShutdown
-            });
-        let jobs = self.jobs.clone();
-        let wait_all = async move {
-            self.pollers.wait().await;
-            jobs.wait().await;
-        };
-        tokio::pin!(wait_all);
-        // Graceful phase: no deadline, but a SIGTERM/SIGINT moves on to the forceful one.
-        if !shutdown.abort.is_cancelled() {
-            loop {
-                tokio::select! {
-                    biased;
-                    () = &mut wait_all => return finished(),
-                    request = requests.recv() => {
-                        if let Some(Request::ForceExit(signal)) = request { return forced_exit(signal); }
-                    }
-                    () = shutdown.abort.cancelled() => break,
-                }
-            }
-        }
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                biased;
-                () = &mut wait_all => return finished(),
-                request = requests.recv() => {
-                    if let Some(Request::ForceExit(signal)) = request { return forced_exit(signal); }
-                }
-                () = &mut deadline => {
-                    tracing::warn!("shutdown timed out");
-                    tracing::warn!("Forceful shutdown not finished properly");
-                    tracing::error!("Service run failed");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-    }
-}
-
-/// Reloads the file when it changed (or always, after SIGHUP) and applies what changed.
-async fn reload(
-    reloader: &mut Reloader,
-    service: &mut Service,
-    metrics_server: &mut Option<MetricsServer>,
-    listen_override: Option<&str>,
-    forced: bool,
-) {
-    let event = if forced {
-        reloader.reload()
-    } else {
-        reloader.poll()
-    };
-    match event {
-        ReloadEvent::Unchanged => {}
-        ReloadEvent::Reloaded(loaded) => {
-            config_file::log_warnings(&loaded);
-            service.metrics.workers().config_loaded();
-            let mut config = loaded.config;
-            expand_env(&mut config);
-            service.apply(&config);
-            if let Some(server) = metrics_server {
-                if let Some(address) = listen_override
-                    .or(Some(config.listen_address.as_str()))
-                    .filter(|a| !a.is_empty())
-                    .and_then(|a| ListenAddress::parse(a).ok())
-                {
-                    match server.rebind(&address, None).await {
-                        Ok(()) => {}
-                        Err(error) => {
-                            tracing::error!(error = %error, "could not apply the new listen_address; metrics stay on the old one")
-                        }
-                    }
-                }
-            }
-        }
-        ReloadEvent::Rejected(error) => {
-            service.metrics.workers().config_loading_failed();
-            tracing::error!("Failed to load config {error}");
-        }
-    }
+    server
 }
 
 /// Starts the metrics server when `listen_address` (or `--listen-address`) is set. An
@@ -411,11 +182,6 @@ async fn start_metrics(
         .map_err(|error| format!("Failed to create listener for metrics server: {error}"))?;
     tracing::info!(address = %server.local_addr(), "Metrics server listening");
     Ok(Some(server))
-}
-
-/// `url` and `token` may reference environment variables (`$VAR`), as upstream allows.
-fn expand_env(config: &mut Config) {
-    config.expand_env(|name| std::env::var(name).ok());
 }
 
 fn build_info() -> BuildInfo {

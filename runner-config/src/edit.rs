@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 use crate::load::{LoadError, Loaded};
-use crate::runner::{RunnerConfig, shorten_token};
+use crate::runner::RunnerConfig;
 use crate::timestamp::Timestamp;
+use runner_core::short_token as shorten_token;
 
 /// `config.toml` as text that can be edited without disturbing the user's formatting.
 ///

@@ -2,11 +2,12 @@
 //!
 //! [`DockerExecutor`] implements `runner_executor::Backend`: `runner_executor::run_job` drives it
 //! through upstream's stages, and this crate supplies the containers. Start from
-//! [`DockerSettings`] (the `[runners.docker]` values, filled by `runner-bin`), build a
-//! [`DockerExecutor`], and call [`sweep_leftovers`] once at start-up.
+//! [`DockerSettings::from_config`] (the `[runners.docker]` section of `runner-config`, or
+//! [`docker_executor`] for a whole `[[runners]]` entry), build a [`DockerExecutor`], and call
+//! [`sweep_leftovers`] (or [`sweep_docker_leftovers`]) once at start-up.
 //!
-//! What it deliberately does *not* do: talk to GitLab, read `config.toml` or environment
-//! variables (`DOCKER_HOST`, `DOCKER_AUTH_CONFIG` are resolved by the caller and passed in), or
+//! What it deliberately does *not* do: talk to GitLab, read the process environment outside
+//! [`from_config`'s](docker_executor) injected reader (`DOCKER_HOST`, `DOCKER_AUTH_CONFIG`), or
 //! expose bollard types.
 //!
 //! # Design (copied into ARCHITECTURE.md)
@@ -107,6 +108,7 @@ mod engine;
 mod error;
 mod exec;
 mod executor;
+mod from_config;
 mod helper;
 mod names;
 mod policy;
@@ -124,6 +126,7 @@ mod units;
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use executor::DockerExecutor;
+pub use from_config::{docker_executor, process_env, sweep_docker_leftovers};
 pub use helper::{
     HELPER_BINARY_LABEL, HELPER_BINARY_PATH, HELPER_IMAGE_REPOSITORY, default_helper_image,
     helper_archive_dirs,

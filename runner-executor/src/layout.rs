@@ -89,35 +89,8 @@ fn config_error(message: impl Into<String>) -> JobFailure {
     JobFailure::new(FailureReason::RunnerConfigurationError, message)
 }
 
-/// The short token (§2.4): known prefixes stripped, then the first 9 characters.
-///
-/// ```
-/// assert_eq!(runner_executor::short_token("glrt-t1_abcdefghijklmnop"), "abcdefghi");
-/// assert_eq!(runner_executor::short_token("GR1348941zyxwvutsrq"), "zyxwvutsr");
-/// ```
-pub fn short_token(token: &str) -> String {
-    let mut rest = token;
-    if let Some(stripped) = rest.strip_prefix("glrt-") {
-        rest = stripped;
-        for tier in ["t1_", "t2_", "t3_"] {
-            if let Some(stripped) = rest.strip_prefix(tier) {
-                rest = stripped;
-                break;
-            }
-        }
-    } else if let Some(stripped) = ["t1_", "t2_", "t3_", "glrtr-", "glcbt-"]
-        .iter()
-        .find_map(|p| rest.strip_prefix(p))
-    {
-        rest = stripped;
-    } else if rest.len() >= 9
-        && rest.starts_with("GR")
-        && rest.as_bytes()[2..9].iter().all(u8::is_ascii_hexdigit)
-    {
-        rest = &rest[9..];
-    }
-    rest.chars().take(9).collect()
-}
+/// The short token (§2.4), one definition for every crate.
+pub use runner_core::short_token;
 
 /// The URL without `user:password@`.
 pub(crate) fn strip_userinfo(url: &str) -> String {

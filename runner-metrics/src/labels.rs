@@ -88,58 +88,8 @@ impl ApiEndpoint {
 }
 
 /// Runner-side reason of a failed job, the `failure_reason` label of
-/// `gitlab_runner_failed_jobs_total`.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum FailureReason {
-    /// The job script failed (also used when no reason is known).
-    ScriptFailure,
-    /// The runner or its executor failed.
-    RunnerSystemFailure,
-    /// The job ran longer than its timeout.
-    JobExecutionTimeout,
-    /// An image could not be pulled.
-    ImagePullFailure,
-    /// Anything else.
-    UnknownFailure,
-    /// The runner's configuration is invalid for this job.
-    RunnerConfigurationError,
-    /// A dependency outside the runner (registry, cluster) failed.
-    RunnerExternalDependencyFailure,
-    /// The runner process was interrupted.
-    RunnerInterrupted,
-    /// The job was canceled.
-    JobCanceled,
-}
-
-impl FailureReason {
-    /// Every reason, in upstream's order.
-    pub const ALL: [FailureReason; 9] = [
-        Self::ScriptFailure,
-        Self::RunnerSystemFailure,
-        Self::JobExecutionTimeout,
-        Self::ImagePullFailure,
-        Self::UnknownFailure,
-        Self::RunnerConfigurationError,
-        Self::RunnerExternalDependencyFailure,
-        Self::RunnerInterrupted,
-        Self::JobCanceled,
-    ];
-
-    /// The label value upstream uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ScriptFailure => "script_failure",
-            Self::RunnerSystemFailure => "runner_system_failure",
-            Self::JobExecutionTimeout => "job_execution_timeout",
-            Self::ImagePullFailure => "image_pull_failure",
-            Self::UnknownFailure => "unknown_failure",
-            Self::RunnerConfigurationError => "runner_configuration_error",
-            Self::RunnerExternalDependencyFailure => "runner_external_dependency_failure",
-            Self::RunnerInterrupted => "runner_interrupted",
-            Self::JobCanceled => "job_canceled",
-        }
-    }
-}
+/// `gitlab_runner_failed_jobs_total`: the one definition the executors and the agent use.
+pub use runner_core::FailureReason;
 
 /// How a job is executed, the `mode` label.
 #[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq)]

@@ -32,9 +32,9 @@ use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, When};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ExecArgs;
-use crate::executors::JobExecutor;
-use crate::job_runner::{self, JobContext, JobEnd};
 use crate::local_coordinator::{LocalCoordinator, TraceOutput, prepare_sources};
+use runner_agent::executors::JobExecutor;
+use runner_agent::job_runner::{self, JobContext, JobEnd};
 
 mod report;
 
@@ -155,11 +155,11 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
             .user_agent(runner_api::user_agent())
             .build()
             .context("could not build the coordinator client")?,
-        info: crate::coordinator::info(&runner),
+        info: runner_agent::coordinator::info(&runner),
         runner: Arc::new(runner),
         system_id: runner_api::generate_system_id(&mut rand::rng()),
         abort: abort.clone(),
-        interruption: runner_executor::Interruption::default(),
+        interruption: Default::default(),
         trace_dir: Some(std::env::temp_dir()),
         metrics: None,
     };

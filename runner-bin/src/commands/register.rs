@@ -19,7 +19,9 @@ use runner_config::{ConfigDocument, Executor, RunnerConfig, RunnerSelector, Secr
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RegisterArgs;
-use crate::{config_file, coordinator};
+use runner_agent::coordinator;
+
+use crate::config_file;
 
 mod prompts;
 mod template;

@@ -10,7 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::registration::{expires_at, log_mode_banner, log_request_error, now, runtime};
 use crate::cli::ResetTokenArgs;
-use crate::{config_file, coordinator};
+use runner_agent::coordinator;
+
+use crate::config_file;
 
 /// Runs `reset-token`: 1 when the runner is not found, the reset fails, or the file cannot
 /// be read or written; with `--all-runners` per-runner failures are only logged.

@@ -2,25 +2,18 @@
 //! `--runner NAME`), one at a time, without reload or metrics (cli.md §9).
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runner_config::{Executor, RunnerConfig, Secret};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use runner_agent::executors::JobExecutor;
+use runner_agent::{Agent, Shutdown};
+use runner_config::{Config, Executor, RunnerConfig, Secret};
 
 use crate::cli::{RunSingleArgs, RunnerArgs};
-use crate::executors::JobExecutor;
-use crate::job_runner::JobContext;
-use crate::limiter::Limiter;
-use crate::poller::Poller;
-use crate::signals::{self, Request, Shutdown};
-use crate::slots::RunnerSlots;
-use crate::{config_file, coordinator};
+use crate::config_file;
+use crate::signals::{self, Request};
 
 /// Upstream waits a fixed 3 s after an empty answer here, not `check_interval`.
-const IDLE_PAUSE: Duration = Duration::from_secs(3);
+const IDLE_PAUSE_SECONDS: i64 = 3;
 
 /// Runs `run-single` until `--max-builds`, `--wait-timeout` or a signal.
 pub(crate) fn run(args: RunSingleArgs) -> ExitCode {
@@ -55,114 +48,42 @@ async fn run_jobs(args: RunSingleArgs, runner: RunnerConfig) -> ExitCode {
         tracing::error!("could not install signal handlers");
         return ExitCode::FAILURE;
     };
-    let system_id = match &args.runner_name {
-        Some(_) => config_file::system_id(&config_file::resolve_path(&args.config)),
-        None => runner_api::generate_system_id(&mut rand::rng()),
-    };
-    // Not tied to the stop signal: a drained job's updates still retry (as in `run`).
-    let client = match coordinator::client(
-        &runner,
-        None,
-        CancellationToken::new(),
-        runner_config::Config::default().effective_connection_max_age(),
-    ) {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(error = %error, "Checking for jobs... client error");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runner = Arc::new(runner);
-    let jobs = TaskTracker::new();
-    let pollers = TaskTracker::new();
-    let taken = Arc::new(AtomicU32::new(0));
-    let max_jobs = u32::try_from(args.max_builds).unwrap_or(u32::MAX);
-    Poller {
-        context: JobContext {
-            client,
-            info: coordinator::info(&runner),
-            runner: Arc::clone(&runner),
-            system_id,
-            abort: shutdown.abort.clone(),
-            interruption: shutdown.interruption.clone(),
-            trace_dir: Some(std::env::temp_dir()),
-            metrics: None,
-        },
-        // One job at a time.
-        concurrent: Limiter::new(1),
-        slots: RunnerSlots::new(1),
-        check_interval: IDLE_PAUSE,
-        retire: shutdown.stop.child_token(),
-        stop: shutdown.stop.clone(),
-        jobs: jobs.clone(),
-        taken: Arc::clone(&taken),
-        max_jobs,
+    let mut builder = Agent::builder(Config {
+        runners: vec![runner],
+        check_interval: IDLE_PAUSE_SECONDS,
+        ..Config::default()
+    })
+    .single(
+        u32::try_from(args.max_builds).unwrap_or(u32::MAX),
+        (args.wait_timeout > 0).then(|| Duration::from_secs(args.wait_timeout)),
+    )
+    .shutdown_timeout(Duration::from_secs(args.shutdown_timeout));
+    if args.runner_name.is_some() {
+        builder = builder.system_id(config_file::system_id(&config_file::resolve_path(
+            &args.config,
+        )));
     }
-    .spawn(&pollers);
-
-    let wait_timeout = (args.wait_timeout > 0).then(|| Duration::from_secs(args.wait_timeout));
-    let mut last_activity = Instant::now();
-    let mut seen_jobs = 0;
-    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    let run = builder.build().run(shutdown);
+    tokio::pin!(run);
+    let mut signals_open = true;
     loop {
         tokio::select! {
-            biased;
-            request = requests.recv() => match request {
+            result = &mut run => return match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            },
+            request = requests.recv(), if signals_open => match request {
                 Some(Request::ForceExit(signal)) => {
                     tracing::error!("forced exit: {signal}");
                     return ExitCode::FAILURE;
                 }
                 Some(Request::Reload) => {}
-                None => break,
+                None => signals_open = false,
             },
-            () = shutdown.stop.cancelled() => break,
-            _ = ticker.tick() => {
-                let count = taken.load(Ordering::SeqCst);
-                if count != seen_jobs || !jobs.is_empty() {
-                    seen_jobs = count;
-                    last_activity = Instant::now();
-                }
-                if max_jobs > 0 && count >= max_jobs && jobs.is_empty() {
-                    tracing::info!("This runner has processed its build limit, so now exiting");
-                    shutdown.stop.cancel();
-                    break;
-                }
-                if let Some(timeout) = wait_timeout {
-                    if jobs.is_empty() && last_activity.elapsed() >= timeout {
-                        tracing::info!("This runner has not received a job in {} seconds, so now exiting", timeout.as_secs());
-                        shutdown.stop.cancel();
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    pollers.close();
-    jobs.close();
-    let drained = async {
-        pollers.wait().await;
-        jobs.wait().await;
-    };
-    tokio::pin!(drained);
-    if !shutdown.abort.is_cancelled() {
-        tracing::warn!("Requested quit, waiting for builds to finish");
-        tokio::select! {
-            biased;
-            () = &mut drained => return ExitCode::SUCCESS,
-            () = shutdown.abort.cancelled() => {}
-        }
-    }
-    tokio::select! {
-        biased;
-        () = &mut drained => ExitCode::SUCCESS,
-        () = tokio::time::sleep(Duration::from_secs(args.shutdown_timeout)) => {
-            tracing::error!("shutdown timed out");
-            ExitCode::FAILURE
         }
     }
 }
 
-/// The runner entry: from the config file with `--runner`, else from the flags.
 fn runner_from(args: &RunSingleArgs) -> Result<RunnerConfig, String> {
     if let Some(name) = &args.runner_name {
         let path = config_file::resolve_path(&args.config);

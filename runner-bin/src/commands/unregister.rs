@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::registration::{log_mode_banner, log_request_error, runtime};
 use crate::cli::UnregisterArgs;
-use crate::{config_file, coordinator};
+use runner_agent::coordinator;
+
+use crate::config_file;
 
 /// Runs `unregister`: 1 when the selected runner is missing or GitLab refused; with
 /// `--all-runners` failures are logged and the exit status is 0.

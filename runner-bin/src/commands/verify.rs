@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::registration::{log_mode_banner, log_request_error, runtime};
 use crate::cli::VerifyArgs;
-use crate::{config_file, coordinator};
+use runner_agent::coordinator;
+
+use crate::config_file;
 
 /// Runs `verify`: 1 when a selector matches nothing, or a runner was rejected and
 /// `--delete` was not given; 0 otherwise.

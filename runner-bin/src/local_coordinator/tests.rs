@@ -49,7 +49,7 @@ async fn a_job_life_is_recorded_and_its_trace_printed_line_by_line() {
     coordinator.add_job(1);
     let client = ClientBuilder::new(coordinator.url()).build().unwrap();
     let token = Token::new("job-token-1");
-    let info = crate::coordinator::info(&RunnerConfig::default());
+    let info = runner_agent::coordinator::info(&RunnerConfig::default());
     assert_eq!(
         client.commit_job(1, &token, &info).await,
         CommitOutcome::Run

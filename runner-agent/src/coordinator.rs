@@ -16,7 +16,7 @@ use crate::version;
 /// A client for `runner`'s coordinator, with TLS files, proxies from the environment (C5),
 /// our User-Agent (C11), and request statuses counted into `metrics` when given.
 /// Connections are renewed after `connection_max_age` (the global setting; `None` keeps them).
-pub(crate) fn client(
+pub fn client(
     runner: &RunnerConfig,
     labels: Option<(Metrics, RunnerLabels)>,
     shutdown: CancellationToken,
@@ -45,7 +45,7 @@ pub(crate) fn client(
 }
 
 /// The `info` object sent with every request of `runner` (coordinator-api.md §4).
-pub(crate) fn info(runner: &RunnerConfig) -> RunnerInfo {
+pub fn info(runner: &RunnerConfig) -> RunnerInfo {
     let executor = runner.executor.map(|e| e.as_str()).unwrap_or("shell");
     let shell = if runner.shell.is_empty() {
         "bash"
@@ -63,7 +63,7 @@ pub(crate) fn info(runner: &RunnerConfig) -> RunnerInfo {
 /// `true`. Payload fields behind a `false` (`vault_secrets`, `job_inputs`,
 /// `native_steps_integration`, docker `executor_opts`) fail the job before it runs
 /// (`job_refusal`), in case a server sends them anyway.
-pub(crate) fn features(executor: Option<Executor>) -> Features {
+pub fn features(executor: Option<Executor>) -> Features {
     let containers = matches!(executor, Some(Executor::Docker | Executor::Kubernetes));
     Features {
         variables: true,

@@ -14,7 +14,7 @@ use runner_executor_shell::ShellExecutor;
 
 /// One job's executor.
 #[derive(Debug)]
-pub(crate) enum JobExecutor {
+pub enum JobExecutor {
     /// `executor = "shell"`: bash on this host.
     Shell(ShellExecutor),
     /// `executor = "kubernetes"`: a build pod per job. The API client is made per job,
@@ -33,7 +33,7 @@ pub(crate) enum JobExecutor {
 impl JobExecutor {
     /// Whether this build can run jobs of `executor`. The job loop does not ask the
     /// coordinator for jobs it could not run.
-    pub(crate) fn supports(executor: Option<ExecutorName>) -> bool {
+    pub fn supports(executor: Option<ExecutorName>) -> bool {
         matches!(
             executor,
             Some(
@@ -46,7 +46,7 @@ impl JobExecutor {
     }
 
     /// The executor for `runner`.
-    pub(crate) fn for_runner(runner: &RunnerConfig) -> Self {
+    pub fn for_runner(runner: &RunnerConfig) -> Self {
         let working_directory = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
         match runner.executor {
             Some(ExecutorName::Shell) => {
@@ -64,9 +64,9 @@ impl JobExecutor {
                     KubernetesSettings::from_config(&config),
                 )))
             }
-            Some(ExecutorName::Docker) => Self::Docker(crate::docker_settings::docker_executor(
+            Some(ExecutorName::Docker) => Self::Docker(runner_executor_docker::docker_executor(
                 runner,
-                crate::docker_settings::process_env,
+                runner_executor_docker::process_env,
             )),
             Some(ExecutorName::Custom) => Self::Custom(
                 CustomExecutor::new(
@@ -84,12 +84,7 @@ impl JobExecutor {
     }
 
     /// Runs `job` with upstream's stage order; always returns how it ended.
-    pub(crate) async fn run(
-        &self,
-        job: JobSpec,
-        trace: TraceWriter,
-        cancel: Cancellation,
-    ) -> Outcome {
+    pub async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
         match self {
             Self::Shell(shell) => run_job(shell, job, trace, cancel).await,
             Self::Kubernetes(access_and_settings) => {

@@ -16,19 +16,19 @@ use crate::version;
 
 /// Facts about this runner process that every job shows (header, `CI_RUNNER_*`).
 #[derive(Debug, Clone)]
-pub(crate) struct RunnerIdentity {
+pub struct RunnerIdentity {
     /// The system id (`s_` + 12 hex) of this runner manager.
-    pub(crate) system_id: String,
+    pub system_id: String,
     /// The slot of the job within its runner (`CI_CONCURRENT_ID`).
-    pub(crate) concurrent_id: u32,
+    pub concurrent_id: u32,
     /// The slot of the job among its runner's jobs of the same project
     /// (`CI_CONCURRENT_PROJECT_ID`), which names its project directory.
-    pub(crate) concurrent_project_id: u32,
+    pub concurrent_project_id: u32,
 }
 
 /// Builds the executor's job model from the coordinator's job and the runner's config,
 /// including the cache and artifact stage lines.
-pub(crate) fn from_wire(
+pub fn from_wire(
     job: &wire::JobResponse,
     runner: &RunnerConfig,
     identity: &RunnerIdentity,
@@ -84,7 +84,7 @@ pub(crate) fn from_wire(
 }
 
 /// The runner-side half of a job: what `config.toml` says about how jobs run.
-pub(crate) fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) -> RunnerSettings {
+pub fn runner_settings(runner: &RunnerConfig, identity: &RunnerIdentity) -> RunnerSettings {
     let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     RunnerSettings {
         name: runner.name.clone(),

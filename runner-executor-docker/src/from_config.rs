@@ -1,7 +1,7 @@
 //! `[runners.docker]` plus the process environment → the Docker executor's settings.
 //!
-//! `runner-executor-docker` reads neither `config.toml` nor environment variables, so the
-//! binary resolves both here: `DOCKER_HOST`, `DOCKER_CERT_PATH` and `DOCKER_TLS_VERIFY` when
+//! The executor itself reads neither `config.toml` nor environment variables; this module is
+//! where both are resolved, once per runner entry: `DOCKER_HOST`, `DOCKER_CERT_PATH` and `DOCKER_TLS_VERIFY` when
 //! `host` is empty (config-toml.md §5.2), the runner-level `DOCKER_AUTH_CONFIG` (the runner's
 //! `environment` entries, else the process environment), and the path of this binary, which
 //! the executor copies into the helper container for the artifacts and cache commands.
@@ -16,23 +16,23 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use runner_config::{Config, DockerConfig, Executor, RunnerConfig};
-use runner_executor_docker::{
+use crate::{
     ContainerOptions, DockerExecutor, DockerSettings, Engine, ServiceSettings, sweep_leftovers,
 };
+use runner_config::{Config, DockerConfig, Executor, RunnerConfig};
 
 /// How long the start-up sweep may take in total: an unreachable `tcp://` daemon must not
 /// hold up the runner for bollard's two-minute request timeout.
 const SWEEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The process environment, as the functions below read it.
-pub(crate) fn process_env(name: &str) -> Option<String> {
+pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
 /// The Docker executor for `runner`, or why its jobs must not run. `env` reads the process
 /// environment (a parameter so tests need not change the real one).
-pub(crate) fn docker_executor(
+pub fn docker_executor(
     runner: &RunnerConfig,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<DockerExecutor, String> {
@@ -52,16 +52,22 @@ pub(crate) fn docker_executor(
     // the daemon lacks the default helper image, the archive shipped next to it.
     settings.helper_binary = std::env::current_exe().ok();
     if let Some(executable) = &settings.helper_binary {
-        settings.helper_archive_dirs = runner_executor_docker::helper_archive_dirs(executable);
+        settings.helper_archive_dirs = crate::helper_archive_dirs(executable);
     }
     Ok(DockerExecutor::new(settings).with_docker_auth_config(docker_auth_config(runner, &env)))
 }
 
+impl DockerSettings {
+    /// Maps `[runners.docker]` to the executor's settings; `env` reads the process environment
+    /// (`DOCKER_HOST`, `DOCKER_CERT_PATH`, `DOCKER_TLS_VERIFY` when `host` is empty).
+    /// `helper_binary` stays unset.
+    pub fn from_config(config: &DockerConfig, env: impl Fn(&str) -> Option<String>) -> Self {
+        docker_settings(config, env)
+    }
+}
+
 /// Maps `config` to the executor's settings. `helper_binary` stays unset.
-pub(crate) fn docker_settings(
-    config: &DockerConfig,
-    env: impl Fn(&str) -> Option<String>,
-) -> DockerSettings {
+fn docker_settings(config: &DockerConfig, env: impl Fn(&str) -> Option<String>) -> DockerSettings {
     let from_env = |name: &str| env(name).filter(|value| !value.is_empty());
     // As the Docker client upstream uses: with no `host` in the file, the whole connection
     // (address and TLS) may come from the environment.
@@ -148,7 +154,7 @@ pub(crate) fn docker_settings(
 /// Removes, once at start-up, what Docker runners of `config` left behind when this process
 /// was killed (SIGKILL, power loss): objects labelled with a runner's short token and
 /// `system_id`. Errors are logged; the runner starts anyway.
-pub(crate) async fn sweep_docker_leftovers(config: &Config, system_id: &str) {
+pub async fn sweep_docker_leftovers(config: &Config, system_id: &str) {
     let mut sweeps = tokio::task::JoinSet::new();
     for runner in &config.runners {
         if runner.executor != Some(Executor::Docker) || runner.token.is_empty() {

@@ -26,48 +26,49 @@ use crate::job_spec::{self, RunnerIdentity};
 
 /// Everything a job needs from the runner entry that received it.
 #[derive(Clone)]
-pub(crate) struct JobContext {
+pub struct JobContext {
     /// The coordinator client of the runner entry.
-    pub(crate) client: Client,
+    pub client: Client,
     /// The `info` object of the runner entry.
-    pub(crate) info: RunnerInfo,
+    pub info: RunnerInfo,
     /// The runner entry as it was when the job was received.
-    pub(crate) runner: Arc<RunnerConfig>,
+    pub runner: Arc<RunnerConfig>,
     /// This runner manager's system id.
-    pub(crate) system_id: String,
+    pub system_id: String,
     /// Fired on SIGTERM/SIGINT: running jobs are aborted and reported.
-    pub(crate) abort: CancellationToken,
+    pub abort: CancellationToken,
     /// The signal behind `abort`, for the jobs' `aborted: <signal>` line.
-    pub(crate) interruption: Interruption,
+    pub interruption: Interruption,
     /// Where each job's log is kept once the coordinator acknowledged it (the runner's
     /// temporary directory), so a long log never sits in memory.
-    pub(crate) trace_dir: Option<PathBuf>,
+    pub trace_dir: Option<PathBuf>,
     /// Metrics of the process, with this runner's labels.
-    pub(crate) metrics: Option<(Metrics, RunnerLabels)>,
+    pub metrics: Option<(Metrics, RunnerLabels)>,
 }
 
 /// How a job ended, for the caller's log and counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum JobEnd {
+pub enum JobEnd {
     /// The coordinator dropped the job at commit (403, 404, canceled): nothing ran.
     Dropped,
     /// The job ran and succeeded.
     Succeeded,
-    /// The job failed with this wire failure reason.
-    Failed(String),
+    /// The job failed for this reason (the coordinator may have been sent an older one, see
+    /// [`FailureReason::to_wire`]).
+    Failed(FailureReason),
 }
 
 /// A job's numbers within its runner (upstream-details.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct JobNumbers {
+pub struct JobNumbers {
     /// `CI_CONCURRENT_ID`: the job's slot among the runner's running jobs.
-    pub(crate) concurrent_id: u32,
+    pub concurrent_id: u32,
     /// `CI_CONCURRENT_PROJECT_ID`: its slot among the runner's running jobs of its project.
-    pub(crate) concurrent_project_id: u32,
+    pub concurrent_project_id: u32,
 }
 
 /// Runs `job` to its final update.
-pub(crate) async fn process(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
+pub async fn process(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
     let span = tracing::info_span!("job", job = job.id, runner = %context.runner.short_token());
     process_in_span(context, job, numbers)
         .instrument(span)
@@ -76,7 +77,7 @@ pub(crate) async fn process(context: &JobContext, job: JobResponse, numbers: Job
 
 /// [`process`] with a last net under it: a panic outside what `run` contains (the trace
 /// sender, the final update) still ends with the job reported failed, the panic in its log.
-pub(crate) async fn process_contained(
+pub async fn process_contained(
     context: &JobContext,
     job: JobResponse,
     numbers: JobNumbers,
@@ -100,7 +101,7 @@ pub(crate) async fn process_contained(
 /// Reports a job that cannot run (its payload did not decode, or its processing panicked):
 /// committed like any job, then failed with `failure`'s line as its log, so the user sees
 /// why. The line must hold no payload value, since nothing masks it but token prefixes.
-pub(crate) async fn report_failure(
+pub async fn report_failure(
     context: &JobContext,
     partial: &PartialJob,
     failure: &JobFailure,
@@ -131,10 +132,10 @@ pub(crate) async fn report_failure(
     send_final_update(
         trace,
         job.id,
-        JobResult::failed(wire_reason.clone(), failure.exit_code),
+        JobResult::failed(wire_reason, failure.exit_code),
     )
     .await;
-    JobEnd::Failed(wire_reason)
+    JobEnd::Failed(failure.reason)
 }
 
 async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
@@ -171,7 +172,7 @@ async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNum
             "Job succeeded"
         ),
         JobEnd::Failed(reason) => {
-            tracing::warn!(job = job_id, failure_reason = %reason, "Job failed")
+            tracing::warn!(job = job_id, failure_reason = reason.as_str(), "Job failed")
         }
         JobEnd::Dropped => tracing::info!(job = job_id, "Job was canceled before it started"),
     }
@@ -208,8 +209,8 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
             };
             let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
             (
-                JobResult::failed(wire_reason.clone(), failure.exit_code),
-                JobEnd::Failed(wire_reason),
+                JobResult::failed(wire_reason, failure.exit_code),
+                JobEnd::Failed(reason),
             )
         }
     };
@@ -220,7 +221,7 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
     send_final_update(trace, job.id, result).await;
     if let Some(running) = running {
         let reason = match &end {
-            JobEnd::Failed(reason) => Some(metrics_reason(reason)),
+            JobEnd::Failed(reason) => Some(*reason),
             _ => None,
         };
         running.finish(reason, started.elapsed());
@@ -356,13 +357,8 @@ async fn report_refused(context: &JobContext, job: &JobResponse, refusal: Refusa
     let reason = refusal.failure.reason;
     refuse(TraceWriter::builder(output).build(), refusal).await;
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
-    send_final_update(
-        trace,
-        job.id,
-        JobResult::failed(wire_reason.clone(), exit_code),
-    )
-    .await;
-    JobEnd::Failed(wire_reason)
+    send_final_update(trace, job.id, JobResult::failed(wire_reason, exit_code)).await;
+    JobEnd::Failed(reason)
 }
 
 async fn report_without_running(
@@ -380,8 +376,8 @@ async fn report_without_running(
     );
     drop(output);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
-    send_final_update(trace, job.id, JobResult::failed(wire_reason.clone(), None)).await;
-    JobEnd::Failed(wire_reason)
+    send_final_update(trace, job.id, JobResult::failed(wire_reason, None)).await;
+    JobEnd::Failed(reason)
 }
 
 /// Sends the final update; a failure here is logged, the job is over either way.
@@ -408,19 +404,8 @@ fn job_url(base: &str, job: &JobResponse) -> String {
     )
 }
 
-fn metrics_reason(wire: &str) -> runner_metrics::FailureReason {
-    use runner_metrics::FailureReason as Reason;
-    match wire {
-        "runner_system_failure" => Reason::RunnerSystemFailure,
-        "job_execution_timeout" => Reason::JobExecutionTimeout,
-        "image_pull_failure" => Reason::ImagePullFailure,
-        "script_failure" => Reason::ScriptFailure,
-        _ => Reason::UnknownFailure,
-    }
-}
-
 /// A repository URL without its `user:password@` part, for logs.
-pub(crate) fn strip_userinfo(url: &str) -> String {
+pub fn strip_userinfo(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             let _ = parsed.set_username("");
