@@ -1,100 +1,99 @@
-//! A custom agent in about fifty lines: poll a coordinator with `runner-api`, run each job
-//! with `runner-executor-shell`, stream its log back, report how it ended.
+//! A custom agent in a page: a runner entry built in code, run by `runner-agent` with the same
+//! engine as `gitlab-runner-rs run`: the job loop, executor dispatch (shell, Docker,
+//! Kubernetes, custom), cache and artifacts, masking, metrics, drain and abort.
 //!
-//! `cargo run -p runner-examples --example custom_agent -- <GITLAB_URL> <RUNNER_TOKEN>`
-//! polls a real GitLab. Without arguments it starts the fake coordinator of `runner-api`
-//! on loopback with one demo job, so it runs anywhere.
+//! `cargo run -p runner-examples --example custom_agent -- <GITLAB_URL> <RUNNER_TOKEN> [docker]`
+//! polls a real GitLab with the shell executor, or with Docker (`alpine:3` by default) and a
+//! local cache volume; Ctrl-C stops taking jobs and lets the running ones finish. Without
+//! arguments it starts the fake coordinator of `runner-api` on loopback with one demo job,
+//! runs it with the shell executor and prints its (masked) log, so it runs anywhere.
 
 #![expect(
     clippy::print_stdout,
     reason = "an example program shows the job log on stdout"
 )]
 
-use runner_api::{
-    ClientBuilder, CommitOutcome, Features, JobRequest, JobRequestOutcome, JobResult, JobTrace,
-};
-use runner_api::{RunnerInfo, Token, TraceOptions};
-use runner_executor::{Executor, JobSpec, TraceWriter, Variable};
-use runner_executor_shell::ShellExecutor;
+use std::time::Duration;
+
+use runner_agent::{Agent, Shutdown};
+use runner_config::{CacheConfig, Config, DockerConfig, Executor, RunnerConfig, Secret};
+use runner_metrics::{BuildInfo, Metrics, Registry};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let fake = runner_api::fake::FakeCoordinator::start().await?;
-    let (url, token) = match args.as_slice() {
-        [url, token] => (url.clone(), token.clone()),
+    let mut demo_job = None;
+    let (url, token, docker) = match args.as_slice() {
+        [url, token, rest @ ..] => (
+            url.clone(),
+            token.clone(),
+            rest.first().is_some_and(|a| a == "docker"),
+        ),
         _ => {
             let script = [
                 "echo \"hello from $(uname -s) in $CI_PROJECT_DIR\"",
                 "echo secret is $SECRET",
             ];
-            fake.enqueue_job(
-                serde_json::json!({"steps": [{"name": "script", "script": script}],
+            demo_job = Some(fake.enqueue_job(serde_json::json!({
+                "job_info": {"name": "demo", "project_id": 1, "project_full_path": "demo/agent"},
+                "steps": [{"name": "script", "script": script, "when": "on_success"}],
                 "variables": [{"key": "GIT_STRATEGY", "value": "none"},
-                              {"key": "SECRET", "value": "hunter22", "masked": true}]}),
-            );
-            (fake.url(), fake.runner_token())
+                              {"key": "SECRET", "value": "hunter22", "masked": true}]})));
+            (fake.url(), fake.runner_token(), false)
         }
     };
-    let client = ClientBuilder::new(url).build()?;
-    let info = RunnerInfo::new(
-        "shell",
-        "bash",
-        Features {
-            variables: true,
-            masking: true,
-            ..Features::network_client()
-        },
-    );
-    let request = JobRequest {
-        info: info.clone(),
-        token: Token::new(token),
-        system_id: "s_0123456789ab".into(),
-        last_update: None,
-        session: None,
-    };
-    let JobRequestOutcome::Job(job) = client.request_job(request).await? else {
-        eprintln!("no job waiting");
-        return Ok(());
-    };
-    if client.commit_job(job.id, &job.token, &info).await != CommitOutcome::Run {
-        return Ok(());
-    }
-    // The smallest mapping of a coordinator job into the executor's model.
-    let mut builder = JobSpec::builder(i64::try_from(job.id)?, job.token.expose()).script(
-        job.steps
-            .iter()
-            .filter(|step| step.name == "script")
-            .flat_map(|step| step.script.clone()),
-    );
-    for variable in &job.variables {
-        let value = variable.value.expose();
-        builder = builder.variable(if variable.masked {
-            Variable::masked(&variable.key, value)
+
+    // The `[[runners]]` entry a config.toml would hold; every key of it works here.
+    let workdir = std::env::temp_dir().join("custom-agent");
+    let runner = RunnerConfig {
+        name: "custom-agent".to_owned(),
+        url: url.clone(),
+        token: Secret::new(token),
+        executor: Some(if docker {
+            Executor::Docker
         } else {
-            Variable::new(&variable.key, value)
-        });
-    }
-    let spec = builder
-        .builds_dir(
-            std::env::temp_dir()
-                .join("custom-agent-builds")
-                .to_string_lossy(),
-        )
-        .build();
-    let (output, log) = tokio::sync::mpsc::channel(64);
-    let trace = JobTrace::start(client.clone(), &job, info, log, TraceOptions::default());
-    let writer = TraceWriter::builder(output).job(&spec).build();
-    let outcome = ShellExecutor::new(std::env::temp_dir())
-        .run(spec, writer, trace.abort_token())
-        .await?;
-    let result = match outcome.failure() {
-        None => JobResult::success(),
-        Some(failure) => JobResult::failed(failure.reason.as_str(), failure.exit_code),
+            Executor::Shell
+        }),
+        builds_dir: workdir.join("builds").display().to_string(),
+        cache_dir: workdir.join("cache").display().to_string(),
+        docker: docker.then(|| DockerConfig {
+            image: "alpine:3".to_owned(),
+            ..DockerConfig::default()
+        }),
+        cache: Some(CacheConfig::default()),
+        ..RunnerConfig::default()
     };
-    trace.finish(result).await?;
-    if let Some(record) = fake.job(job.id) {
-        print!("{}", String::from_utf8_lossy(&record.trace));
+    let config = Config {
+        concurrent: 2,
+        runners: vec![runner],
+        ..Config::default()
+    };
+
+    // Metrics are optional; a real agent would serve `registry` with runner_metrics::MetricsServer.
+    let mut registry = Registry::default();
+    let metrics = Metrics::new(&mut registry, BuildInfo::new("custom-agent"));
+    let agent = Agent::builder(config).metrics(metrics).build();
+    let shutdown = Shutdown::new();
+    let running = tokio::spawn(agent.run(shutdown.clone()));
+
+    if let Some(id) = demo_job {
+        // Demo: wait for the one job, show its log, then drain.
+        let job = fake
+            .wait_for_job_final_state(id, Duration::from_secs(60))
+            .await
+            .ok_or("the demo job did not finish")?;
+        print!("{}", String::from_utf8_lossy(&job.trace));
+        println!(
+            "job {} ended: {}",
+            job.id,
+            job.final_state.unwrap_or_default()
+        );
+        shutdown.stop("demo done");
+    } else {
+        tokio::signal::ctrl_c().await?;
+        shutdown.stop("interrupt");
     }
+    running.await??;
     Ok(())
 }

@@ -356,6 +356,7 @@ async fn report_refused(context: &JobContext, job: &JobResponse, refusal: Refusa
     let exit_code = refusal.failure.exit_code;
     let reason = refusal.failure.reason;
     refuse(TraceWriter::builder(output).build(), refusal).await;
+    count_unstarted_failure(context, job, reason);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
     send_final_update(trace, job.id, JobResult::failed(wire_reason, exit_code)).await;
     JobEnd::Failed(reason)
@@ -375,9 +376,21 @@ async fn report_without_running(
         trace_options(context),
     );
     drop(output);
+    count_unstarted_failure(context, job, reason);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();
     send_final_update(trace, job.id, JobResult::failed(wire_reason, None)).await;
     JobEnd::Failed(reason)
+}
+
+/// Counts a job that failed without running (refused at pick-up, canceled at its commit)
+/// under its own `failure_reason`, as a job that ran is counted when it ends.
+fn count_unstarted_failure(context: &JobContext, job: &JobResponse, reason: FailureReason) {
+    if let Some((metrics, labels)) = &context.metrics {
+        metrics
+            .jobs()
+            .job_started(labels, job_url(&context.runner.url, job))
+            .finish(Some(reason), std::time::Duration::ZERO);
+    }
 }
 
 /// Sends the final update; a failure here is logged, the job is over either way.

@@ -1,0 +1,322 @@
+//! The job lifecycle in process: an `Agent` against `runner_api::fake` on loopback, running
+//! real shell jobs. Request → commit → trace → final update; a cancel from the coordinator; an
+//! abort; a drain; a reload with a job in flight; a payload that does not decode; and each
+//! failure reason reaching its `failure_reason` metric label.
+//!
+//! Real time, not tokio's paused clock: the jobs are real `bash` processes, and a paused clock
+//! would jump every timer (job timeouts included) while the runtime waits on them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use runner_agent::{Agent, Shutdown};
+use runner_api::fake::{FakeConfig, FakeCoordinator, JobRecord};
+use runner_config::{Config, Executor, RunnerConfig, Secret};
+use runner_metrics::{BuildInfo, Format, Metrics, Registry};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A job of project 42 that runs `script` without fetching sources.
+fn job(script: &[&str]) -> Value {
+    json!({
+        "job_info": {"name": "agent", "stage": "test", "project_id": 42, "project_full_path": "group/project"},
+        "git_info": {"repo_url": "http://127.0.0.1:9/none.git", "ref": "main", "sha": "0000000000000000000000000000000000000000", "ref_type": "branch"},
+        "runner_info": {"timeout": 3600},
+        "variables": [{"key": "GIT_STRATEGY", "value": "none", "public": true}],
+        "steps": [{"name": "script", "script": script, "timeout": 3600, "when": "on_success", "allow_failure": false}],
+        "features": {"trace_sections": true, "failure_reasons": ["script_failure", "runner_system_failure",
+            "job_execution_timeout", "unknown_failure", "runner_interrupted", "job_canceled",
+            "runner_configuration_error"]}
+    })
+}
+
+fn runner(fake: &FakeCoordinator, builds: &Path) -> RunnerConfig {
+    RunnerConfig {
+        name: "agent-test".to_owned(),
+        url: fake.url(),
+        token: Secret::new(fake.runner_token()),
+        executor: Some(Executor::Shell),
+        builds_dir: builds.join("builds").display().to_string(),
+        ..RunnerConfig::default()
+    }
+}
+
+fn config(fake: &FakeCoordinator, builds: &Path) -> Config {
+    Config {
+        concurrent: 4,
+        check_interval: 1,
+        runners: vec![runner(fake, builds)],
+        ..Config::default()
+    }
+}
+
+/// An agent running on its own task, with its metrics registry.
+struct Running {
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<Result<(), runner_agent::AgentError>>,
+    registry: Arc<Registry>,
+    reload: Arc<tokio::sync::Notify>,
+}
+
+fn start(config: Config, reload_from: Option<PathBuf>, temp: &Path) -> Running {
+    let mut registry = Registry::default();
+    let metrics = Metrics::new(&mut registry, BuildInfo::new("test"));
+    let mut builder = Agent::builder(config)
+        .metrics(metrics)
+        .system_id("s_0123456789ab")
+        .trace_dir(temp);
+    if let Some(path) = reload_from {
+        builder = builder.reload_from(path);
+    }
+    let agent = builder.build();
+    let reload = agent.reload_handle();
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(agent.run(shutdown.clone()));
+    Running {
+        shutdown,
+        task,
+        registry: Arc::new(registry),
+        reload,
+    }
+}
+
+impl Running {
+    async fn stop(self) -> String {
+        self.shutdown.stop("quit");
+        let result = tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("the agent stops")
+            .expect("the agent task does not panic");
+        assert!(result.is_ok(), "{result:?}");
+        runner_metrics::encode(&self.registry, Format::Prometheus).expect("metrics encode")
+    }
+}
+
+async fn final_state(fake: &FakeCoordinator, id: u64) -> JobRecord {
+    fake.wait_for_job_final_state(id, WAIT)
+        .await
+        .unwrap_or_else(|| panic!("job {id} got no final update"))
+}
+
+/// Waits until the job's log contains `text` (the script is running).
+async fn wait_for_log(fake: &FakeCoordinator, id: u64, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(record) = fake.job(id)
+            && String::from_utf8_lossy(&record.trace).contains(text)
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {id} never printed {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn trace(record: &JobRecord) -> String {
+    String::from_utf8_lossy(&record.trace).into_owned()
+}
+
+fn failed_total(metrics: &str, reason: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("gitlab_runner_failed_jobs_total{"))
+        .filter(|line| line.contains(&format!("failure_reason=\"{reason}\"")))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_goes_from_request_to_its_final_update() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(job(&["echo hello from the agent"]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    let metrics = agent.stop().await;
+
+    assert_eq!(record.updates[0].state, "running", "committed first");
+    let last = record.last_update().expect("final update");
+    assert_eq!(last.state, "success");
+    assert_eq!(last.bytesize, Some(record.trace.len() as u64));
+    assert!(last.checksum.is_some(), "{last:?}");
+    assert!(trace(&record).contains("hello from the agent"));
+    assert!(
+        metrics.contains("gitlab_runner_jobs_total{"),
+        "the job is counted: {metrics}"
+    );
+    assert_eq!(failed_total(&metrics, "script_failure"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_script_is_a_script_failure_in_the_update_and_the_metric() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(job(&["exit 3"]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    let metrics = agent.stop().await;
+
+    let last = record.last_update().expect("final update");
+    assert_eq!(last.failure_reason.as_deref(), Some("script_failure"));
+    assert_eq!(last.exit_code, Some(3));
+    assert_eq!(failed_total(&metrics, "script_failure"), 1.0, "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_from_the_coordinator_stops_the_job_and_counts_as_job_canceled() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    // The runner learns of the cancel from the answer to its next trace update.
+    let fake = FakeCoordinator::start_with(FakeConfig {
+        update_interval: Some(1),
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    // Output keeps the trace updates (and their `Job-Status` answers) coming.
+    let id = fake.enqueue_job(job(&[
+        "echo started",
+        "for i in $(seq 600); do echo tick; sleep 0.1; done",
+    ]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    wait_for_log(&fake, id, "started").await;
+    fake.request_cancel(id);
+    let record = final_state(&fake, id).await;
+    let metrics = agent.stop().await;
+
+    assert_eq!(record.final_state.as_deref(), Some("failed"));
+    assert_eq!(failed_total(&metrics, "job_canceled"), 1.0, "{metrics}");
+    assert_eq!(failed_total(&metrics, "unknown_failure"), 0.0, "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_interrupts_running_jobs_which_are_still_reported() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(job(&["echo started", "sleep 60"]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    wait_for_log(&fake, id, "started").await;
+    agent.shutdown.abort("terminated");
+    let record = final_state(&fake, id).await;
+    let metrics = agent.stop().await;
+
+    let last = record.last_update().expect("final update");
+    assert_eq!(last.failure_reason.as_deref(), Some("runner_interrupted"));
+    assert!(trace(&record).contains("terminated"), "{}", trace(&record));
+    assert_eq!(
+        failed_total(&metrics, "runner_interrupted"),
+        1.0,
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_drains_running_jobs_and_takes_no_new_ones() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(job(&["echo started", "sleep 2", "echo finished"]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    wait_for_log(&fake, id, "started").await;
+    agent.shutdown.stop("quit");
+    let later = fake.enqueue_job(job(&["echo too late"]));
+    // `stop` returns only once the running job has finished.
+    agent.stop().await;
+
+    let record = fake.job(id).expect("job");
+    assert_eq!(record.final_state.as_deref(), Some("success"));
+    assert!(trace(&record).contains("finished"));
+    let untouched = fake.job(later).expect("job");
+    assert!(untouched.updates.is_empty(), "a stopped agent took a job");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_job_in_flight_and_applies_to_the_next() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let path = temp.path().join("config.toml");
+    let write = |environment: &str| {
+        let text = format!(
+            "concurrent = 4\ncheck_interval = 1\n\n[[runners]]\n  name = \"agent-test\"\n  url = \"{}\"\n  token = \"{}\"\n  executor = \"shell\"\n  builds_dir = \"{}\"\n  environment = [{environment}]\n",
+            fake.url(),
+            fake.runner_token(),
+            temp.path().join("builds").display()
+        );
+        std::fs::write(&path, text).expect("write config");
+    };
+    write("\"GENERATION=first\"");
+    let loaded = runner_config::load(&path).expect("config loads");
+    let first = fake.enqueue_job(job(&[
+        "echo \"started $GENERATION\"",
+        "sleep 2",
+        "echo \"finished $GENERATION\"",
+    ]));
+    let agent = start(loaded.config, Some(path.clone()), temp.path());
+
+    wait_for_log(&fake, first, "started first").await;
+    write("\"GENERATION=second\"");
+    agent.reload.notify_one();
+    let first = final_state(&fake, first).await;
+    let second = fake.enqueue_job(job(&["echo \"now $GENERATION\""]));
+    let second = final_state(&fake, second).await;
+    agent.stop().await;
+
+    assert_eq!(first.final_state.as_deref(), Some("success"));
+    assert!(
+        trace(&first).contains("finished first"),
+        "{}",
+        trace(&first)
+    );
+    assert!(trace(&second).contains("now second"), "{}", trace(&second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_that_does_not_decode_is_failed_with_what_and_where() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let mut payload = job(&["echo never"]);
+    payload["variables"][0]["masked"] = json!("not-a-boolean");
+    let id = fake.enqueue_job(payload);
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    agent.stop().await;
+
+    assert_eq!(record.final_state.as_deref(), Some("failed"));
+    let log = trace(&record);
+    assert!(log.contains("variables[0].masked"), "{log}");
+    assert!(!log.contains("not-a-boolean"), "no payload value: {log}");
+    assert!(!log.contains("never\n"), "nothing ran: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_job_counts_as_a_configuration_error() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let mut payload = job(&[]);
+    payload["suspend_options"] = json!({"suspend_on_success": true});
+    let id = fake.enqueue_job(payload);
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    let metrics = agent.stop().await;
+
+    let last = record.last_update().expect("final update");
+    assert_eq!(
+        last.failure_reason.as_deref(),
+        Some("runner_configuration_error")
+    );
+    assert_eq!(
+        failed_total(&metrics, "runner_configuration_error"),
+        1.0,
+        "{metrics}"
+    );
+}
