@@ -449,11 +449,20 @@ impl Runners {
             };
             let retire = CancellationToken::new();
             let runner = Arc::new(runner.clone());
+            let executor = Arc::new(JobExecutor::for_runner(&runner));
+            if let Some(problem) = executor.configuration_problem() {
+                tracing::error!(
+                    runner = %runner.short_token(),
+                    error = %problem,
+                    "Runner's executor configuration is invalid; its jobs will fail until it is fixed"
+                );
+            }
             let poller = Poller {
                 context: JobContext {
                     client,
                     info: coordinator::info(&runner),
                     runner: Arc::clone(&runner),
+                    executor,
                     system_id: self.system_id.clone(),
                     abort: self.shutdown.abort.clone(),
                     interruption: self.shutdown.interruption.clone(),

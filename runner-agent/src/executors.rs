@@ -83,6 +83,16 @@ impl JobExecutor {
         }
     }
 
+    /// Why every job of this executor would fail before starting (a `[runners.docker]`
+    /// setting this build cannot enforce, a missing section), for the runner's log at start-up
+    /// and reload.
+    pub fn configuration_problem(&self) -> Option<&str> {
+        match self {
+            Self::Docker(Err(message)) => Some(message),
+            _ => None,
+        }
+    }
+
     /// Runs `job` with upstream's stage order; always returns how it ended.
     pub async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
         match self {

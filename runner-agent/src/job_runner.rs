@@ -33,6 +33,9 @@ pub struct JobContext {
     pub info: RunnerInfo,
     /// The runner entry as it was when the job was received.
     pub runner: Arc<RunnerConfig>,
+    /// The entry's executor, built once from `runner` (at start and on each reload that
+    /// changes the entry), so its configuration problems are reported once, not per job.
+    pub executor: Arc<JobExecutor>,
     /// This runner manager's system id.
     pub system_id: String,
     /// Fired on SIGTERM/SIGINT: running jobs are aborted and reported.
@@ -286,7 +289,7 @@ async fn execute(
         graceful: trace.cancel_token(),
         interruption: context.interruption.clone(),
     };
-    let executor = JobExecutor::for_runner(&context.runner);
+    let executor = &context.executor;
     // Boxed: an executor's future is large (Docker's most of all), and the layers around it
     // would each hold a copy on a worker's stack in debug builds.
     let run = Box::pin(executor.run(spec, writer, cancellation));
