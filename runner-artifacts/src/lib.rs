@@ -13,8 +13,8 @@
 //!
 //! What this crate does *not* do: read environment variables or `config.toml` (callers pass
 //! plain values, e.g. [`CacheSettings`] mapped from `[runners.cache]`), talk to the
-//! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, zstd formats
-//! and `FF_HASH_CACHE_KEYS` are not implemented.
+//! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, the `zipzstd`
+//! format and `FF_HASH_CACHE_KEYS` are not implemented.
 //!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
@@ -58,7 +58,9 @@ mod settings;
 mod sigv4;
 mod transfer;
 
-pub use archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
+pub use archive::{
+    ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_archive, extract_zip,
+};
 pub use artifacts::{
     ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
     upload_artifacts,

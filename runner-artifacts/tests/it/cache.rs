@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use runner_artifacts::{
-    CacheArchive, CacheArchived, CacheEntry, CacheExtract, CacheJob, CachePlan, CacheSettings,
-    CompressionLevel, Error, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE, NoUrlReason,
-    PathSelector, RemoteCache, RetryPolicy, ScriptMessage, UploadTarget, archive_cache,
-    extract_cache, plan_archive, plan_restore,
+    ArchiveFormat, CacheArchive, CacheArchived, CacheEntry, CacheExtract, CacheJob, CachePlan,
+    CacheSettings, CompressionLevel, Error, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
+    NoUrlReason, PathSelector, RemoteCache, RetryPolicy, ScriptMessage, UploadTarget,
+    archive_cache, extract_cache, plan_archive, plan_restore,
 };
 
 use crate::s3::s3_settings;
@@ -79,6 +79,7 @@ pub(crate) fn archive_request(
         metadata: BTreeMap::from([("cachekey".to_owned(), "k".to_owned())]),
         timeout: Duration::from_secs(60),
         compression: CompressionLevel::Default,
+        format: ArchiveFormat::Zip,
         retry: RetryPolicy {
             attempts: 2,
             pause: Duration::ZERO,
