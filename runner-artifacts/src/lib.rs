@@ -1,7 +1,7 @@
 //! Artifacts and cache for gitlab-runner-rs: which files a job's `artifacts:` and `cache:`
 //! entries select, archives that keep UNIX modes, symlinks, mtimes and ownership (J6),
 //! artifact upload through `runner-api` with a `Content-Length` (C7), dependency download,
-//! cache keys sanitised as upstream, and the local and S3 (pre-signed URL) cache.
+//! cache keys sanitised as upstream, and the local, S3, GCS and Azure (pre-signed URL) cache.
 //!
 //! As upstream, archiving runs where the files are: the job script calls the runner binary
 //! in a helper mode (`gitlab-runner-rs artifacts-uploader`, `artifacts-downloader`,
@@ -13,8 +13,10 @@
 //!
 //! What this crate does *not* do: read environment variables or `config.toml` (callers pass
 //! plain values, e.g. [`CacheSettings`] mapped from `[runners.cache]`), talk to the
-//! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, the `zipzstd`
-//! format and `FF_HASH_CACHE_KEYS` are not implemented.
+//! coordinator itself (that is `runner-api`), or generate scripts. The distributed cache is
+//! S3, GCS (V4 signed URLs, service-account keys) or Azure (service SAS with the account key);
+//! S3 IAM roles, GCS application default credentials, Azure user delegation keys, the
+//! `zipzstd` format and `FF_HASH_CACHE_KEYS` are not implemented.
 //!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
@@ -46,9 +48,11 @@
 
 mod archive;
 mod artifacts;
+mod azure;
 mod cache;
 mod civil;
 mod error;
+mod gcs;
 mod key;
 mod pattern;
 mod plan;
@@ -65,11 +69,13 @@ pub use artifacts::{
     ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
     upload_artifacts,
 };
+pub use azure::{AzureSettings, SAS_VERSION};
 pub use cache::{
     CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
     RemoteCache, RetryPolicy, UploadTarget, archive_cache, extract_cache,
 };
 pub use error::{Error, Result, render};
+pub use gcs::GcsSettings;
 pub use key::{
     CachePolicy, UnknownPolicy, UnsanitizableKey, When, is_allowed_fallback_key, sanitize_cache_key,
 };
