@@ -15,8 +15,10 @@
 //! plain values, e.g. [`CacheSettings`] mapped from `[runners.cache]`), talk to the
 //! coordinator itself (that is `runner-api`), or generate scripts. The distributed cache is
 //! S3, GCS (V4 signed URLs, service-account keys) or Azure (service SAS with the account key);
-//! S3 IAM roles, GCS application default credentials, Azure user delegation keys, the
-//! `zipzstd` format and `FF_HASH_CACHE_KEYS` are not implemented.
+//! `FF_HASH_CACHE_KEYS` ([`CacheJob::hash_keys`]) stores keys under their SHA-256. S3 IAM
+//! roles, GCS application default credentials, Azure user delegation keys, the `zipzstd`
+//! format and the migration of caches between plain and hashed key names are not
+//! implemented.
 //!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!

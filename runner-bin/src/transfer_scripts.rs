@@ -54,6 +54,7 @@ pub(crate) fn transfer_scripts(job: &JobSpec, runner: &RunnerConfig) -> Transfer
         cache_fallback_key: fallback_key.as_deref(),
         url_expiry: job.timeout,
         now: SystemTime::now(),
+        hash_keys: job.feature_flag("FF_HASH_CACHE_KEYS").unwrap_or(false),
     };
     let entries: Vec<CacheEntry> = job
         .cache

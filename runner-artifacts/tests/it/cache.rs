@@ -50,6 +50,7 @@ pub(crate) fn job<'a>(
         cache_fallback_key: fallback,
         url_expiry: Duration::from_secs(3600),
         now: SystemTime::now(),
+        hash_keys: false,
     }
 }
 
