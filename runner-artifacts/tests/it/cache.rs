@@ -330,3 +330,48 @@ async fn keys_are_sanitised_with_upstreams_warnings() {
         .unwrap();
     assert_eq!(steps(&default_key), ["build/main"]);
 }
+
+#[tokio::test]
+async fn tarzstd_cache_is_saved_as_cache_zip_and_restored_by_sniffing() {
+    use std::os::unix::fs::PermissionsExt;
+    let first = layout();
+    write(&first.project, "vendor/bin/tool", "#!/bin/sh\n");
+    std::fs::set_permissions(
+        first.project.join("vendor/bin/tool"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("bin/tool", first.project.join("vendor/tool")).unwrap();
+    let archive = first.cache_dir.join("k/cache.zip");
+    let (logs, _guard) = capture_logs();
+    let mut request = archive_request(&first.project, &archive, None);
+    // CACHE_COMPRESSION_FORMAT=TarZstd, CACHE_COMPRESSION_LEVEL=Fast (spec §7.9 vectors 1, 2).
+    request.format = ArchiveFormat::for_cache("TarZstd");
+    request.compression = CompressionLevel::parse("Fast");
+    archive_cache(&request).await.unwrap();
+    assert!(
+        logs.text()
+            .contains(r#"compression level "Fast" is invalid, falling back to default"#),
+        "{}",
+        logs.text()
+    );
+    assert_eq!(
+        std::fs::read(&archive).unwrap()[..4],
+        [0x28, 0xB5, 0x2F, 0xFD]
+    );
+
+    let second = layout();
+    let stats = extract_cache(&extract_request(&second.project, &archive, None))
+        .await
+        .unwrap();
+    assert_eq!((stats.files, stats.symlinks), (1, 1));
+    let tool = second.project.join("vendor/bin/tool");
+    assert_eq!(
+        std::fs::metadata(&tool).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert_eq!(
+        std::fs::read_link(second.project.join("vendor/tool")).unwrap(),
+        PathBuf::from("bin/tool")
+    );
+}
