@@ -26,7 +26,8 @@ const MAX_EXPIRES_SECONDS: u64 = 604_800;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcsSettings {
     /// `CredentialsFile`: a service-account JSON key (`client_email`, `private_key`); wins
-    /// over `AccessID` / `PrivateKey`. Read when URLs are signed.
+    /// over `AccessID` / `PrivateKey`. Read when URLs are signed. The binary puts
+    /// `GOOGLE_APPLICATION_CREDENTIALS` here when no key is configured at all.
     pub credentials_file: String,
     /// `AccessID`: the service account's e-mail.
     pub access_id: String,

@@ -115,8 +115,17 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
         }),
         // Endpoint overrides (emulators) come from the runner's environment: Google SDKs'
         // `STORAGE_EMULATOR_HOST`, and the `BlobEndpoint` of an Azure connection string.
+        // Without any key, GOOGLE_APPLICATION_CREDENTIALS is the first step of the
+        // application default credentials upstream falls back to.
         gcs: config.gcs.as_ref().map(|gcs| GcsSettings {
-            credentials_file: gcs.credentials_file.clone(),
+            credentials_file: if gcs.credentials_file.is_empty()
+                && gcs.access_id.is_empty()
+                && gcs.private_key.is_empty()
+            {
+                std::env::var("GOOGLE_APPLICATION_CREDENTIALS").unwrap_or_default()
+            } else {
+                gcs.credentials_file.clone()
+            },
             access_id: gcs.access_id.clone(),
             private_key: runner_artifacts::Secret::new(gcs.private_key.expose()),
             bucket_name: gcs.bucket_name.clone(),
