@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the test suite needs on a fresh Debian machine:
 # git and bash for the shell executor's real jobs, cargo-nextest for the runner,
-# moto for the S3 cache, the Kubernetes schemas, and a Docker engine with locally built images.
+# moto for the S3 cache, gcp-storage-emulator and Azurite for the GCS and Azure caches, the Kubernetes schemas, and a Docker engine with locally built images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,10 @@ fi
 
 # A real S3-compatible server (moto) for the S3 cache tests.
 scripts/setup-s3.sh
+# A GCS emulator (PyPI) and Azurite (npm, with Debian's nodejs/npm when missing) for the GCS
+# and Azure cache tests.
+scripts/setup-gcs.sh
+scripts/setup-azurite.sh
 # kubernetes-validate and kubectl, to check the deployment files and the pods the Kubernetes
 # executor builds against the real schemas.
 scripts/setup-k8s-validate.sh

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use runner_artifacts::{
-    CacheEntry, CacheJob, CachePlan, CacheSettings, CacheStep, S3Settings, ScriptMessage,
-    plan_archive, plan_restore,
+    AzureSettings, CacheEntry, CacheJob, CachePlan, CacheSettings, CacheStep, GcsSettings,
+    S3Settings, ScriptMessage, plan_archive, plan_restore,
 };
 use runner_config::{CacheConfig, RunnerConfig};
 use runner_executor::script::{escape, notice_line, warning_line, warning_line_expanding};
@@ -54,6 +54,7 @@ pub(crate) fn transfer_scripts(job: &JobSpec, runner: &RunnerConfig) -> Transfer
         cache_fallback_key: fallback_key.as_deref(),
         url_expiry: job.timeout,
         now: SystemTime::now(),
+        hash_keys: job.feature_flag("FF_HASH_CACHE_KEYS").unwrap_or(false),
     };
     let entries: Vec<CacheEntry> = job
         .cache
@@ -111,6 +112,32 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
             authentication_type: s3.authentication_type.clone(),
             server_side_encryption: s3.server_side_encryption.clone(),
             server_side_encryption_key_id: s3.server_side_encryption_key_id.clone(),
+        }),
+        // Endpoint overrides (emulators) come from the runner's environment: Google SDKs'
+        // `STORAGE_EMULATOR_HOST`, and the `BlobEndpoint` of an Azure connection string.
+        // Without any key, GOOGLE_APPLICATION_CREDENTIALS is the first step of the
+        // application default credentials upstream falls back to.
+        gcs: config.gcs.as_ref().map(|gcs| GcsSettings {
+            credentials_file: if gcs.credentials_file.is_empty()
+                && gcs.access_id.is_empty()
+                && gcs.private_key.is_empty()
+            {
+                std::env::var("GOOGLE_APPLICATION_CREDENTIALS").unwrap_or_default()
+            } else {
+                gcs.credentials_file.clone()
+            },
+            access_id: gcs.access_id.clone(),
+            private_key: runner_artifacts::Secret::new(gcs.private_key.expose()),
+            bucket_name: gcs.bucket_name.clone(),
+            universe_domain: gcs.universe_domain.clone(),
+            endpoint: std::env::var("STORAGE_EMULATOR_HOST").unwrap_or_default(),
+        }),
+        azure: config.azure.as_ref().map(|azure| AzureSettings {
+            account_name: azure.account_name.clone(),
+            account_key: runner_artifacts::Secret::new(azure.account_key.expose()),
+            container_name: azure.container_name.clone(),
+            storage_domain: azure.storage_domain.clone(),
+            blob_endpoint: std::env::var("AZURE_STORAGE_BLOB_ENDPOINT").unwrap_or_default(),
         }),
     }
 }

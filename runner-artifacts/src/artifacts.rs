@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use runner_api::{ArtifactUpload, Client, Token};
 
-use crate::archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
+use crate::archive::{
+    ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_archive,
+};
 use crate::cache::{RetryPolicy, join_error};
 use crate::error::{Error, Result};
 use crate::select::PathSelector;
@@ -190,27 +192,8 @@ pub async fn download_artifacts(
         job = request.job_id,
         "Downloading artifacts from coordinator... ok"
     );
-    let mut magic = [0u8; 4];
-    let read = {
-        use std::io::Read;
-        let mut file = std::fs::File::open(staged.path()).map_err(Error::io(staged.path()))?;
-        file.read(&mut magic).map_err(Error::io(staged.path()))?
-    };
-    match &magic[..read.min(4)] {
-        [0x28, 0xb5, 0x2f, 0xfd] => {
-            return Err(Error::UnsupportedFormat {
-                format: "tarzstd".to_owned(),
-            });
-        }
-        [0x1f, 0x8b, ..] => {
-            return Err(Error::UnsupportedFormat {
-                format: "gzip".to_owned(),
-            });
-        }
-        _ => {}
-    }
     let project_dir = request.project_dir.clone();
-    tokio::task::spawn_blocking(move || extract_zip(staged.path(), &project_dir))
+    tokio::task::spawn_blocking(move || extract_archive(staged.path(), &project_dir))
         .await
         .map_err(join_error)?
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
+use crate::archive::{
+    ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_archive,
+};
 use crate::error::{Error, Result};
 use crate::select::PathSelector;
 use crate::transfer::{Download, clean_url, download, upload};
@@ -75,6 +77,9 @@ pub struct CacheArchive {
     pub timeout: Duration,
     /// `CACHE_COMPRESSION_LEVEL`.
     pub compression: CompressionLevel,
+    /// `CACHE_COMPRESSION_FORMAT` ([`ArchiveFormat::for_cache`]): zip or tar+zstd. The file
+    /// keeps its name (`cache.zip`) whatever the format, as upstream's.
+    pub format: ArchiveFormat,
     /// Upload retries.
     pub retry: RetryPolicy,
 }
@@ -135,14 +140,13 @@ pub async fn archive_cache(request: &CacheArchive) -> Result<CacheArchived> {
         .tempfile_in(&directory)
         .map_err(Error::io(&directory))?;
     let compression = request.compression;
+    let format = match request.format {
+        ArchiveFormat::TarZstd => ArchiveFormat::TarZstd,
+        _ => ArchiveFormat::Zip,
+    };
     let (temporary, size) = tokio::task::spawn_blocking(move || {
-        create_archive(
-            ArchiveFormat::Zip,
-            compression,
-            &selection,
-            temporary.path(),
-        )
-        .map(|size| (temporary, size))
+        create_archive(format, compression, &selection, temporary.path())
+            .map(|size| (temporary, size))
     })
     .await
     .map_err(join_error)??;
@@ -203,7 +207,8 @@ pub struct CacheExtract {
 
 /// Runs `cache-extractor`. A failed or missing download, or a missing archive, is
 /// [`Error::CacheFileMissing`] or the transfer error (upstream warns and exits 1); a corrupt
-/// archive is [`Error::CorruptArchive`]. The job script only warns about any of them.
+/// archive is [`Error::CorruptArchive`]. The job script only warns about any of them. The
+/// archive's first bytes say whether it is zip or tar+zstd.
 pub async fn extract_cache(request: &CacheExtract) -> Result<ExtractStats> {
     let archive_path = request.project_dir.join(&request.file);
     match &request.download {
@@ -238,7 +243,7 @@ pub async fn extract_cache(request: &CacheExtract) -> Result<ExtractStats> {
         return Err(Error::CacheFileMissing { path: archive_path });
     }
     let project_dir = request.project_dir.clone();
-    tokio::task::spawn_blocking(move || extract_zip(&archive_path, &project_dir))
+    tokio::task::spawn_blocking(move || extract_archive(&archive_path, &project_dir))
         .await
         .map_err(join_error)?
 }

@@ -1,7 +1,7 @@
 //! Artifacts and cache for gitlab-runner-rs: which files a job's `artifacts:` and `cache:`
 //! entries select, archives that keep UNIX modes, symlinks, mtimes and ownership (J6),
 //! artifact upload through `runner-api` with a `Content-Length` (C7), dependency download,
-//! cache keys sanitised as upstream, and the local and S3 (pre-signed URL) cache.
+//! cache keys sanitised as upstream, and the local, S3, GCS and Azure (pre-signed URL) cache.
 //!
 //! As upstream, archiving runs where the files are: the job script calls the runner binary
 //! in a helper mode (`gitlab-runner-rs artifacts-uploader`, `artifacts-downloader`,
@@ -13,8 +13,12 @@
 //!
 //! What this crate does *not* do: read environment variables or `config.toml` (callers pass
 //! plain values, e.g. [`CacheSettings`] mapped from `[runners.cache]`), talk to the
-//! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, zstd formats
-//! and `FF_HASH_CACHE_KEYS` are not implemented.
+//! coordinator itself (that is `runner-api`), or generate scripts. The distributed cache is
+//! S3, GCS (V4 signed URLs, service-account keys) or Azure (service SAS with the account key);
+//! `FF_HASH_CACHE_KEYS` ([`CacheJob::hash_keys`]) stores keys under their SHA-256. S3 IAM
+//! roles, GCS application default credentials, Azure user delegation keys, the `zipzstd`
+//! format and the migration of caches between plain and hashed key names are not
+//! implemented.
 //!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
@@ -46,9 +50,11 @@
 
 mod archive;
 mod artifacts;
+mod azure;
 mod cache;
 mod civil;
 mod error;
+mod gcs;
 mod key;
 mod pattern;
 mod plan;
@@ -58,16 +64,20 @@ mod settings;
 mod sigv4;
 mod transfer;
 
-pub use archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_zip};
+pub use archive::{
+    ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_archive, extract_zip,
+};
 pub use artifacts::{
     ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
     upload_artifacts,
 };
+pub use azure::{AzureSettings, SAS_VERSION};
 pub use cache::{
     CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
     RemoteCache, RetryPolicy, UploadTarget, archive_cache, extract_cache,
 };
 pub use error::{Error, Result, render};
+pub use gcs::GcsSettings;
 pub use key::{
     CachePolicy, UnknownPolicy, UnsanitizableKey, When, is_allowed_fallback_key, sanitize_cache_key,
 };

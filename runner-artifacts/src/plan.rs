@@ -32,6 +32,10 @@ pub struct CacheJob<'a> {
     pub url_expiry: Duration,
     /// The signing time.
     pub now: SystemTime,
+    /// `FF_HASH_CACHE_KEYS`: store each key under its SHA-256 (lower-case hex), locally as
+    /// `<cache dir>/<sha256>/cache.zip` and remotely as `.../project/<id>/<first 2>/<sha256>`,
+    /// without sanitising it; logs and `CACHE_METADATA` keep the human key.
+    pub hash_keys: bool,
 }
 
 /// A payload `cache[]` entry with its strings already expanded with job variables.
@@ -63,7 +67,8 @@ pub enum ScriptMessage {
 /// One key to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheStep {
-    /// The sanitised key, as shown to users.
+    /// The key as shown to users and stored in `CACHE_METADATA`: sanitised, or with
+    /// `FF_HASH_CACHE_KEYS` the expanded key as given.
     pub key: String,
     /// `--file`: `<cache dir>/<key>/cache.zip` relative to the project directory.
     pub archive_file: PathBuf,
@@ -242,30 +247,51 @@ fn step(
     } else {
         raw_key.to_owned()
     };
-    let key = match sanitize_cache_key(&raw) {
-        Ok(key) => key,
-        Err(error) => {
-            messages.push(ScriptMessage::Warning(error.to_string()));
-            String::new()
+    let (key, stored) = if job.hash_keys {
+        if raw.is_empty() {
+            messages.push(ScriptMessage::Notice(format!(
+                "Skipping cache {action} due to empty cache key"
+            )));
+            return None;
         }
+        let hash = hash_key(&raw);
+        (raw, hash)
+    } else {
+        let key = match sanitize_cache_key(&raw) {
+            Ok(key) => key,
+            Err(error) => {
+                messages.push(ScriptMessage::Warning(error.to_string()));
+                String::new()
+            }
+        };
+        if !key.is_empty() && key != raw {
+            messages.push(ScriptMessage::Warning(format!(
+                "cache key {raw:?} sanitized to {key:?}"
+            )));
+        }
+        if key.is_empty() {
+            messages.push(ScriptMessage::Notice(format!(
+                "Skipping cache {action} due to empty cache key"
+            )));
+            return None;
+        }
+        (key.clone(), key)
     };
-    if !key.is_empty() && key != raw {
-        messages.push(ScriptMessage::Warning(format!(
-            "cache key {raw:?} sanitized to {key:?}"
-        )));
-    }
-    if key.is_empty() {
-        messages.push(ScriptMessage::Notice(format!(
-            "Skipping cache {action} due to empty cache key"
-        )));
-        return None;
-    }
-    let archive_file = relative_path(job.project_dir, &job.cache_dir.join(&key).join("cache.zip"));
+    let archive_file = relative_path(
+        job.project_dir,
+        &job.cache_dir.join(&stored).join("cache.zip"),
+    );
+    // Remote objects of hashed keys are sharded by their first two hex digits.
+    let object_key = if job.hash_keys {
+        format!("{}/{stored}", &stored[..2])
+    } else {
+        stored
+    };
     let metadata = [("cachekey", key.as_str())];
     let urls = job.settings.cache_urls(
         job.short_token,
         job.project_id,
-        &key,
+        &object_key,
         &metadata,
         job.url_expiry,
         job.now,
@@ -280,6 +306,12 @@ fn step(
         archive_file,
         urls,
     })
+}
+
+/// The SHA-256 of a cache key, lower-case hex (64 characters).
+fn hash_key(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// `to` relative to `from`, lexically (both absolute), like Go's `filepath.Rel`.
@@ -325,6 +357,7 @@ mod tests {
             cache_fallback_key: None,
             url_expiry: Duration::from_secs(60),
             now: SystemTime::UNIX_EPOCH,
+            hash_keys: false,
         };
         let entry = CacheEntry {
             key: "k".into(),
@@ -372,6 +405,99 @@ mod tests {
                 Path::new("/cache/group/project/default/cache.zip")
             ),
             PathBuf::from("../../../cache/group/project/default/cache.zip")
+        );
+    }
+
+    #[test]
+    fn hashed_keys_follow_upstream_vector() {
+        // upstream-details.md §7.9, vector 3.
+        let settings = CacheSettings {
+            cache_type: "s3".into(),
+            path: "c".into(),
+            s3: Some(crate::S3Settings {
+                server_address: "127.0.0.1:9000".into(),
+                access_key: "AKIA".into(),
+                secret_key: crate::Secret::new("secret"),
+                bucket_name: "bucket".into(),
+                insecure: true,
+                ..crate::S3Settings::default()
+            }),
+            ..CacheSettings::default()
+        };
+        let check = |hash_keys: bool, file: &str, object: &str| {
+            let job = CacheJob {
+                settings: &settings,
+                short_token: "abcdefghi",
+                project_id: 7,
+                project_dir: Path::new("/builds/g/p"),
+                cache_dir: Path::new("/cache/g/p"),
+                job_name: "build",
+                git_ref: "main",
+                cache_fallback_key: None,
+                url_expiry: Duration::from_secs(60),
+                now: SystemTime::UNIX_EPOCH,
+                hash_keys,
+            };
+            let entry = CacheEntry {
+                key: "main".into(),
+                paths: vec!["vendor/".into()],
+                ..CacheEntry::default()
+            };
+            let plan = plan_archive(&job, &entry, true).unwrap().unwrap();
+            let step = &plan.steps[0];
+            assert_eq!(step.key, "main", "the human key is shown");
+            assert_eq!(step.archive_file, PathBuf::from(file));
+            let upload = step.urls.as_ref().unwrap().upload.clone();
+            assert_eq!(upload.path(), format!("/bucket/{object}"));
+            let args = step.archiver_args(&entry, 10, 0);
+            assert!(
+                args.contains(&r#"{"cachekey":"main"}"#.to_owned()),
+                "{args:?}"
+            );
+        };
+        let hash = "0d6e4079e36703ebd37c00722f5891d28b0e2811dc114b129215123adcce3605";
+        check(
+            true,
+            &format!("../../../cache/g/p/{hash}/cache.zip"),
+            &format!("c/runner/abcdefghi/project/7/0d/{hash}"),
+        );
+        check(
+            false,
+            "../../../cache/g/p/main/cache.zip",
+            "c/runner/abcdefghi/project/7/main",
+        );
+    }
+
+    #[test]
+    fn hashed_keys_are_not_sanitised() {
+        let settings = CacheSettings::default();
+        let job = CacheJob {
+            settings: &settings,
+            short_token: "abc",
+            project_id: 1,
+            project_dir: Path::new("/builds/g/p"),
+            cache_dir: Path::new("/cache/g/p"),
+            job_name: "build",
+            git_ref: "main",
+            cache_fallback_key: None,
+            url_expiry: Duration::from_secs(60),
+            now: SystemTime::UNIX_EPOCH,
+            hash_keys: true,
+        };
+        let entry = CacheEntry {
+            key: "../a b ".into(),
+            paths: vec!["vendor/".into()],
+            ..CacheEntry::default()
+        };
+        let plan = plan_restore(&job, &entry).unwrap().unwrap();
+        assert!(plan.messages.is_empty(), "{:?}", plan.messages);
+        assert_eq!(plan.steps[0].key, "../a b ");
+        assert_eq!(
+            plan.steps[0].archive_file,
+            PathBuf::from(format!(
+                "../../../cache/g/p/{}/cache.zip",
+                hash_key("../a b ")
+            ))
         );
     }
 }

@@ -151,7 +151,7 @@ pub(crate) struct CacheArchiverArgs {
         default_value = ""
     )]
     compression_level: String,
-    /// Compression format (only zip is supported).
+    /// Compression format: zip (default) or tarzstd.
     #[arg(
         long = "compression-format",
         env = "CACHE_COMPRESSION_FORMAT",
@@ -232,12 +232,6 @@ pub(crate) async fn run_cache_archiver(args: CacheArchiverArgs) -> anyhow::Resul
     if args.file.as_os_str().is_empty() {
         bail!("Missing --file");
     }
-    if !args.compression_format.is_empty() && !args.compression_format.eq_ignore_ascii_case("zip") {
-        tracing::warn!(
-            "compression format {:?} is not supported, using zip",
-            args.compression_format
-        );
-    }
     let project_dir = std::env::current_dir().context("unable to get working directory")?;
     rename_alternate(&project_dir, &args.file, args.alternate_file.as_deref());
     let env_file = read_env_file(args.env_file.as_deref())?;
@@ -272,6 +266,7 @@ pub(crate) async fn run_cache_archiver(args: CacheArchiverArgs) -> anyhow::Resul
         metadata,
         timeout: cache_timeout(args.timeout),
         compression: CompressionLevel::parse(&args.compression_level),
+        format: runner_artifacts::ArchiveFormat::for_cache(&args.compression_format),
         retry: RetryPolicy::default(),
     };
     runner_artifacts::archive_cache(&request)

@@ -44,7 +44,10 @@ pub(crate) fn write_gzip(
             .filename(sanitize(&base_name))
             .comment(sanitize(&relative))
             .mtime(u32::try_from(mtime).unwrap_or(0))
-            .write(&mut output, Compression::new(level.deflate_level()));
+            .write(
+                &mut output,
+                Compression::new(level.deflate_level().unwrap_or(0)),
+            );
         std::io::copy(&mut input, &mut encoder).map_err(write_error)?;
         encoder.finish().map_err(write_error)?;
     }

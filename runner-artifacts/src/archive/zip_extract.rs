@@ -144,7 +144,7 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
 }
 
 /// The entry name as a relative path, or `None` when it is absolute or climbs with `..`.
-fn safe_relative(name: &str) -> Option<PathBuf> {
+pub(crate) fn safe_relative(name: &str) -> Option<PathBuf> {
     if name.contains('\0') || name.contains('\\') {
         return None;
     }
@@ -161,7 +161,7 @@ fn safe_relative(name: &str) -> Option<PathBuf> {
 
 /// Creates the missing parents of `relative` under `target`, refusing to pass through a
 /// symlink (which could point anywhere).
-fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
+pub(crate) fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
     let mut current = target.to_path_buf();
     let Some(parent) = relative.parent() else {
         return Ok(());
@@ -186,7 +186,7 @@ fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
 }
 
 /// Removes a file or symlink in the way; an empty directory too.
-fn remove_existing(path: &Path) -> Result<()> {
+pub(crate) fn remove_existing(path: &Path) -> Result<()> {
     match path.symlink_metadata() {
         Ok(metadata) if metadata.is_dir() => std::fs::remove_dir(path).map_err(Error::io(path)),
         Ok(_) => std::fs::remove_file(path).map_err(Error::io(path)),
@@ -220,7 +220,7 @@ fn parse_owner(data: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Restores ownership when the process may (root); otherwise the extracting user owns it.
-fn set_owner(path: &Path, owner: Option<(u32, u32)>) {
+pub(crate) fn set_owner(path: &Path, owner: Option<(u32, u32)>) {
     let Some((uid, gid)) = owner else { return };
     if let Err(error) = std::os::unix::fs::lchown(path, Some(uid), Some(gid)) {
         tracing::debug!(path = %path.display(), %error, "could not restore ownership");

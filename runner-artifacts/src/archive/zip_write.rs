@@ -48,10 +48,13 @@ pub(crate) fn write_zip(
         } else if file_type.is_file() {
             let path = selection.root().join(&selected.relative);
             let mut input = File::open(&path).map_err(Error::io(&path))?;
-            let options = options
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(Some(i64::from(level.deflate_level())))
-                .large_file(selected.metadata.len() >= ZIP64_THRESHOLD);
+            let options = match level.deflate_level() {
+                Some(deflate) => options
+                    .compression_method(CompressionMethod::Deflated)
+                    .compression_level(Some(i64::from(deflate))),
+                None => options.compression_method(CompressionMethod::Stored),
+            }
+            .large_file(selected.metadata.len() >= ZIP64_THRESHOLD);
             writer.start_file(name, options).map_err(zip_error)?;
             std::io::copy(&mut input, &mut writer).map_err(|source| Error::WriteArchive {
                 path: destination.to_owned(),

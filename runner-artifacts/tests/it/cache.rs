@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use runner_artifacts::{
-    CacheArchive, CacheArchived, CacheEntry, CacheExtract, CacheJob, CachePlan, CacheSettings,
-    CompressionLevel, Error, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE, NoUrlReason,
-    PathSelector, RemoteCache, RetryPolicy, ScriptMessage, UploadTarget, archive_cache,
-    extract_cache, plan_archive, plan_restore,
+    ArchiveFormat, CacheArchive, CacheArchived, CacheEntry, CacheExtract, CacheJob, CachePlan,
+    CacheSettings, CompressionLevel, Error, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
+    NoUrlReason, PathSelector, RemoteCache, RetryPolicy, ScriptMessage, UploadTarget,
+    archive_cache, extract_cache, plan_archive, plan_restore,
 };
 
 use crate::s3::s3_settings;
@@ -50,6 +50,7 @@ pub(crate) fn job<'a>(
         cache_fallback_key: fallback,
         url_expiry: Duration::from_secs(3600),
         now: SystemTime::now(),
+        hash_keys: false,
     }
 }
 
@@ -79,6 +80,7 @@ pub(crate) fn archive_request(
         metadata: BTreeMap::from([("cachekey".to_owned(), "k".to_owned())]),
         timeout: Duration::from_secs(60),
         compression: CompressionLevel::Default,
+        format: ArchiveFormat::Zip,
         retry: RetryPolicy {
             attempts: 2,
             pause: Duration::ZERO,
@@ -327,4 +329,49 @@ async fn keys_are_sanitised_with_upstreams_warnings() {
         .unwrap()
         .unwrap();
     assert_eq!(steps(&default_key), ["build/main"]);
+}
+
+#[tokio::test]
+async fn tarzstd_cache_is_saved_as_cache_zip_and_restored_by_sniffing() {
+    use std::os::unix::fs::PermissionsExt;
+    let first = layout();
+    write(&first.project, "vendor/bin/tool", "#!/bin/sh\n");
+    std::fs::set_permissions(
+        first.project.join("vendor/bin/tool"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("bin/tool", first.project.join("vendor/tool")).unwrap();
+    let archive = first.cache_dir.join("k/cache.zip");
+    let (logs, _guard) = capture_logs();
+    let mut request = archive_request(&first.project, &archive, None);
+    // CACHE_COMPRESSION_FORMAT=TarZstd, CACHE_COMPRESSION_LEVEL=Fast (spec §7.9 vectors 1, 2).
+    request.format = ArchiveFormat::for_cache("TarZstd");
+    request.compression = CompressionLevel::parse("Fast");
+    archive_cache(&request).await.unwrap();
+    assert!(
+        logs.text()
+            .contains(r#"compression level "Fast" is invalid, falling back to default"#),
+        "{}",
+        logs.text()
+    );
+    assert_eq!(
+        std::fs::read(&archive).unwrap()[..4],
+        [0x28, 0xB5, 0x2F, 0xFD]
+    );
+
+    let second = layout();
+    let stats = extract_cache(&extract_request(&second.project, &archive, None))
+        .await
+        .unwrap();
+    assert_eq!((stats.files, stats.symlinks), (1, 1));
+    let tool = second.project.join("vendor/bin/tool");
+    assert_eq!(
+        std::fs::metadata(&tool).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert_eq!(
+        std::fs::read_link(second.project.join("vendor/tool")).unwrap(),
+        PathBuf::from("bin/tool")
+    );
 }

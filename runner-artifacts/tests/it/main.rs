@@ -1,5 +1,6 @@
 //! Integration tests of runner-artifacts: real files, real git, HTTP over loopback, and a
-//! real S3-compatible server (`moto_server`, ignored unless installed).
+//! real S3-compatible server (`moto_server`), GCS and Azure emulators (`gcp-storage-emulator`,
+//! Azurite); the tests that need those servers are ignored unless asked for.
 
 #![expect(
     clippy::unwrap_used,
@@ -16,6 +17,10 @@ mod cache;
 mod s3;
 // The moto_server fixture.
 mod moto;
+// The GCS and Azure caches against gcp-storage-emulator and Azurite.
+mod cloud;
+// The gcp-storage-emulator and Azurite fixtures.
+mod emulators;
 // Archive formats and safe extraction.
 mod roundtrip;
 // Helpers shared by the modules.

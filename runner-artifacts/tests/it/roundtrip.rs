@@ -1,4 +1,5 @@
-//! Archive formats: zip round trips of arbitrary trees (proptest), safe extraction, gzip, raw.
+//! Archive formats: zip and tar+zstd round trips of arbitrary trees (proptest), format
+//! detection, safe extraction, gzip, raw.
 
 use std::collections::BTreeMap;
 use std::fs::Permissions;
@@ -8,7 +9,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use runner_artifacts::{
-    ArchiveFormat, CompressionLevel, Error, PathSelector, create_archive, extract_zip,
+    ArchiveFormat, CompressionLevel, Error, PathSelector, create_archive, extract_archive,
+    extract_zip,
 };
 
 use crate::support::write;
@@ -156,19 +158,17 @@ fn observe(root: &Path) -> BTreeMap<PathBuf, Seen> {
 }
 
 fn archive_tree(root: &Path, archive: &Path) {
+    archive_tree_as(ArchiveFormat::Zip, root, archive);
+}
+
+fn archive_tree_as(format: ArchiveFormat, root: &Path, archive: &Path) {
     let selection = PathSelector {
         paths: vec![".".into()],
         ..PathSelector::default()
     }
     .select(root)
     .unwrap();
-    create_archive(
-        ArchiveFormat::Zip,
-        CompressionLevel::Fastest,
-        &selection,
-        archive,
-    )
-    .unwrap();
+    create_archive(format, CompressionLevel::Fastest, &selection, archive).unwrap();
 }
 
 proptest! {
@@ -186,6 +186,84 @@ proptest! {
         extract_zip(&archive, target.path()).unwrap();
         prop_assert_eq!(observe(&root), observe(target.path()));
     }
+
+    #[test]
+    fn tar_zstd_then_extract_gives_the_same_tree(entries in tree()) {
+        let source = tempfile::tempdir().unwrap();
+        let root = source.path().join("project");
+        std::fs::create_dir(&root).unwrap();
+        build(&root, &entries);
+        // The cache file keeps its zip name whatever the format; extraction sniffs.
+        let archive = source.path().join("cache.zip");
+        archive_tree_as(ArchiveFormat::TarZstd, &root, &archive);
+        let target = tempfile::tempdir().unwrap();
+        extract_archive(&archive, target.path()).unwrap();
+        prop_assert_eq!(observe(&root), observe(target.path()));
+    }
+}
+
+#[test]
+fn tar_zstd_keeps_modes_symlinks_and_mtimes() {
+    let source = tempfile::tempdir().unwrap();
+    let root = source.path().join("project");
+    write(&root, "bin/tool", "#!/bin/sh\n");
+    write(&root, "data/plain.txt", "plain");
+    std::fs::set_permissions(root.join("bin/tool"), Permissions::from_mode(0o4755)).unwrap();
+    std::fs::set_permissions(root.join("data/plain.txt"), Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("../bin/tool", root.join("data/link")).unwrap();
+    let old = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(root.join("data/plain.txt"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let archive = source.path().join("cache.zip");
+    archive_tree_as(ArchiveFormat::TarZstd, &root, &archive);
+    let bytes = std::fs::read(&archive).unwrap();
+    assert_eq!(bytes[..4], [0x28, 0xB5, 0x2F, 0xFD], "a zstd frame");
+
+    let target = tempfile::tempdir().unwrap();
+    let stats = extract_archive(&archive, target.path()).unwrap();
+    assert_eq!((stats.files, stats.symlinks), (2, 1));
+    let tool = std::fs::metadata(target.path().join("bin/tool")).unwrap();
+    assert_eq!(tool.mode() & 0o7777, 0o4755);
+    let plain = std::fs::metadata(target.path().join("data/plain.txt")).unwrap();
+    assert_eq!(plain.mode() & 0o7777, 0o600);
+    assert_eq!(plain.modified().unwrap(), old);
+    assert_eq!(
+        std::fs::read_link(target.path().join("data/link")).unwrap(),
+        PathBuf::from("../bin/tool")
+    );
+    assert_eq!(observe(&root), observe(target.path()));
+}
+
+#[test]
+fn extraction_detects_the_format_from_the_first_bytes() {
+    let source = tempfile::tempdir().unwrap();
+    let root = source.path().join("project");
+    write(&root, "a.txt", "zip");
+    let zip = source.path().join("zip.bin");
+    archive_tree_as(ArchiveFormat::Zip, &root, &zip);
+    let target = tempfile::tempdir().unwrap();
+    extract_archive(&zip, target.path()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(target.path().join("a.txt")).unwrap(),
+        "zip"
+    );
+
+    let gzip = source.path().join("gzip.bin");
+    std::fs::write(&gzip, [0x1F, 0x8B, 0x08, 0x00]).unwrap();
+    let error = extract_archive(&gzip, target.path()).unwrap_err();
+    assert!(
+        matches!(&error, Error::UnsupportedFormat { format } if format == "gzip"),
+        "{error}"
+    );
+
+    let truncated = source.path().join("truncated.bin");
+    std::fs::write(&truncated, [0x28, 0xB5, 0x2F, 0xFD, 0x00]).unwrap();
+    let error = extract_archive(&truncated, target.path()).unwrap_err();
+    assert!(matches!(error, Error::CorruptArchive { .. }), "{error}");
 }
 
 #[test]
