@@ -391,37 +391,12 @@ fn read_env_file(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>
         .collect())
 }
 
-/// Parses a Go duration such as `1h0m0s`, `10m`, `90s`, `1.5h`, `500ms`.
+/// Parses a Go duration such as `1h0m0s`, `10m`, `90s`, `1.5h`, `500ms` (a negative one is
+/// zero).
 fn parse_go_duration(text: &str) -> anyhow::Result<Duration> {
-    let mut total = 0f64;
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..number_end]
-            .parse()
-            .with_context(|| format!("invalid duration {text:?}"))?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_end] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            "us" | "µs" => 0.000_001,
-            "ns" => 0.000_000_001,
-            unit => bail!("unknown unit {unit:?} in duration {text:?}"),
-        };
-        total += value * seconds;
-        rest = &rest[unit_end..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    let nanos = runner_core::parse_go_duration(text.trim())
+        .map_err(|reason| anyhow::anyhow!("invalid duration {text:?}: {reason}"))?;
+    Ok(Duration::from_nanos(u64::try_from(nanos).unwrap_or(0)))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Go duration strings: parsing (`RUNNER_SCRIPT_TIMEOUT=1h30m`) and formatting (`1h0m0s`).
+//! Go duration strings (`RUNNER_SCRIPT_TIMEOUT=1h30m`, `1h0m0s`) as `std::time::Duration`s,
+//! through `runner-core`'s one parser and formatter, and deadlines that cannot overflow.
 
 use std::time::Duration;
 
@@ -17,103 +18,19 @@ pub(crate) struct GoDuration {
     pub(crate) duration: Duration,
 }
 
-/// Parses `[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+` or `0`; `None` when malformed.
+/// Parses a Go duration (`runner_core::parse_go_duration`); `None` when malformed.
 pub(crate) fn parse_go_duration(text: &str) -> Option<GoDuration> {
-    let (negative, mut rest) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if rest == "0" {
-        return Some(GoDuration {
-            negative,
-            duration: Duration::ZERO,
-        });
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total_nanos: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
-        if number_len == 0 {
-            return None;
-        }
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total_nanos += number * scale;
-    }
-    if !total_nanos.is_finite() || total_nanos > u64::MAX as f64 {
-        return None;
-    }
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "range checked above"
-    )]
-    let nanos = total_nanos.round() as u64;
+    let nanos = runner_core::parse_go_duration(text).ok()?;
     Some(GoDuration {
-        negative,
-        duration: Duration::from_nanos(nanos),
+        negative: nanos < 0,
+        duration: Duration::from_nanos(nanos.unsigned_abs()),
     })
 }
 
-/// Formats like Go's `time.Duration.String()`: `1h0m0s`, `1m30s`, `5s`, `1.5s`, `250ms`.
+/// Formats like Go's `time.Duration.String()`: `1h0m0s`, `1m30s`, `5s`, `1.5s`, `250ms`
+/// (saturating at Go's largest duration, about 292 years).
 pub(crate) fn format_go_duration(duration: Duration) -> String {
-    let nanos = duration.as_nanos();
-    if nanos == 0 {
-        return "0s".to_owned();
-    }
-    if nanos < 1_000_000_000 {
-        let (value, unit) = if nanos < 1_000 {
-            (nanos.to_string(), "ns")
-        } else if nanos < 1_000_000 {
-            (fraction(nanos, 1_000), "µs")
-        } else {
-            (fraction(nanos, 1_000_000), "ms")
-        };
-        return format!("{value}{unit}");
-    }
-    let seconds_total = nanos / 1_000_000_000;
-    let sub = nanos % 1_000_000_000;
-    let hours = seconds_total / 3600;
-    let minutes = (seconds_total % 3600) / 60;
-    let seconds = fraction((seconds_total % 60) * 1_000_000_000 + sub, 1_000_000_000);
-    if hours > 0 {
-        format!("{hours}h{minutes}m{seconds}s")
-    } else if minutes > 0 {
-        format!("{minutes}m{seconds}s")
-    } else {
-        format!("{seconds}s")
-    }
-}
-
-/// `value / unit` with the fraction's trailing zeros removed.
-fn fraction(value: u128, unit: u128) -> String {
-    let whole = value / unit;
-    let rest = value % unit;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = unit.to_string().len() - 1;
-    let digits = format!("{rest:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    runner_core::format_go_duration(i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
