@@ -16,6 +16,11 @@
 //! coordinator itself (that is `runner-api`), or generate scripts. GCS, Azure, zstd formats
 //! and `FF_HASH_CACHE_KEYS` are not implemented.
 //!
+//! S3 with `AuthenticationType = "iam"`: keep one [`CredentialsProvider`] per
+//! `[runners.cache.s3]` for the runner's lifetime (built from an [`AwsEnvironment`] the
+//! binary captures from its process environment), and before planning a job's cache set
+//! `S3Settings::credentials` to `provider.credentials(now).await`; it caches and refreshes.
+//!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
 //! ```
@@ -46,6 +51,8 @@
 
 mod archive;
 mod artifacts;
+mod aws_credentials;
+mod aws_http;
 mod cache;
 mod civil;
 mod error;
@@ -62,6 +69,9 @@ pub use archive::{ArchiveFormat, CompressionLevel, ExtractStats, create_archive,
 pub use artifacts::{
     ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
     upload_artifacts,
+};
+pub use aws_credentials::{
+    AwsCredentials, AwsEnvironment, CredentialsError, CredentialsProvider, DEFAULT_REFRESH_MARGIN,
 };
 pub use cache::{
     CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
