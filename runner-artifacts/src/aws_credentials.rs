@@ -7,7 +7,8 @@
 //!    `AWS_SESSION_TOKEN`);
 //! 2. web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, optional
 //!    `AWS_ROLE_SESSION_NAME`), exchanged with STS `AssumeRoleWithWebIdentity` (EKS IRSA);
-//! 3. the EC2 instance profile through IMDSv2 (a token `PUT`, then credential `GET`s), at
+//! 3. the EC2 instance profile through IMDSv2 (a token `PUT`, then credential `GET`s; IMDSv1
+//!    when the token request is refused with 403, 404 or 405, as the SDKs), at
 //!    `AWS_EC2_METADATA_SERVICE_ENDPOINT` as AWS SDKs allow, unless
 //!    `AWS_EC2_METADATA_DISABLED=true`.
 //!

@@ -95,7 +95,9 @@ pub(crate) async fn assume_role(
     sts_call(sts, "AssumeRole", &headers, body).await
 }
 
-/// IMDSv2: a session token, the instance profile's role name, then its credentials.
+/// IMDSv2: a session token, the instance profile's role name, then its credentials. As the
+/// SDKs, a token request answered 403, 404 or 405 (a proxy or an old IMDS without v2) falls
+/// back to IMDSv1: the same requests without a token.
 pub(crate) async fn instance_profile(endpoint: &str) -> Result<AwsCredentials, CredentialsError> {
     let base = endpoint.trim_end_matches('/');
     let token = imds_call(
@@ -107,11 +109,20 @@ pub(crate) async fn instance_profile(endpoint: &str) -> Result<AwsCredentials, C
             IMDS_TOKEN_TTL_SECONDS.to_owned(),
         )],
     )
-    .await?;
-    let token_header = [(
-        "x-aws-ec2-metadata-token".to_owned(),
-        token.trim().to_owned(),
-    )];
+    .await;
+    let token_header: Vec<(String, String)> = match token {
+        Ok(token) => vec![(
+            "x-aws-ec2-metadata-token".to_owned(),
+            token.trim().to_owned(),
+        )],
+        Err(CredentialsError::Imds {
+            status: 403..=405, ..
+        }) => {
+            tracing::warn!("falling back to IMDSv1: the metadata service refused a token");
+            Vec::new()
+        }
+        Err(error) => return Err(error),
+    };
     let roles = imds_call(
         base,
         "GET",

@@ -3,7 +3,7 @@
 //! real STS (moto_server) followed by a cache round trip on moto's S3.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,6 +32,7 @@ fn at_minutes_before_expiry(minutes: u64) -> SystemTime {
 /// `GET` must carry (401 otherwise, as IMDS with `HttpTokens=required`).
 struct FakeImds {
     address: std::net::SocketAddr,
+    v1_only: Arc<AtomicBool>,
     credential_fetches: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<String>>>,
     _tasks: JoinSet<()>,
@@ -43,15 +44,21 @@ impl FakeImds {
         let address = listener.local_addr().unwrap();
         let credential_fetches = Arc::new(AtomicUsize::new(0));
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let v1_only = Arc::new(AtomicBool::new(false));
         let mut tasks = JoinSet::new();
-        let (fetches, recorded) = (credential_fetches.clone(), requests.clone());
+        let (fetches, recorded, v1) = (
+            credential_fetches.clone(),
+            requests.clone(),
+            v1_only.clone(),
+        );
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
-                let (fetches, recorded) = (fetches.clone(), recorded.clone());
+                let (fetches, recorded, v1) = (fetches.clone(), recorded.clone(), v1.clone());
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
-                        let answer = answer(&request, &fetches, &recorded);
+                        let answer =
+                            answer(&request, &fetches, &recorded, v1.load(Ordering::SeqCst));
                         async move { Ok::<_, Infallible>(answer) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -62,6 +69,7 @@ impl FakeImds {
         });
         Self {
             address,
+            v1_only,
             credential_fetches,
             requests,
             _tasks: tasks,
@@ -80,6 +88,7 @@ fn answer(
     request: &http::Request<Incoming>,
     fetches: &AtomicUsize,
     recorded: &Mutex<Vec<String>>,
+    v1_only: bool,
 ) -> http::Response<Full<Bytes>> {
     let path = request.uri().path().to_owned();
     let header = |name: &str| {
@@ -102,12 +111,15 @@ fn answer(
             .unwrap()
     };
     if request.method() == http::Method::PUT && path == "/latest/api/token" {
+        if v1_only {
+            return reply(405, String::new());
+        }
         return match header("x-aws-ec2-metadata-token-ttl-seconds") {
             Some(_) => reply(200, IMDS_TOKEN.to_owned()),
             None => reply(400, String::new()),
         };
     }
-    if !has_token {
+    if !has_token && !v1_only {
         return reply(401, String::new());
     }
     match path.as_str() {
@@ -151,6 +163,26 @@ async fn imdsv2_flow_sends_the_session_token() {
             "PUT /latest/api/token",
             "GET /latest/meta-data/iam/security-credentials/ (token)",
             "GET /latest/meta-data/iam/security-credentials/runner-role (token)",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_metadata_service_without_tokens_falls_back_to_imdsv1() {
+    let imds = FakeImds::start().await;
+    imds.v1_only.store(true, Ordering::SeqCst);
+    let provider = CredentialsProvider::new(imds.environment(), "", "");
+    let credentials = provider
+        .credentials(at_minutes_before_expiry(60))
+        .await
+        .unwrap();
+    assert_eq!(credentials.access_key_id, "ASIAIMDS1");
+    assert_eq!(
+        *imds.requests.lock().unwrap(),
+        [
+            "PUT /latest/api/token",
+            "GET /latest/meta-data/iam/security-credentials/",
+            "GET /latest/meta-data/iam/security-credentials/runner-role",
         ]
     );
 }
