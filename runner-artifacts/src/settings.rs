@@ -54,7 +54,8 @@ pub struct S3Settings {
     /// from a long-lived [`crate::CredentialsProvider`] before planning (the signing itself
     /// stays synchronous). `None` under IAM gives [`NoUrlReason::IamCredentialsUnavailable`].
     pub credentials: Option<AwsCredentials>,
-    /// `ServerSideEncryption`: `S3`/`AES256`, `KMS`/`aws:kms`, or empty.
+    /// `ServerSideEncryption`: `S3`/`AES256`, `KMS`/`aws:kms`, `DSSE-KMS`/`aws:kms:dsse`, or
+    /// empty.
     pub server_side_encryption: String,
     /// `ServerSideEncryptionKeyID`.
     pub server_side_encryption_key_id: String,
@@ -234,24 +235,34 @@ impl S3Settings {
         }
     }
 
+    /// Upstream's `ServerSideEncryption` values: `S3`/`AES256`, `KMS`/`AWS:KMS` and
+    /// `DSSE-KMS`/`AWS:KMS:DSSE` (with `ServerSideEncryptionKeyID` when set); anything else
+    /// is warned about and ignored.
     fn encryption_headers(&self) -> Vec<(String, String)> {
-        match self.server_side_encryption.to_ascii_uppercase().as_str() {
-            "S3" | "AES256" => vec![(
-                "x-amz-server-side-encryption".to_owned(),
-                "AES256".to_owned(),
-            )],
-            "KMS" | "AWS:KMS" => vec![
-                (
-                    "x-amz-server-side-encryption".to_owned(),
-                    "aws:kms".to_owned(),
-                ),
-                (
-                    "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
-                    self.server_side_encryption_key_id.clone(),
-                ),
-            ],
-            _ => Vec::new(),
+        let algorithm = match self.server_side_encryption.to_ascii_uppercase().as_str() {
+            "" => return Vec::new(),
+            "S3" | "AES256" => "AES256",
+            "KMS" | "AWS:KMS" => "aws:kms",
+            "DSSE-KMS" | "AWS:KMS:DSSE" => "aws:kms:dsse",
+            _ => {
+                tracing::warn!(
+                    "unknown ServerSideEncryption value: {}",
+                    self.server_side_encryption
+                );
+                return Vec::new();
+            }
+        };
+        let mut headers = vec![(
+            "x-amz-server-side-encryption".to_owned(),
+            algorithm.to_owned(),
+        )];
+        if algorithm != "AES256" && !self.server_side_encryption_key_id.is_empty() {
+            headers.push((
+                "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
+                self.server_side_encryption_key_id.clone(),
+            ));
         }
+        headers
     }
 }
 
@@ -490,6 +501,36 @@ mod tests {
                 )
             ]
         );
+    }
+
+    #[test]
+    fn server_side_encryption_values_follow_upstream() {
+        let headers = |value: &str, key_id: &str| {
+            S3Settings {
+                server_side_encryption: value.into(),
+                server_side_encryption_key_id: key_id.into(),
+                ..S3Settings::default()
+            }
+            .encryption_headers()
+        };
+        let pair = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        assert_eq!(
+            headers("s3", "ignored"),
+            [pair("x-amz-server-side-encryption", "AES256")]
+        );
+        assert_eq!(
+            headers("DSSE-KMS", "k"),
+            [
+                pair("x-amz-server-side-encryption", "aws:kms:dsse"),
+                pair("x-amz-server-side-encryption-aws-kms-key-id", "k")
+            ]
+        );
+        assert_eq!(
+            headers("aws:kms", ""),
+            [pair("x-amz-server-side-encryption", "aws:kms")]
+        );
+        assert!(headers("rot13", "").is_empty());
+        assert!(headers("", "k").is_empty());
     }
 
     #[test]
