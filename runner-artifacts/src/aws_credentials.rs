@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws_http;
 use crate::secret::Secret;
+use crate::settings::{CacheSettings, S3Settings};
 
 /// Credentials are fetched again this long before they expire (as the AWS SDKs do).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -306,6 +307,33 @@ impl CredentialsProvider {
     }
 }
 
+impl CacheSettings {
+    /// For `[runners.cache.s3]` with IAM authentication ([`S3Settings::uses_iam`]): sets
+    /// `S3Settings::credentials` from `provider` (cached, or fetched again near expiry), so
+    /// the synchronous [`CacheSettings::cache_urls`] can sign. Does nothing for other
+    /// configurations. On an error the credentials stay unset and the cache gets no URL.
+    pub async fn resolve_credentials(
+        &mut self,
+        provider: &CredentialsProvider,
+        now: SystemTime,
+    ) -> Result<(), CredentialsError> {
+        let Some(s3) = self.s3.as_mut().filter(|s3| s3.uses_iam()) else {
+            return Ok(());
+        };
+        s3.credentials = None;
+        s3.credentials = Some(provider.credentials(now).await?);
+        Ok(())
+    }
+}
+
+impl CredentialsProvider {
+    /// The provider for `s3`: its `RoleARN`, with `BucketLocation` as the STS region when
+    /// `environment` names none. Keep it as long as the configuration, to share its cache.
+    pub fn for_settings(environment: AwsEnvironment, s3: &S3Settings) -> Self {
+        Self::new(environment, s3.role_arn.clone(), s3.bucket_location.clone())
+    }
+}
+
 /// A session-name suffix unique enough per runner process: the time in hex nanoseconds.
 fn session_suffix(now: SystemTime) -> String {
     let nanos = now
@@ -375,6 +403,50 @@ mod tests {
         assert_eq!(credentials.access_key_id, "AKIA");
         assert_eq!(credentials.expires_at, None);
         assert!(!format!("{credentials:?}").contains("secret\""));
+    }
+
+    #[tokio::test]
+    async fn cache_settings_get_credentials_only_under_iam() {
+        let environment = AwsEnvironment {
+            access_key_id: "AKIAENV".into(),
+            secret_access_key: Secret::new("secret"),
+            ..AwsEnvironment::default()
+        };
+        let mut settings = CacheSettings {
+            cache_type: "s3".into(),
+            s3: Some(S3Settings {
+                authentication_type: "iam".into(),
+                bucket_name: "b".into(),
+                ..S3Settings::default()
+            }),
+            ..CacheSettings::default()
+        };
+        let provider =
+            CredentialsProvider::for_settings(environment, settings.s3.as_ref().unwrap());
+        settings
+            .resolve_credentials(&provider, SystemTime::now())
+            .await
+            .unwrap();
+        let signed = settings
+            .cache_urls("t", 1, "k", &[], Duration::from_secs(60), SystemTime::now())
+            .unwrap();
+        assert!(
+            signed
+                .download
+                .as_str()
+                .contains("X-Amz-Credential=AKIAENV%2F")
+        );
+
+        let mut static_keys = settings.clone();
+        if let Some(s3) = static_keys.s3.as_mut() {
+            s3.authentication_type = "access-key".into();
+            s3.credentials = None;
+        }
+        static_keys
+            .resolve_credentials(&provider, SystemTime::now())
+            .await
+            .unwrap();
+        assert_eq!(static_keys.s3.unwrap().credentials, None);
     }
 
     #[tokio::test]

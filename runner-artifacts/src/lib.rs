@@ -18,8 +18,9 @@
 //!
 //! S3 with `AuthenticationType = "iam"`: keep one [`CredentialsProvider`] per
 //! `[runners.cache.s3]` for the runner's lifetime (built from an [`AwsEnvironment`] the
-//! binary captures from its process environment), and before planning a job's cache set
-//! `S3Settings::credentials` to `provider.credentials(now).await`; it caches and refreshes.
+//! binary captures from its process environment, see [`CredentialsProvider::for_settings`]),
+//! and call [`CacheSettings::resolve_credentials`] before planning a job's cache; the
+//! provider caches and refreshes.
 //!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
