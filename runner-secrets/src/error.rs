@@ -114,3 +114,32 @@ impl SecretsError {
 
 /// `Result` with this crate's [`SecretsError`].
 pub type Result<T, E = SecretsError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vault_statuses_are_classified_as_upstream() {
+        let read = |status| SecretsError::Read {
+            status,
+            detail: String::new(),
+        };
+        for status in [400, 401, 403, 404] {
+            assert_eq!(
+                read(Some(status)).failure_class(),
+                FailureClass::Configuration
+            );
+        }
+        assert_eq!(
+            read(Some(503)).failure_class(),
+            FailureClass::ExternalDependency
+        );
+        assert_eq!(read(Some(429)).failure_class(), FailureClass::System);
+        assert_eq!(read(None).failure_class(), FailureClass::System);
+        assert_eq!(
+            SecretsError::NotFound { name: "X".into() }.failure_class(),
+            FailureClass::System
+        );
+    }
+}

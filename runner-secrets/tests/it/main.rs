@@ -8,3 +8,5 @@
 
 // Vault: JWT login, KV v1/v2 reads, namespaces, upstream's error messages.
 mod vault;
+// HTTPS to Vault: a private CA through `ResolveOptions::extra_ca_pem`.
+mod tls;
