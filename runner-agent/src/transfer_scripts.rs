@@ -110,6 +110,11 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
             insecure: s3.insecure,
             path_style: s3.path_style,
             authentication_type: s3.authentication_type.clone(),
+            // TODO(#20): the engine should keep a `CredentialsProvider::for_settings` per
+            // runner and call `CacheSettings::resolve_credentials` before planning; until
+            // then an explicit `iam` gets no URL (`IamCredentialsUnavailable`), as before.
+            role_arn: s3.role_arn.clone(),
+            credentials: None,
             server_side_encryption: s3.server_side_encryption.clone(),
             server_side_encryption_key_id: s3.server_side_encryption_key_id.clone(),
         }),

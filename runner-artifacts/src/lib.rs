@@ -20,6 +20,12 @@
 //! format and the migration of caches between plain and hashed key names are not
 //! implemented.
 //!
+//! S3 with `AuthenticationType = "iam"`: keep one [`CredentialsProvider`] per
+//! `[runners.cache.s3]` for the runner's lifetime (built from an [`AwsEnvironment`] the
+//! binary captures from its process environment, see [`CredentialsProvider::for_settings`]),
+//! and call [`CacheSettings::resolve_credentials`] before planning a job's cache; the
+//! provider caches and refreshes.
+//!
 //! Start from [`PathSelector`] and [`create_archive`]:
 //!
 //! ```
@@ -50,6 +56,8 @@
 
 mod archive;
 mod artifacts;
+mod aws_credentials;
+mod aws_http;
 mod azure;
 mod cache;
 mod civil;
@@ -72,6 +80,9 @@ pub use artifacts::{
     upload_artifacts,
 };
 pub use azure::{AzureSettings, SAS_VERSION};
+pub use aws_credentials::{
+    AwsCredentials, AwsEnvironment, CredentialsError, CredentialsProvider, DEFAULT_REFRESH_MARGIN,
+};
 pub use cache::{
     CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
     RemoteCache, RetryPolicy, UploadTarget, archive_cache, extract_cache,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
+use crate::aws_credentials::AwsCredentials;
 use crate::azure::AzureSettings;
 use crate::gcs::GcsSettings;
 use crate::secret::Secret;
@@ -50,9 +51,17 @@ pub struct S3Settings {
     pub insecure: bool,
     /// `PathStyle`; `None` auto-detects (virtual-host style only for AWS endpoints).
     pub path_style: Option<bool>,
-    /// `AuthenticationType`: `access-key`, `iam` or empty (derived).
+    /// `AuthenticationType`: `access-key`, `iam` or empty (derived, see
+    /// [`S3Settings::uses_iam`]).
     pub authentication_type: String,
-    /// `ServerSideEncryption`: `S3`/`AES256`, `KMS`/`aws:kms`, or empty.
+    /// `RoleARN`: assumed by [`crate::CredentialsProvider`] for the IAM credentials.
+    pub role_arn: String,
+    /// The IAM credentials that sign URLs when [`S3Settings::uses_iam`]: filled by the caller
+    /// from a long-lived [`crate::CredentialsProvider`] before planning (the signing itself
+    /// stays synchronous). `None` under IAM gives [`NoUrlReason::IamCredentialsUnavailable`].
+    pub credentials: Option<AwsCredentials>,
+    /// `ServerSideEncryption`: `S3`/`AES256`, `KMS`/`aws:kms`, `DSSE-KMS`/`aws:kms:dsse`, or
+    /// empty.
     pub server_side_encryption: String,
     /// `ServerSideEncryptionKeyID`.
     pub server_side_encryption_key_id: String,
@@ -74,11 +83,13 @@ pub enum NoUrlReason {
     /// No `BucketName`.
     #[error("error while generating S3 pre-signed URL: bucket name cannot be empty")]
     MissingBucket,
-    /// No static credentials; instance-profile (IAM) credentials are not supported here.
-    #[error(
-        "S3 credentials are missing: set AccessKey and SecretKey (IAM authentication is not supported)"
-    )]
+    /// `AuthenticationType = "access-key"` without `AccessKey` and `SecretKey`.
+    #[error("S3 credentials are missing: set AccessKey and SecretKey")]
     MissingCredentials,
+    /// IAM authentication, but the caller resolved no credentials (see
+    /// [`S3Settings::credentials`]).
+    #[error("S3 IAM credentials are not available (AuthenticationType iam)")]
+    IamCredentialsUnavailable,
     /// `ServerAddress` is not `host[:port]`.
     #[error("invalid S3 ServerAddress {0:?}")]
     InvalidServerAddress(String),
@@ -178,12 +189,22 @@ impl CacheSettings {
         if s3.bucket_name.is_empty() {
             return Err(NoUrlReason::MissingBucket);
         }
-        if s3.access_key.is_empty()
-            || s3.secret_key.is_empty()
-            || s3.authentication_type.eq_ignore_ascii_case("iam")
-        {
-            return Err(NoUrlReason::MissingCredentials);
-        }
+        let has_keys = !s3.access_key.is_empty() && !s3.secret_key.is_empty();
+        // Transitional: until the binary resolves IAM credentials (TODO(#20)), a derived
+        // (not explicit) `iam` with complete keys keeps signing with the keys, as before.
+        let derived_with_keys = s3.authentication_type.is_empty() && has_keys;
+        let (access_key, secret_key, session_token) = match &s3.credentials {
+            Some(credentials) if s3.uses_iam() => (
+                credentials.access_key_id.as_str(),
+                &credentials.secret_access_key,
+                &credentials.session_token,
+            ),
+            None if s3.uses_iam() && !derived_with_keys => {
+                return Err(NoUrlReason::IamCredentialsUnavailable);
+            }
+            _ if !has_keys => return Err(NoUrlReason::MissingCredentials),
+            _ => (s3.access_key.as_str(), &s3.secret_key, &s3.session_token),
+        };
         let endpoint = Endpoint::resolve(s3)?;
         let mut upload_headers = s3.encryption_headers();
         for (name, value) in metadata {
@@ -200,9 +221,9 @@ impl CacheSettings {
                 host: &host,
                 encoded_path: &path,
                 region: &endpoint.region,
-                access_key: &s3.access_key,
-                secret_key: s3.secret_key.expose(),
-                session_token: (!s3.session_token.is_empty()).then(|| s3.session_token.expose()),
+                access_key,
+                secret_key: secret_key.expose(),
+                session_token: (!session_token.is_empty()).then(|| session_token.expose()),
                 expires_seconds: expires.as_secs().clamp(1, 604_800),
                 headers,
                 now,
@@ -247,24 +268,49 @@ impl CacheSettings {
 }
 
 impl S3Settings {
-    fn encryption_headers(&self) -> Vec<(String, String)> {
-        match self.server_side_encryption.to_ascii_uppercase().as_str() {
-            "S3" | "AES256" => vec![(
-                "x-amz-server-side-encryption".to_owned(),
-                "AES256".to_owned(),
-            )],
-            "KMS" | "AWS:KMS" => vec![
-                (
-                    "x-amz-server-side-encryption".to_owned(),
-                    "aws:kms".to_owned(),
-                ),
-                (
-                    "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
-                    self.server_side_encryption_key_id.clone(),
-                ),
-            ],
-            _ => Vec::new(),
+    /// Whether URLs are signed with IAM credentials (the chain of the runner process) rather
+    /// than `AccessKey`/`SecretKey`: `AuthenticationType` `iam` (or any value other than
+    /// `access-key`), or, when it is empty, whenever one of `ServerAddress`, `AccessKey` and
+    /// `SecretKey` is empty (upstream's rule, quirk included: on AWS without a
+    /// `ServerAddress`, keys are ignored unless `access-key` is explicit).
+    pub fn uses_iam(&self) -> bool {
+        if self.authentication_type.is_empty() {
+            self.server_address.is_empty()
+                || self.access_key.is_empty()
+                || self.secret_key.is_empty()
+        } else {
+            !self.authentication_type.eq_ignore_ascii_case("access-key")
         }
+    }
+
+    /// Upstream's `ServerSideEncryption` values: `S3`/`AES256`, `KMS`/`AWS:KMS` and
+    /// `DSSE-KMS`/`AWS:KMS:DSSE` (with `ServerSideEncryptionKeyID` when set); anything else
+    /// is warned about and ignored.
+    fn encryption_headers(&self) -> Vec<(String, String)> {
+        let algorithm = match self.server_side_encryption.to_ascii_uppercase().as_str() {
+            "" => return Vec::new(),
+            "S3" | "AES256" => "AES256",
+            "KMS" | "AWS:KMS" => "aws:kms",
+            "DSSE-KMS" | "AWS:KMS:DSSE" => "aws:kms:dsse",
+            _ => {
+                tracing::warn!(
+                    "unknown ServerSideEncryption value: {}",
+                    self.server_side_encryption
+                );
+                return Vec::new();
+            }
+        };
+        let mut headers = vec![(
+            "x-amz-server-side-encryption".to_owned(),
+            algorithm.to_owned(),
+        )];
+        if algorithm != "AES256" && !self.server_side_encryption_key_id.is_empty() {
+            headers.push((
+                "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
+                self.server_side_encryption_key_id.clone(),
+            ));
+        }
+        headers
     }
 }
 
@@ -444,6 +490,10 @@ mod tests {
         if let Some(s3) = no_keys.s3.as_mut() {
             s3.secret_key = Secret::default();
         }
+        check(no_keys.clone(), NoUrlReason::IamCredentialsUnavailable);
+        if let Some(s3) = no_keys.s3.as_mut() {
+            s3.authentication_type = "access-key".into();
+        }
         check(no_keys, NoUrlReason::MissingCredentials);
         check(
             CacheSettings {
@@ -466,6 +516,99 @@ mod tests {
             },
             NoUrlReason::UnsupportedType("ftp".into()),
         );
+    }
+
+    #[test]
+    fn iam_credentials_sign_with_a_security_token() {
+        let mut cache = settings();
+        if let Some(s3) = cache.s3.as_mut() {
+            s3.authentication_type = "IAM".into();
+            s3.server_side_encryption = "KMS".into();
+            s3.server_side_encryption_key_id = "key-1".into();
+            s3.credentials = Some(AwsCredentials {
+                access_key_id: "ASIATEMP".into(),
+                secret_access_key: Secret::new("temp-secret"),
+                session_token: Secret::new("token/with+chars"),
+                expires_at: None,
+            });
+        }
+        let urls = cache
+            .cache_urls(
+                "abc",
+                7,
+                "main",
+                &[],
+                Duration::from_secs(60),
+                SystemTime::UNIX_EPOCH,
+            )
+            .unwrap();
+        for url in [&urls.download, &urls.head, &urls.upload] {
+            let query = url.query().unwrap();
+            assert!(query.contains("X-Amz-Credential=ASIATEMP%2F"), "{query}");
+            assert!(
+                query.contains("X-Amz-Security-Token=token%2Fwith%2Bchars"),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            urls.upload_headers,
+            [
+                (
+                    "x-amz-server-side-encryption".to_owned(),
+                    "aws:kms".to_owned()
+                ),
+                (
+                    "x-amz-server-side-encryption-aws-kms-key-id".to_owned(),
+                    "key-1".to_owned()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn server_side_encryption_values_follow_upstream() {
+        let headers = |value: &str, key_id: &str| {
+            S3Settings {
+                server_side_encryption: value.into(),
+                server_side_encryption_key_id: key_id.into(),
+                ..S3Settings::default()
+            }
+            .encryption_headers()
+        };
+        let pair = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        assert_eq!(
+            headers("s3", "ignored"),
+            [pair("x-amz-server-side-encryption", "AES256")]
+        );
+        assert_eq!(
+            headers("DSSE-KMS", "k"),
+            [
+                pair("x-amz-server-side-encryption", "aws:kms:dsse"),
+                pair("x-amz-server-side-encryption-aws-kms-key-id", "k")
+            ]
+        );
+        assert_eq!(
+            headers("aws:kms", ""),
+            [pair("x-amz-server-side-encryption", "aws:kms")]
+        );
+        assert!(headers("rot13", "").is_empty());
+        assert!(headers("", "k").is_empty());
+    }
+
+    #[test]
+    fn authentication_type_follows_upstream() {
+        let s3 = |authentication_type: &str, server_address: &str| S3Settings {
+            authentication_type: authentication_type.into(),
+            server_address: server_address.into(),
+            access_key: "AKIA".into(),
+            secret_key: Secret::new("secret"),
+            ..S3Settings::default()
+        };
+        assert!(!s3("", "minio:9000").uses_iam());
+        assert!(s3("", "").uses_iam());
+        assert!(!s3("access-key", "").uses_iam());
+        assert!(s3("iam", "minio:9000").uses_iam());
+        assert!(s3("other", "minio:9000").uses_iam());
     }
 
     #[test]

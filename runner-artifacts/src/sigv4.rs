@@ -1,6 +1,7 @@
-//! AWS Signature Version 4 query-string pre-signing (the `X-Amz-*` parameters), written on
-//! `sha2` so the runner needs no S3 SDK: the runner signs, the helper only does plain
-//! HTTP GET/HEAD/PUT on the URL.
+//! AWS Signature Version 4, written on `sha2` so the runner needs no AWS SDK: query-string
+//! pre-signing of S3 URLs (the `X-Amz-*` parameters; the helper only does plain HTTP
+//! GET/HEAD/PUT on them) and `Authorization` headers for the STS calls of
+//! `aws_credentials` (`AssumeRole`).
 
 use std::time::SystemTime;
 
@@ -94,18 +95,103 @@ pub(crate) fn presign(input: &PresignInput<'_>) -> String {
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
-    let date_key = hmac_sha256(
-        format!("AWS4{}", input.secret_key).as_bytes(),
-        date.as_bytes(),
-    );
-    let region_key = hmac_sha256(&date_key, input.region.as_bytes());
-    let service_key = hmac_sha256(&region_key, b"s3");
-    let signing_key = hmac_sha256(&service_key, b"aws4_request");
+    let signing_key = signing_key(input.secret_key, &date, input.region, "s3");
     let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
     format!(
         "{}://{}{}?{canonical_query}&X-Amz-Signature={signature}",
         input.scheme, input.host, input.encoded_path
     )
+}
+
+/// A request to sign with an `Authorization` header (STS's Query API).
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderSignInput<'a> {
+    pub(crate) method: &'a str,
+    /// Host header value (with a non-default port).
+    pub(crate) host: &'a str,
+    /// The already URI-encoded absolute path.
+    pub(crate) encoded_path: &'a str,
+    /// The already encoded query pairs, in any order.
+    pub(crate) encoded_query: &'a [(String, String)],
+    /// Headers sent besides `host` and the `x-amz-*` ones this adds, lowercase names.
+    pub(crate) headers: &'a [(String, String)],
+    pub(crate) payload: &'a [u8],
+    pub(crate) region: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) access_key: &'a str,
+    pub(crate) secret_key: &'a str,
+    pub(crate) session_token: Option<&'a str>,
+    pub(crate) now: SystemTime,
+}
+
+/// The headers to add to the request: `x-amz-date`, `x-amz-security-token` (temporary
+/// credentials only) and `authorization`.
+pub(crate) fn sign_headers(input: &HeaderSignInput<'_>) -> Vec<(String, String)> {
+    let civil = Civil::from_unix(unix_seconds(input.now));
+    let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        civil.hour, civil.minute, civil.second
+    );
+    let scope = format!("{date}/{}/{}/aws4_request", input.region, input.service);
+    let mut added = vec![("x-amz-date".to_owned(), amz_date.clone())];
+    if let Some(token) = input.session_token {
+        added.push(("x-amz-security-token".to_owned(), token.to_owned()));
+    }
+    let mut signed_headers: Vec<(String, String)> =
+        vec![("host".to_owned(), input.host.to_owned())];
+    signed_headers.extend(
+        input
+            .headers
+            .iter()
+            .chain(&added)
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())),
+    );
+    signed_headers.sort();
+    let signed_header_names = signed_headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    let canonical_headers: String = signed_headers
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect();
+    let mut query = input.encoded_query.to_vec();
+    query.sort();
+    let canonical_query = query
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let canonical_request = format!(
+        "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_header_names}\n{}",
+        input.method,
+        input.encoded_path,
+        hex::encode(Sha256::digest(input.payload))
+    );
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    let signing_key = signing_key(input.secret_key, &date, input.region, input.service);
+    let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
+    added.push((
+        "authorization".to_owned(),
+        format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_header_names}, Signature={signature}",
+            input.access_key
+        ),
+    ));
+    added
+}
+
+/// The key of one day, region and service.
+fn signing_key(secret_key: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    let date_key = hmac_sha256(format!("AWS4{secret_key}").as_bytes(), date.as_bytes());
+    let region_key = hmac_sha256(&date_key, region.as_bytes());
+    let service_key = hmac_sha256(&region_key, service.as_bytes());
+    hmac_sha256(&service_key, b"aws4_request")
 }
 
 /// RFC 3986 encoding as S3 wants it: unreserved characters stay, `/` stays unless
@@ -154,6 +240,45 @@ mod tests {
         assert_eq!(
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn aws_documented_header_signature_example() {
+        // The IAM `ListUsers` example of AWS's "Create a signed AWS API request" page
+        // (signature version 4 test suite credentials, 2015-08-30T12:36:00Z).
+        let headers = sign_headers(&HeaderSignInput {
+            method: "GET",
+            host: "iam.amazonaws.com",
+            encoded_path: "/",
+            encoded_query: &[
+                ("Action".to_owned(), "ListUsers".to_owned()),
+                ("Version".to_owned(), "2010-05-08".to_owned()),
+            ],
+            headers: &[(
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            )],
+            payload: b"",
+            region: "us-east-1",
+            service: "iam",
+            access_key: "AKIDEXAMPLE",
+            secret_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            session_token: None,
+            now: from_unix_seconds(1_440_938_160),
+        });
+        assert_eq!(
+            headers,
+            [
+                ("x-amz-date".to_owned(), "20150830T123600Z".to_owned()),
+                (
+                    "authorization".to_owned(),
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, \
+                     SignedHeaders=content-type;host;x-amz-date, \
+                     Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+                        .to_owned()
+                )
+            ]
         );
     }
 

@@ -164,13 +164,13 @@ fn empty_body() -> Body {
 /// The task driving the connection; awaited once the response body is consumed.
 type Connection = tokio::task::JoinHandle<()>;
 
-async fn finish(connection: Connection) {
+pub(crate) async fn finish(connection: Connection) {
     if let Err(error) = connection.await {
         tracing::debug!(%error, "connection task ended abnormally");
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     method: &'static str,
     url: &Url,
     headers: &[(String, String)],

@@ -15,6 +15,8 @@ mod artifacts;
 mod cache;
 // The S3 cache against a loopback object store and moto_server.
 mod s3;
+// IAM credentials: the chain against a loopback IMDSv2 fake and moto's STS.
+mod iam;
 // The moto_server fixture.
 mod moto;
 // The GCS and Azure caches against gcp-storage-emulator and Azurite.

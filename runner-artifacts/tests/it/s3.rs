@@ -63,7 +63,7 @@ async fn incomplete_s3_settings_give_no_url_and_the_helpers_say_so() {
 }
 
 /// Saves through `settings`' pre-signed PUT, then restores into a fresh job through the GET.
-async fn remote_round_trip(settings: &CacheSettings) {
+pub(crate) async fn remote_round_trip(settings: &CacheSettings) {
     let first = layout();
     write(&first.project, "vendor/gems/rake.gem", "rake");
     let cache_entry = entry("gems", "");
