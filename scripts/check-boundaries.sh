@@ -27,7 +27,7 @@ fi
 for executor in runner-executor runner-executor-shell runner-executor-docker runner-executor-k8s runner-executor-custom; do
   forbid_direct runner-bin "$executor" "runner-bin holds no job logic; the engine is runner-agent"
 done
-for library in runner-core runner-config runner-api runner-artifacts runner-executor runner-executor-shell runner-executor-docker runner-executor-k8s runner-executor-custom runner-metrics runner-pipeline; do
+for library in runner-core runner-config runner-api runner-artifacts runner-secrets runner-executor runner-executor-shell runner-executor-docker runner-executor-k8s runner-executor-custom runner-metrics runner-pipeline; do
   forbid "$library" runner-agent "only runner-bin and examples depend on runner-agent"
   forbid "$library" runner-bin "nothing depends on runner-bin"
 done

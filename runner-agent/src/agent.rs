@@ -212,6 +212,16 @@ impl Agent {
             .reload_from
             .clone()
             .map(|path| Reloader::with_config(path, self.config.clone()));
+        // Tokens can only be rotated where the new one can be saved: a configuration file.
+        let rotation = self.reload_from.clone().map(|path| {
+            tokio::spawn(crate::token_rotation::rotate_tokens(
+                path,
+                self.updates.subscribe(),
+                Arc::clone(&self.reload),
+                self.system_id.clone(),
+                shutdown.stop.clone(),
+            ))
+        });
         let mut bounds_check = tokio::time::interval(BOUNDS_CHECK_INTERVAL);
         let mut activity = Activity::default();
         loop {
@@ -235,6 +245,9 @@ impl Agent {
                     }
                 }
             }
+        }
+        if let Some(rotation) = rotation {
+            rotation.abort();
         }
         if let Some(metrics) = &metrics {
             metrics.set_ready(false);
@@ -462,6 +475,8 @@ impl Runners {
                     client,
                     info: coordinator::info(&runner),
                     runner: Arc::clone(&runner),
+                    cache_credentials: crate::transfer_scripts::cache_credentials(&runner)
+                        .map(Arc::new),
                     executor,
                     system_id: self.system_id.clone(),
                     abort: self.shutdown.abort.clone(),

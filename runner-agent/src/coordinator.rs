@@ -60,9 +60,9 @@ pub fn info(runner: &RunnerConfig) -> RunnerInfo {
 }
 
 /// The features this build really implements on `executor` (§4.2): the server relies on each
-/// `true`. Payload fields behind a `false` (`vault_secrets`, `job_inputs`,
-/// `native_steps_integration`, docker `executor_opts`) fail the job before it runs
-/// (`job_refusal`), in case a server sends them anyway.
+/// `true`. Payload fields behind a `false` (`job_inputs`, `native_steps_integration`, docker
+/// `executor_opts`) fail the job before it runs (`job_refusal`), in case a server sends them
+/// anyway. `vault_secrets` is true for every executor, as upstream: `job_secrets` resolves them.
 pub fn features(executor: Option<Executor>) -> Features {
     let containers = matches!(executor, Some(Executor::Docker | Executor::Kubernetes));
     Features {
@@ -88,6 +88,7 @@ pub fn features(executor: Option<Executor>) -> Features {
         service_variables: containers || executor == Some(Executor::Custom),
         // Only `image: kubernetes: user` is honoured; docker's platform/user are refused.
         image_executor_opts: executor == Some(Executor::Kubernetes),
+        vault_secrets: true,
         ..Features::network_client()
     }
 }
@@ -123,8 +124,8 @@ mod tests {
             Some(Executor::Custom),
         ] {
             let features = features(executor);
+            assert!(features.vault_secrets, "{executor:?}");
             // Refused before they run (job_refusal), so never promised.
-            assert!(!features.vault_secrets, "{executor:?}");
             assert!(!features.job_inputs, "{executor:?}");
             assert!(!features.native_steps_integration, "{executor:?}");
             assert!(!features.service_executor_opts, "{executor:?}");

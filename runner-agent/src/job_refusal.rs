@@ -122,13 +122,6 @@ fn unknown_executor_opts(kind: &str, image: &Image) -> Vec<String> {
 
 /// The first field of `job` that upstream honours and this runner, on `executor`, does not.
 fn unsupported_field(job: &JobResponse, executor: Option<Executor>) -> Option<String> {
-    if !job.secrets.is_empty() {
-        let names: Vec<&str> = job.secrets.keys().map(String::as_str).collect();
-        return Some(format!(
-            "the job's `secrets:` ({}) cannot be resolved: gitlab-runner-rs does not implement external secrets (Vault, GCP, Azure, AWS, GitLab secrets manager); the job would run without them",
-            names.join(", ")
-        ));
-    }
     if !job.inputs.is_empty() {
         let keys: Vec<&str> = job.inputs.iter().map(|input| input.key.as_str()).collect();
         return Some(format!(
@@ -257,26 +250,6 @@ mod tests {
         );
         assert!(raw);
         assert_eq!(reason, FailureReason::RunnerSystemFailure);
-    }
-
-    #[test]
-    fn secrets_are_refused_naming_the_variables_and_no_value() {
-        let with_secrets = job(serde_json::json!({
-            "id": 1,
-            "secrets": {"DATABASE_PASSWORD": {"vault": {"path": "ops/db", "field": "pw",
-                "server": {"url": "https://vault.example", "auth": {"name": "jwt", "path": "jwt",
-                "data": {"jwt": "s3cr3t-jwt"}}}}}}
-        }));
-        for executor in [Some(Executor::Shell), Some(Executor::Docker), None] {
-            let (text, raw, reason) = message(&with_secrets, executor).unwrap();
-            assert!(text.contains("`secrets:` (DATABASE_PASSWORD)"), "{text}");
-            assert!(
-                !text.contains("s3cr3t") && !text.contains("vault.example"),
-                "{text}"
-            );
-            assert!(!raw);
-            assert_eq!(reason, FailureReason::RunnerConfigurationError);
-        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use crate::executors::JobExecutor;
 use crate::job_refusal::{self, Refusal};
+use crate::job_secrets;
 use crate::job_spec::{self, RunnerIdentity};
 
 /// Everything a job needs from the runner entry that received it.
@@ -33,6 +34,9 @@ pub struct JobContext {
     pub info: RunnerInfo,
     /// The runner entry as it was when the job was received.
     pub runner: Arc<RunnerConfig>,
+    /// IAM credentials of the entry's S3 cache (`AuthenticationType = "iam"`), kept with the
+    /// entry so they are fetched once and refreshed before they expire.
+    pub cache_credentials: Option<Arc<runner_artifacts::CredentialsProvider>>,
     /// The entry's executor, built once from `runner` (at start and on each reload that
     /// changes the entry), so its configuration problems are reported once, not per job.
     pub executor: Arc<JobExecutor>,
@@ -245,10 +249,20 @@ async fn prepare_and_execute(
         concurrent_id: numbers.concurrent_id,
         concurrent_project_id: numbers.concurrent_project_id,
     };
+    let cache = cache_settings(context).await;
     match std::panic::catch_unwind(AssertUnwindSafe(|| {
-        job_spec::from_wire(job, &context.runner, &identity)
+        job_spec::from_wire_with_cache(job, &context.runner, &identity, &cache)
     })) {
-        Ok(spec) => execute(context, spec, output, trace).await,
+        Ok(mut spec) => {
+            let mut writer = TraceWriter::builder(output.clone()).job(&spec).build();
+            if let Err(failure) = job_secrets::resolve_into(job, &mut spec, &mut writer).await {
+                write_final_line(writer, &failure).await;
+                return Outcome::Failed(failure);
+            }
+            writer.flush().await;
+            drop(writer);
+            execute(context, spec, output, trace).await
+        }
         Err(panic) => {
             // Without a spec there is nothing to mask with; the line holds no payload value.
             let failure = panic_failure("preparing the job", &*panic);
@@ -256,6 +270,22 @@ async fn prepare_and_execute(
             Outcome::Failed(failure)
         }
     }
+}
+
+/// The runner entry's cache settings for a job, with IAM credentials (cached by the entry's
+/// provider, fetched again near their expiry) when `[runners.cache.s3]` uses them. A
+/// credential failure is logged and leaves the cache without URLs, so the job runs with its
+/// cache local, as upstream does when it cannot sign.
+async fn cache_settings(context: &JobContext) -> runner_artifacts::CacheSettings {
+    let mut settings = crate::transfer_scripts::runner_cache_settings(&context.runner);
+    if let Some(provider) = &context.cache_credentials
+        && let Err(error) = settings
+            .resolve_credentials(provider, std::time::SystemTime::now())
+            .await
+    {
+        tracing::warn!(runner = %context.runner.short_token(), error = %error, "cache credentials could not be resolved; the cache stays local");
+    }
+    settings
 }
 
 async fn refuse(mut writer: TraceWriter, refusal: Refusal) -> Outcome {

@@ -27,11 +27,24 @@ pub struct RunnerIdentity {
 }
 
 /// Builds the executor's job model from the coordinator's job and the runner's config,
-/// including the cache and artifact stage lines.
+/// including the cache and artifact stage lines (cache URLs signed with the static keys of
+/// `[runners.cache]`; see [`from_wire_with_cache`] for IAM credentials).
 pub fn from_wire(
     job: &wire::JobResponse,
     runner: &RunnerConfig,
     identity: &RunnerIdentity,
+) -> JobSpec {
+    let cache_settings = crate::transfer_scripts::runner_cache_settings(runner);
+    from_wire_with_cache(job, runner, identity, &cache_settings)
+}
+
+/// [`from_wire`] with the cache settings given, e.g. with IAM credentials already resolved
+/// (`runner_artifacts::CacheSettings::resolve_credentials`).
+pub fn from_wire_with_cache(
+    job: &wire::JobResponse,
+    runner: &RunnerConfig,
+    identity: &RunnerIdentity,
+    cache_settings: &runner_artifacts::CacheSettings,
 ) -> JobSpec {
     let mut spec = JobSpec {
         id: i64::try_from(job.id).unwrap_or(i64::MAX),
@@ -79,7 +92,7 @@ pub fn from_wire(
         runner: runner_settings(runner, identity),
         transfer: TransferScripts::default(),
     };
-    spec.transfer = crate::transfer_scripts::transfer_scripts(&spec, runner);
+    spec.transfer = crate::transfer_scripts::transfer_scripts(&spec, runner, cache_settings);
     spec
 }
 

@@ -26,11 +26,13 @@ pub mod coordinator;
 pub mod executors;
 mod job_refusal;
 pub mod job_runner;
+mod job_secrets;
 pub mod job_spec;
 mod limiter;
 mod poller;
 mod shutdown;
 mod slots;
+mod token_rotation;
 mod transfer_scripts;
 pub mod version;
 

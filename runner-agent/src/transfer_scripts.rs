@@ -27,12 +27,11 @@ use runner_executor::{
 const DEFAULT_CACHE_REQUEST_TIMEOUT: u64 = 10;
 
 /// The cache and artifact stage lines of `job` on `runner` (whose `url` is the coordinator).
-pub(crate) fn transfer_scripts(job: &JobSpec, runner: &RunnerConfig) -> TransferScripts {
-    let settings = runner
-        .cache
-        .as_ref()
-        .map(cache_settings)
-        .unwrap_or_default();
+pub(crate) fn transfer_scripts(
+    job: &JobSpec,
+    runner: &RunnerConfig,
+    settings: &CacheSettings,
+) -> TransferScripts {
     let variables = JobLookup::new(job);
     let timeout = variables
         .get("CACHE_REQUEST_TIMEOUT")
@@ -44,7 +43,7 @@ pub(crate) fn transfer_scripts(job: &JobSpec, runner: &RunnerConfig) -> Transfer
     // plans are computed against a neutral root and their paths are relative to it.
     let root = Path::new("/");
     let cache_job = CacheJob {
-        settings: &settings,
+        settings,
         short_token: runner.short_token(),
         project_id: u64::try_from(job.project_id).unwrap_or_default(),
         project_dir: root,
@@ -90,6 +89,30 @@ pub(crate) fn transfer_scripts(job: &JobSpec, runner: &RunnerConfig) -> Transfer
         upload_artifacts_on_success: upload_lines(job, &runner.url, false),
         upload_artifacts_on_failure: upload_lines(job, &runner.url, true),
     }
+}
+
+/// The entry's `[runners.cache]` as `runner-artifacts` reads it (defaults without one).
+pub(crate) fn runner_cache_settings(runner: &RunnerConfig) -> CacheSettings {
+    runner
+        .cache
+        .as_ref()
+        .map(cache_settings)
+        .unwrap_or_default()
+}
+
+/// The credential provider of an entry whose S3 cache signs with IAM credentials; built once
+/// per entry (start and reload) so its credentials are cached across jobs.
+pub(crate) fn cache_credentials(
+    runner: &RunnerConfig,
+) -> Option<runner_artifacts::CredentialsProvider> {
+    let settings = runner_cache_settings(runner);
+    let s3 = settings.s3.as_ref().filter(|s3| s3.uses_iam())?;
+    (settings.cache_type == "s3").then(|| {
+        runner_artifacts::CredentialsProvider::for_settings(
+            runner_artifacts::AwsEnvironment::from_lookup(|name| std::env::var(name).ok()),
+            s3,
+        )
+    })
 }
 
 /// `[runners.cache]` as `runner-artifacts` reads it.
@@ -426,7 +449,7 @@ mod tests {
     fn no_entries_no_stages() {
         let job = JobSpec::builder(1, "glcbt-t").build();
         assert_eq!(
-            transfer_scripts(&job, &runner()),
+            transfer_scripts(&job, &runner(), &runner_cache_settings(&runner())),
             TransferScripts::default()
         );
     }
@@ -445,7 +468,7 @@ mod tests {
                 });
             })
             .build();
-        let scripts = transfer_scripts(&job, &runner());
+        let scripts = transfer_scripts(&job, &runner(), &runner_cache_settings(&runner()));
         let restore = scripts.restore_cache.join("\n");
         let first = restore
             .find("Checking cache for deps-main...")
@@ -486,7 +509,7 @@ mod tests {
                 });
             })
             .build();
-        let scripts = transfer_scripts(&job, &runner());
+        let scripts = transfer_scripts(&job, &runner(), &runner_cache_settings(&runner()));
         assert!(scripts.upload_artifacts_on_success.is_empty());
         let upload = scripts.upload_artifacts_on_failure.join("\n");
         assert!(

@@ -320,3 +320,165 @@ async fn a_refused_job_counts_as_a_configuration_error() {
         "{metrics}"
     );
 }
+
+/// A job whose `secrets:` read `kv/ops/db` from `vault` with the job's id token: `DB_PASSWORD`
+/// as a file-type variable (upstream's default) and `DB_USER` as a plain one.
+fn vault_job(vault_url: &str, script: &[&str]) -> Value {
+    let secret = |field: &str, file: bool| {
+        json!({"vault": {
+            "server": {"url": vault_url, "auth": {"name": "jwt", "path": "jwt",
+                "data": {"jwt": "$VAULT_ID_TOKEN", "role": "ci"}}},
+            "engine": {"name": "kv-v2", "path": "kv"}, "path": "ops/db", "field": field},
+            "file": file})
+    };
+    let mut payload = job(script);
+    payload["secrets"] =
+        json!({"DB_PASSWORD": secret("password", true), "DB_USER": secret("user", false)});
+    payload["variables"]
+        .as_array_mut()
+        .expect("variables")
+        .push(json!({"key": "VAULT_ID_TOKEN", "value": "canary-id-token", "public": false, "masked": true}));
+    payload
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_secrets_reach_the_job_as_a_file_and_a_variable_and_are_masked() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let vault = runner_secrets::fake::FakeVault::start()
+        .await
+        .expect("vault");
+    vault.allow_login("jwt", "ci", "canary-id-token");
+    vault.put_kv2(
+        "kv",
+        "ops/db",
+        json!({"password": "canary-db-password", "user": "canary-db-user"}),
+    );
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(vault_job(
+        &vault.url(),
+        &[
+            "echo \"password file: $(cat \"$DB_PASSWORD\")\"",
+            "echo \"user: $DB_USER\"",
+            "test -f \"$DB_PASSWORD\" && echo password-is-a-file",
+        ],
+    ));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    agent.stop().await;
+
+    let log = trace(&record);
+    assert_eq!(record.final_state.as_deref(), Some("success"), "{log}");
+    assert!(log.contains("Resolving secrets"), "{log}");
+    assert!(log.contains("Resolving secret \"DB_PASSWORD\"..."), "{log}");
+    assert!(log.contains("Using \"vault\" secret resolver..."), "{log}");
+    assert!(log.contains("password file: [MASKED]"), "{log}");
+    assert!(log.contains("user: [MASKED]"), "{log}");
+    assert!(log.contains("password-is-a-file"), "{log}");
+    for canary in ["canary-db-password", "canary-db-user", "canary-id-token"] {
+        assert!(!log.contains(canary), "{canary} in the log: {log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_vault_secret_fails_the_job_before_its_script() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let vault = runner_secrets::fake::FakeVault::start()
+        .await
+        .expect("vault");
+    vault.allow_login("jwt", "ci", "canary-id-token");
+    vault.put_kv2("kv", "ops/db", json!({"user": "canary-db-user"}));
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let id = fake.enqueue_job(vault_job(&vault.url(), &["echo SCRIPT-RAN"]));
+    let agent = start(config(&fake, temp.path()), None, temp.path());
+
+    let record = final_state(&fake, id).await;
+    agent.stop().await;
+
+    let log = trace(&record);
+    assert_eq!(record.final_state.as_deref(), Some("failed"), "{log}");
+    assert!(
+        log.contains(
+            "ERROR: Job failed (system failure): resolving secrets: secret not found: DB_PASSWORD"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("SCRIPT-RAN"), "{log}");
+    assert_eq!(
+        record
+            .last_update()
+            .and_then(|u| u.failure_reason.as_deref()),
+        Some("runner_system_failure")
+    );
+}
+
+/// Issue #16: a token that is three quarters through its life is rotated through the
+/// coordinator, saved into `config.toml` with its comments kept, and polling carries on with
+/// the new one; jobs taken before and after both finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_token_is_rotated_saved_and_used_without_dropping_jobs() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let path = temp.path().join("config.toml");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let toml_time = |unix: u64| {
+        runner_config::Timestamp::from_unix(i64::try_from(unix).expect("time"), 0).to_string()
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "# the runners of this host\nconcurrent = 2\ncheck_interval = 1\n\n[[runners]]\n  # keep this comment\n  name = \"rotating\"\n  url = \"{}\"\n  token = \"{}\"\n  token_obtained_at = {}\n  token_expires_at = {}\n  executor = \"shell\"\n  builds_dir = \"{}\"\n",
+            fake.url(),
+            fake.runner_token(),
+            toml_time(now - 10 * 86_400),
+            toml_time(now + 86_400),
+            temp.path().join("builds").display()
+        ),
+    )
+    .expect("write config");
+    let old_token = fake.runner_token();
+    let before = fake.enqueue_job(job(&["echo before", "sleep 1", "echo before-done"]));
+    let loaded = runner_config::load(&path).expect("config loads");
+    let agent = start(loaded.config, Some(path.clone()), temp.path());
+
+    let before = final_state(&fake, before).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let text = loop {
+        let text = std::fs::read_to_string(&path).expect("config");
+        if text.contains("glrt-fake-rotated-1") {
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token was never rotated: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let after = fake.enqueue_job(job(&["echo after"]));
+    let after = final_state(&fake, after).await;
+    agent.stop().await;
+
+    assert_eq!(before.final_state.as_deref(), Some("success"));
+    assert_eq!(
+        after.final_state.as_deref(),
+        Some("success"),
+        "{}",
+        trace(&after)
+    );
+    assert!(text.contains("# the runners of this host\n"), "{text}");
+    assert!(text.contains("  # keep this comment\n"), "{text}");
+    assert!(!text.contains(&old_token), "the old token is gone: {text}");
+    // The coordinator answered `token_expires_at: null`: never again.
+    assert!(
+        text.contains("token_expires_at = 0001-01-01T00:00:00Z"),
+        "{text}"
+    );
+    assert_eq!(
+        fake.request_count(runner_api::fake::Endpoint::ResetToken),
+        1,
+        "rotated once"
+    );
+}

@@ -79,10 +79,10 @@ pub use artifacts::{
     ArtifactsDownload, ArtifactsUpload, ArtifactsUploaded, UploadRetry, download_artifacts,
     upload_artifacts,
 };
-pub use azure::{AzureSettings, SAS_VERSION};
 pub use aws_credentials::{
     AwsCredentials, AwsEnvironment, CredentialsError, CredentialsProvider, DEFAULT_REFRESH_MARGIN,
 };
+pub use azure::{AzureSettings, SAS_VERSION};
 pub use cache::{
     CacheArchive, CacheArchived, CacheExtract, NO_DOWNLOAD_URL_MESSAGE, NO_UPLOAD_URL_MESSAGE,
     RemoteCache, RetryPolicy, UploadTarget, archive_cache, extract_cache,

@@ -100,6 +100,24 @@ impl Timestamp {
         }
     }
 
+    /// Reads an RFC 3339 date-time as the coordinator sends it (`token_expires_at`:
+    /// `2026-03-31T00:00:00.000Z`, `2026-03-31T02:00:00+02:00`); `None` when it is not one.
+    ///
+    /// ```
+    /// use runner_config::Timestamp;
+    /// let time = Timestamp::parse_rfc3339("2026-03-31T02:00:00+02:00").unwrap();
+    /// assert_eq!(time, Timestamp::parse_rfc3339("2026-03-31T00:00:00Z").unwrap());
+    /// assert!(Timestamp::parse_rfc3339("tomorrow").is_none());
+    /// ```
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let datetime: Datetime = text.trim().parse().ok()?;
+        // RFC 3339 needs a date, a time and an offset; TOML also has local forms.
+        if datetime.date.is_none() || datetime.time.is_none() || datetime.offset.is_none() {
+            return None;
+        }
+        Self::from_toml(&datetime).ok()
+    }
+
     /// The TOML date-time of this instant, in UTC.
     pub(crate) fn to_toml(self) -> Datetime {
         let days = self.unix_seconds.div_euclid(86_400);

@@ -363,7 +363,7 @@ async fn jobs_using_unimplemented_payload_fields_fail_with_a_message_instead_of_
     let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[""]);
     let mut secrets = JobBuilder::script_only(&["echo SECRETS-JOB-RAN"]).build();
     secrets["secrets"] = serde_json::json!({"DATABASE_PASSWORD": {"vault": {
-        "server": {"url": "https://vault.example.com", "auth": {"name": "jwt", "path": "jwt",
+        "server": {"url": "http://127.0.0.1:9", "auth": {"name": "jwt", "path": "jwt",
             "data": {"jwt": "canary-vault-jwt"}}},
         "engine": {"name": "kv-v2", "path": "kv"}, "path": "ops/db", "field": "password"}}});
     let secrets_job = workspace.coordinator.enqueue_job(secrets);
@@ -385,10 +385,10 @@ async fn jobs_using_unimplemented_payload_fields_fail_with_a_message_instead_of_
     let record = final_record(&workspace, &runner, secrets_job).await;
     let trace = trace_text(&record);
     assert_eq!(record.final_state.as_deref(), Some("failed"), "{trace}");
+    // Vault secrets are resolved now (tests in runner-agent): an unreachable Vault fails the
+    // job before its script, with upstream's prefix and as a system failure.
     assert!(
-        trace.contains(
-            "ERROR: Job failed: the job's `secrets:` (DATABASE_PASSWORD) cannot be resolved"
-        ),
+        trace.contains("ERROR: Job failed (system failure): resolving secrets: "),
         "{trace}"
     );
     assert!(!trace.contains("SECRETS-JOB-RAN\n"), "{trace}");

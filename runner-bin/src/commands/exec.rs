@@ -157,6 +157,7 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
             .context("could not build the coordinator client")?,
         info: runner_agent::coordinator::info(&runner),
         executor: Arc::new(JobExecutor::for_runner(&runner)),
+        cache_credentials: None,
         runner: Arc::new(runner),
         system_id: runner_api::generate_system_id(&mut rand::rng()),
         abort: abort.clone(),
