@@ -162,11 +162,13 @@ impl Artifacts {
     }
 }
 
-/// Parses `cache`: one mapping or a list of them.
+/// Parses `cache`: one mapping or a list of them. `key_path` is where `location` is
+/// written (`[job, "cache"]`, `["cache"]`), for GitLab's validation messages.
 pub(crate) fn parse_caches(
     value: &Value,
     job: Option<&str>,
     location: &str,
+    key_path: &[&str],
     warnings: &mut Warnings,
 ) -> Result<Vec<Cache>> {
     let items: Vec<&Value> = match value {
@@ -176,7 +178,7 @@ pub(crate) fn parse_caches(
     };
     items
         .into_iter()
-        .map(|item| parse_cache(item, job, location, warnings))
+        .map(|item| parse_cache(item, job, location, key_path, warnings))
         .collect()
 }
 
@@ -184,6 +186,7 @@ fn parse_cache(
     value: &Value,
     job: Option<&str>,
     location: &str,
+    key_path: &[&str],
     warnings: &mut Warnings,
 ) -> Result<Cache> {
     let Some(fields) = value.as_mapping() else {
@@ -204,8 +207,18 @@ fn parse_cache(
         let key = yaml::key_str(key);
         let at = format!("{location}:{key}");
         match key.as_str() {
-            "key" => cache.key = parse_key(item, job, &at, warnings)?,
-            "paths" => cache.paths = yaml::string_list(item, &at)?,
+            "key" => {
+                cache.key = parse_key(item, job, &at, &[key_path, &["key"]].concat(), warnings)?
+            }
+            "paths" => {
+                if !is_string_list(item) {
+                    return Err(Error::gitlab(
+                        &[key_path, &["paths"]].concat(),
+                        format!("{at} config should be an array of strings"),
+                    ));
+                }
+                cache.paths = yaml::string_list(item, &at)?;
+            }
             "untracked" => cache.untracked = yaml::boolean(item, &at)?,
             "policy" => cache.policy = yaml::string(item, &at)?,
             "when" => cache.when = when_value(item, &at)?,
@@ -217,15 +230,49 @@ fn parse_cache(
     Ok(cache)
 }
 
+/// A YAML list whose items (nested lists flattened) are all strings.
+fn is_string_list(value: &Value) -> bool {
+    value.is_sequence() && yaml::flat_items(value).iter().all(|item| item.is_string())
+}
+
 fn parse_key(
     value: &Value,
     job: Option<&str>,
     location: &str,
+    key_path: &[&str],
     warnings: &mut Warnings,
 ) -> Result<String> {
     let Some(fields) = value.as_mapping() else {
         return yaml::string(value, location);
     };
+    let Some(files) = fields.get("files") else {
+        return Err(Error::gitlab(
+            key_path,
+            format!("{location} config missing required keys: files"),
+        ));
+    };
+    let files_path = [key_path, &["files"]].concat();
+    if !is_string_list(files) {
+        return Err(Error::gitlab(
+            &files_path,
+            format!("{location}:files config should be an array of strings"),
+        ));
+    }
+    match yaml::flat_items(files).len() {
+        0 => {
+            return Err(Error::gitlab(
+                &files_path,
+                format!("{location}:files config requires at least 1 item"),
+            ));
+        }
+        1 | 2 => {}
+        _ => {
+            return Err(Error::gitlab(
+                &files_path,
+                format!("{location}:files config has too many items (maximum is 2)"),
+            ));
+        }
+    }
     // GitLab derives the key from the last commits touching `files`; locally the key is the
     // fallback GitLab uses when those files do not exist: `<prefix>-default` or `default`.
     if fields.contains_key("files") {
@@ -307,6 +354,7 @@ mod tests {
             &value("[{key: {files: [Gemfile.lock], prefix: gems}, paths: [vendor/]}, {paths: [.npm/], policy: pull}]"),
             Some("job"),
             "jobs:job:cache",
+            &["job", "cache"],
             &mut warnings,
         )
         .expect("parses");

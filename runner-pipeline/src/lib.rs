@@ -7,7 +7,10 @@
 //! GitLab's predefined variables, plans the jobs in stage order (expanding `parallel`), and
 //! renders each planned job as the JSON of coordinator-api.md §6.
 //! Every unknown or unsupported keyword becomes a [`Warning`] naming the job and the keyword;
-//! a YAML syntax error names the file, line and column ([`Error::Yaml`]).
+//! a YAML syntax error names the file, line and column ([`Error::Yaml`]). What GitLab would
+//! refuse before creating the pipeline (undefined or later-stage `needs`, a need that rules
+//! exclude, `dependencies` outside `needs`, keywords of the wrong type...) is an
+//! [`Error::Validation`] whose [`Problem`]s carry GitLab's message and `file:line`.
 //!
 //! It deliberately does **not** run anything and talks to no server: executing the payloads,
 //! passing artifacts between jobs and printing traces is the binary's job. It reads no
@@ -68,6 +71,7 @@ mod image;
 mod job;
 mod lenient;
 mod load;
+mod matrix;
 mod payload;
 mod pipeline;
 mod plan;
@@ -75,13 +79,15 @@ mod predefined;
 mod reference;
 mod rules;
 mod schedule;
+mod source;
+mod validate;
 mod variables;
 mod warning;
 mod when;
 mod yaml;
 
 pub use context::{LocalContext, RefType};
-pub use error::{Error, Result};
+pub use error::{Error, Problem, Result};
 pub use payload::DEFAULT_TIMEOUT_SECONDS;
 pub use pipeline::Pipeline;
 pub use plan::{Plan, PlannedJob, SkipReason, SkippedJob};

@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::source::SourceMap;
 use crate::warning::Warnings;
 use crate::yaml;
 
@@ -19,11 +20,13 @@ pub(crate) fn load_str(
     path: &Path,
     text: &str,
     warnings: &mut Warnings,
+    sources: &mut SourceMap,
 ) -> Result<Mapping> {
     let mut loader = Loader {
         project_dir,
         seen: HashSet::new(),
         warnings,
+        sources,
     };
     loader.load_document(path, text)
 }
@@ -33,19 +36,21 @@ pub(crate) fn load_file(
     project_dir: &Path,
     path: &Path,
     warnings: &mut Warnings,
+    sources: &mut SourceMap,
 ) -> Result<Mapping> {
     let full_path = project_dir.join(path);
     let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
         path: full_path.clone(),
         source,
     })?;
-    load_str(project_dir, &full_path, &text, warnings)
+    load_str(project_dir, &full_path, &text, warnings, sources)
 }
 
 struct Loader<'a> {
     project_dir: &'a Path,
     seen: HashSet<PathBuf>,
     warnings: &'a mut Warnings,
+    sources: &'a mut SourceMap,
 }
 
 impl Loader<'_> {
@@ -91,6 +96,7 @@ impl Loader<'_> {
             }
         };
         let Some(include) = mapping.shift_remove("include") else {
+            self.sources.push(path, text);
             return Ok(mapping);
         };
         let mut merged = Mapping::new();
@@ -99,6 +105,8 @@ impl Loader<'_> {
             yaml::deep_merge(&mut merged, included);
         }
         yaml::deep_merge(&mut merged, mapping);
+        // After its includes: the including file's definitions win, in the merge and here.
+        self.sources.push(path, text);
         Ok(merged)
     }
 

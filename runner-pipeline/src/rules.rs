@@ -37,13 +37,28 @@ pub(crate) fn parse(
     location: &str,
     warnings: &mut Warnings,
 ) -> Result<Vec<Rule>> {
-    if !value.is_sequence() {
-        return Err(Error::invalid(location, "should be a list of rules"));
+    let key_path: Vec<&str> = match job {
+        Some(job) => vec![job, "rules"],
+        None => vec!["workflow", "rules"],
+    };
+    let (parent, _) = location.rsplit_once(':').unwrap_or(("", location));
+    let items = yaml::flat_items(value);
+    if !value.is_sequence() || items.iter().any(|item| !item.is_mapping()) {
+        return Err(Error::gitlab(
+            &key_path,
+            format!("{parent} rules should be an array containing hashes and arrays of hashes"),
+        ));
+    }
+    if items.is_empty() {
+        return Err(Error::gitlab(
+            &key_path,
+            format!("{location} config can't be blank"),
+        ));
     }
     let mut rules = Vec::new();
-    for item in yaml::flat_items(value) {
+    for item in items {
         let Some(fields) = item.as_mapping() else {
-            return Err(Error::invalid(location, "each rule should be a mapping"));
+            continue;
         };
         let mut rule = Rule {
             condition: None,
@@ -56,10 +71,17 @@ pub(crate) fn parse(
             let at = format!("{location}:{key}");
             match key.as_str() {
                 "if" => {
-                    let source = yaml::string(field, &at)?;
-                    let parsed = expr::parse(&source)
-                        .map_err(|message| Error::invalid(&at, format!("`{source}`: {message}")))?;
-                    rule.condition = Some((source, parsed));
+                    // GitLab's message, whatever is wrong; the detail follows for humans.
+                    let invalid = |detail: &str| {
+                        Error::gitlab(
+                            &key_path,
+                            format!("{location}:rule if invalid expression syntax ({detail})"),
+                        )
+                    };
+                    let source = field.as_str().ok_or_else(|| invalid("not a string"))?;
+                    let parsed = expr::parse(source)
+                        .map_err(|message| invalid(&format!("`{source}`: {message}")))?;
+                    rule.condition = Some((source.to_owned(), parsed));
                 }
                 "when" => rule.when = Some(When::parse(field, &at)?),
                 "allow_failure" => rule.allow_failure = Some(yaml::boolean(field, &at)?),
@@ -169,7 +191,9 @@ mod tests {
         )
         .expect_err("bad");
         assert!(
-            error.to_string().starts_with("jobs:job:rules:if: `$A = 1`"),
+            error
+                .to_string()
+                .starts_with("jobs:job:rules:rule if invalid expression syntax (`$A = 1`"),
             "{error}"
         );
     }

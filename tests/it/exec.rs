@@ -338,6 +338,47 @@ async fn yaml_error_names_file_line_and_column() {
 }
 
 #[tokio::test]
+async fn an_invalid_pipeline_is_refused_with_gitlab_messages_and_runs_nothing() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  stage: build\n  script: echo BUILD-RAN\n\
+         test:\n  script: echo TEST-RAN\n  needs: [build, lint]\n\
+         deploy:\n  stage: deploy\n  script: echo x\n  needs: [deploy]\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    let config = repo
+        .path()
+        .canonicalize()
+        .expect("path")
+        .join(".gitlab-ci.yml");
+    let expected = format!(
+        "ERROR: {}:6: test job: undefined need: lint",
+        config.display()
+    );
+    assert!(output.contains(&expected), "{expected} in:\n{output}");
+    assert!(!output.contains("BUILD-RAN"), "no job runs:\n{output}");
+    assert!(!output.contains("=== Job"), "no job runs:\n{output}");
+}
+
+#[tokio::test]
+async fn a_need_that_rules_exclude_refuses_the_pipeline() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  stage: build\n  script: echo BUILD-RAN\n  rules: [{if: $CI_COMMIT_TAG}]\n\
+         test:\n  script: echo TEST-RAN\n  needs: [build]\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output
+            .contains(":7: 'test' job needs 'build' job, but 'build' is not in any previous stage"),
+        "{output}"
+    );
+    assert!(!output.contains("TEST-RAN"), "no job runs:\n{output}");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",

@@ -76,7 +76,10 @@ pub(crate) fn run(args: ExecArgs) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("ERROR: {error:#}");
+            // An invalid pipeline lists one problem per line (`file:line: message`).
+            for line in format!("{error:#}").lines() {
+                eprintln!("ERROR: {line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -148,12 +148,12 @@ fn stages_default_and_edge_stages_are_added() {
 fn an_unknown_stage_is_an_error() {
     let error = Pipeline::parse(".", "stages: [build]\njob: {stage: test, script: x}\n")
         .expect_err("unknown stage");
-    assert!(
-        error
-            .to_string()
-            .starts_with("jobs:job:stage: chosen stage `test` does not exist"),
-        "{error}"
+    let problem = &error.problems()[0];
+    assert_eq!(
+        problem.message(),
+        "job job: chosen stage does not exist; available stages are .pre, build, .post"
     );
+    assert_eq!(problem.line(), Some(2), "{error}");
 }
 
 #[test]
@@ -171,7 +171,6 @@ fn unsupported_keywords_produce_warnings_naming_job_and_keyword() {
     for expected in [
         "job|only",
         "job|except",
-        "job|parallel:matrix",
         "job|retry",
         "job|frobnicate",
         "job|cache:key:files",
@@ -192,14 +191,14 @@ fn unsupported_keywords_produce_warnings_naming_job_and_keyword() {
         only.to_string(),
         "job `job`: `only`: not supported locally (use rules), ignored: the job is kept"
     );
-    // `only` does not drop the job.
+    // `only` does not drop the job (two instances of its matrix).
     assert_eq!(
         pipeline
             .plan(&context("main"), &[])
             .expect("plans")
             .jobs()
             .len(),
-        1
+        2
     );
 }
 
