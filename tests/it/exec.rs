@@ -379,6 +379,53 @@ async fn a_need_that_rules_exclude_refuses_the_pipeline() {
 }
 
 #[tokio::test]
+async fn matrix_and_parallel_jobs_run_per_instance_and_hand_over_their_artifacts() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"build:
+  stage: build
+  script:
+    - echo "$OS-$ARCH" > "out-$OS-$ARCH.txt"
+    - echo "BUILT $CI_JOB_NAME node $CI_NODE_INDEX/$CI_NODE_TOTAL"
+  parallel:
+    matrix:
+      - OS: [linux, mac]
+        ARCH: amd64
+  artifacts: {paths: [out-*.txt]}
+test:
+  script:
+    - echo "GOT $(cat out-*.txt)"
+  needs:
+    - job: build
+      parallel:
+        matrix:
+          - OS: mac
+            ARCH: amd64
+shard:
+  script: echo "SHARD $CI_NODE_INDEX of $CI_NODE_TOTAL named $CI_JOB_NAME"
+  parallel: 2
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("BUILT build: [linux, amd64] node 1/2"),
+        "{output}"
+    );
+    assert!(
+        output.contains("BUILT build: [mac, amd64] node 2/2"),
+        "{output}"
+    );
+    assert!(
+        output.contains("GOT mac-amd64\n"),
+        "only the needed instance's artifacts:\n{output}"
+    );
+    assert!(output.contains("SHARD 2 of 2 named shard 2/2"), "{output}");
+    assert_status(&output, "build: [mac, amd64]", "passed");
+    assert_status(&output, "test", "passed");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",
