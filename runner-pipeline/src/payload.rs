@@ -19,6 +19,18 @@ impl PlannedJob {
     /// The job's full variable list, in precedence order (later wins): predefined, global YAML,
     /// job YAML, `rules:variables`, then `ctx.variables`; duplicates keep their last value.
     pub fn variables(&self, ctx: &LocalContext, job_id: i64) -> Vec<Variable> {
+        self.variables_inheriting(ctx, job_id, &[])
+    }
+
+    /// [`variables`](Self::variables) with `inherited` (the `artifacts:reports:dotenv`
+    /// variables of the jobs in [`dependencies`](Self::dependencies)) between the YAML
+    /// variables and `ctx.variables`, which is where GitLab ranks dotenv variables.
+    pub fn variables_inheriting(
+        &self,
+        ctx: &LocalContext,
+        job_id: i64,
+        inherited: &[Variable],
+    ) -> Vec<Variable> {
         let facts = JobFacts {
             name: &self.name,
             stage: &self.stage,
@@ -30,6 +42,7 @@ impl PlannedJob {
         let list = [
             predefined::predefined(ctx, &facts),
             self.yaml_variables.clone(),
+            inherited.to_vec(),
             user_variables(ctx),
         ]
         .concat();
@@ -45,8 +58,20 @@ impl PlannedJob {
         job_id: i64,
         dependency_ids: &HashMap<String, i64>,
     ) -> Json {
+        self.to_job_payload_inheriting(ctx, job_id, dependency_ids, &[])
+    }
+
+    /// [`to_job_payload`](Self::to_job_payload) whose variables include `inherited`, as
+    /// [`variables_inheriting`](Self::variables_inheriting) ranks them.
+    pub fn to_job_payload_inheriting(
+        &self,
+        ctx: &LocalContext,
+        job_id: i64,
+        dependency_ids: &HashMap<String, i64>,
+        inherited: &[Variable],
+    ) -> Json {
         let job = &self.job;
-        let variables = self.variables(ctx, job_id);
+        let variables = self.variables_inheriting(ctx, job_id, inherited);
         let expanded = variables::expand_all(&variables);
         let timeout = job.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         let mut payload = Map::new();

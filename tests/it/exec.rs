@@ -426,6 +426,50 @@ shard:
 }
 
 #[tokio::test]
+async fn dotenv_report_variables_reach_the_jobs_that_depend_on_it() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"build:
+  stage: build
+  script:
+    - echo "VERSION=1.2.3" > build.env
+    - echo "BUILD_URL = https://example.invalid/?a=b " >> build.env
+    - echo archived > file.txt
+  artifacts:
+    paths: [file.txt]
+    reports:
+      dotenv: build.env
+test:
+  variables: {VERSION: from-yaml}
+  script:
+    - echo "GOT VERSION=$VERSION URL=$BUILD_URL FILE=$(cat file.txt)"
+no-artifacts:
+  needs: [{job: build, artifacts: false}]
+  script: echo "NONE VERSION=${VERSION:-unset}"
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(!output.contains("unsupported archive format"), "{output}");
+    assert!(
+        output.contains("GOT VERSION=1.2.3 URL=https://example.invalid/?a=b FILE=archived"),
+        "{output}"
+    );
+    assert!(output.contains("NONE VERSION=unset"), "{output}");
+}
+
+#[tokio::test]
+async fn an_invalid_dotenv_report_fails_the_upload_like_gitlab() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  script: printf '# comment\\nA=1\\n' > build.env\n  artifacts:\n    reports:\n      dotenv: build.env\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("Invalid Format"), "{output}");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",

@@ -28,7 +28,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use runner_api::{ClientBuilder, JobResponse};
 use runner_config::{Executor, RunnerConfig};
-use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, When};
+use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, Variable, When};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ExecArgs;
@@ -220,6 +220,8 @@ async fn run_jobs(
     rows: &mut Vec<Row>,
 ) {
     let mut dependency_ids: HashMap<String, i64> = HashMap::new();
+    // `artifacts:reports:dotenv` variables by job name, for the jobs that depend on it.
+    let mut dotenv: HashMap<String, Vec<Variable>> = HashMap::new();
     let mut failed_jobs: Vec<&str> = Vec::new();
     let mut failed_stages: Vec<&str> = Vec::new();
     let total = jobs.len();
@@ -248,7 +250,23 @@ async fn run_jobs(
         }
         print_job_header(index + 1, total, job);
         let started = Instant::now();
-        let status = run_one(coordinator, context, ctx, job, job_id, &dependency_ids).await;
+        let inherited: Vec<Variable> = job
+            .dependencies()
+            .iter()
+            .filter_map(|name| dotenv.get(name))
+            .flatten()
+            .cloned()
+            .collect();
+        let status = run_one(
+            coordinator,
+            context,
+            ctx,
+            job,
+            job_id,
+            &dependency_ids,
+            &inherited,
+        )
+        .await;
         if status == Status::Failed {
             failed_jobs.push(job.name());
             if !failed_stages.contains(&job.stage()) {
@@ -257,6 +275,17 @@ async fn run_jobs(
         }
         if coordinator.has_artifacts(job_id.unsigned_abs()) {
             dependency_ids.insert(job.name().to_owned(), job_id);
+        }
+        let variables = coordinator.dotenv(job_id.unsigned_abs());
+        if !variables.is_empty() {
+            let variables = variables
+                .into_iter()
+                .map(|(key, value)| Variable {
+                    public: false,
+                    ..Variable::public(key, value)
+                })
+                .collect();
+            dotenv.insert(job.name().to_owned(), variables);
         }
         rows.push(Row {
             name: job.name().to_owned(),
@@ -275,9 +304,10 @@ async fn run_one(
     job: &PlannedJob,
     job_id: i64,
     dependency_ids: &HashMap<String, i64>,
+    inherited: &[Variable],
 ) -> Status {
     let wire_id = job_id.unsigned_abs();
-    let payload = job.to_job_payload(ctx, job_id, dependency_ids);
+    let payload = job.to_job_payload_inheriting(ctx, job_id, dependency_ids, inherited);
     let response = match serde_json::to_vec(&payload)
         .map_err(anyhow::Error::from)
         .and_then(|bytes| JobResponse::from_json(&bytes).map_err(anyhow::Error::from))

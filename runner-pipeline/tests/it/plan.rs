@@ -360,3 +360,25 @@ fn a_rule_setting_allow_failure_drops_the_exit_codes() {
     assert!(!job(&plan, "decided").allow_failure());
     assert!(job(&plan, "decided").allow_failure_exit_codes().is_empty());
 }
+
+#[test]
+fn inherited_dotenv_variables_rank_above_yaml_and_below_user_variables() {
+    let plan = parse("test:\n  script: x\n  variables: {VERSION: yaml, MODE: yaml}\n")
+        .plan(&context("main"), &[])
+        .expect("plans");
+    let mut ctx = context("main");
+    ctx.variables.push(("MODE".into(), "user".into()));
+    let inherited = [
+        runner_pipeline::Variable::public("VERSION", "dotenv"),
+        runner_pipeline::Variable::public("MODE", "dotenv"),
+    ];
+    let variables = plan.jobs()[0].variables_inheriting(&ctx, 1, &inherited);
+    let value = |key: &str| {
+        variables
+            .iter()
+            .find(|variable| variable.key == key)
+            .map(|variable| variable.value.as_str())
+    };
+    assert_eq!(value("VERSION"), Some("dotenv"));
+    assert_eq!(value("MODE"), Some("user"));
+}
