@@ -6,6 +6,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::artifacts::{self, Artifacts, Cache};
 use crate::duration;
+use crate::environment::{self, Environment};
 use crate::error::{Error, Result};
 use crate::image::{self, Image, ImageKind};
 use crate::matrix::{self, Instance};
@@ -41,7 +42,7 @@ pub(crate) struct Job {
     pub(crate) parallel: u32,
     /// `parallel:matrix` instances; `None` without a matrix.
     pub(crate) matrix: Option<Vec<Instance>>,
-    pub(crate) environment: Option<(String, Option<String>)>,
+    pub(crate) environment: Option<Environment>,
 }
 
 /// One `needs` entry.
@@ -192,7 +193,7 @@ pub(crate) fn parse(name: &str, fields: &Mapping, warnings: &mut Warnings) -> Re
                 _ => job.parallel = parse_parallel(value, &at)?,
             },
             "environment" => {
-                job.environment = Some(parse_environment(value, &at)?);
+                job.environment = Some(environment::parse(value, &at)?);
                 warnings.push(
                     warn_job,
                     "environment",
@@ -348,22 +349,6 @@ fn parse_parallel(value: &Value, location: &str) -> Result<u32> {
             location,
             format!("should be an integer from 1 to {MAX_PARALLEL} or {{matrix}}"),
         )),
-    }
-}
-
-fn parse_environment(value: &Value, location: &str) -> Result<(String, Option<String>)> {
-    match value {
-        Value::Mapping(fields) => {
-            let name = fields
-                .get("name")
-                .ok_or_else(|| Error::invalid(location, "needs a `name`"))?;
-            let url = fields
-                .get("url")
-                .map(|url| yaml::string(url, location))
-                .transpose()?;
-            Ok((yaml::string(name, location)?, url))
-        }
-        other => Ok((yaml::string(other, location)?, None)),
     }
 }
 

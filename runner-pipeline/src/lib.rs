@@ -64,6 +64,7 @@
 mod artifacts;
 mod context;
 mod duration;
+mod environment;
 mod error;
 mod expr;
 mod extends;

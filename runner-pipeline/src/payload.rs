@@ -37,13 +37,29 @@ impl PlannedJob {
             id: Some(job_id),
             node: self.node,
             manual: self.manual,
-            environment: self.job.environment.as_ref(),
+        };
+        let predefined = predefined::predefined(ctx, &facts);
+        let user = user_variables(ctx);
+        // The environment's name and URL are expanded with the job's other variables.
+        let environment = match &self.job.environment {
+            Some(environment) => {
+                let others = [
+                    predefined.as_slice(),
+                    &self.yaml_variables,
+                    inherited,
+                    &user,
+                ]
+                .concat();
+                environment.variables(&variables::expand_all(&others))
+            }
+            None => Vec::new(),
         };
         let list = [
-            predefined::predefined(ctx, &facts),
+            predefined,
+            environment,
             self.yaml_variables.clone(),
             inherited.to_vec(),
-            user_variables(ctx),
+            user,
         ]
         .concat();
         variables::dedup(list)

@@ -146,7 +146,6 @@ impl Pipeline {
                 id: None,
                 node: None,
                 manual: false,
-                environment: None,
             };
             let list = [
                 predefined::predefined(ctx, &facts),
@@ -304,7 +303,6 @@ impl Pipeline {
                     id: None,
                     node: None,
                     manual: false,
-                    environment: job.environment.as_ref(),
                 };
                 let list = [
                     predefined::predefined(ctx, &facts),
@@ -312,8 +310,15 @@ impl Pipeline {
                     user.to_vec(),
                 ]
                 .concat();
+                let mut expanded = variables::expand_all(&list);
+                if let Some(environment) = &job.environment {
+                    let environment_variables = environment.variables(&expanded);
+                    for variable in environment_variables {
+                        expanded.entry(variable.key).or_insert(variable.value);
+                    }
+                }
                 let location = format!("jobs:{}:rules", job.name);
-                match rules::evaluate(job_rules, &variables::expand_all(&list), &location)? {
+                match rules::evaluate(job_rules, &expanded, &location)? {
                     Some(outcome) => {
                         when = outcome.when.unwrap_or(when);
                         if outcome.allow_failure.is_some() {

@@ -470,6 +470,31 @@ async fn an_invalid_dotenv_report_fails_the_upload_like_gitlab() {
 }
 
 #[tokio::test]
+async fn environment_variables_and_rules_allow_failure_over_exit_codes() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"deploy:
+  script:
+    - echo "ENV $CI_ENVIRONMENT_NAME $CI_ENVIRONMENT_SLUG $CI_ENVIRONMENT_TIER $CI_ENVIRONMENT_ACTION"
+  environment: {name: review/$CI_COMMIT_REF_NAME}
+strict:
+  script: exit 3
+  allow_failure: {exit_codes: [3]}
+  rules: [{allow_failure: false}]
+lenient:
+  script: exit 3
+  allow_failure: {exit_codes: [3]}
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("ENV review/main review-main-"), "{output}");
+    assert!(output.contains(" development start"), "{output}");
+    assert_status(&output, "strict", "failed");
+    assert_status(&output, "lenient", "failed (allowed)");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",
