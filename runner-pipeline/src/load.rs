@@ -1,12 +1,14 @@
 //! Reading `.gitlab-ci.yml` and its `include: local` files into one merged configuration mapping.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::rules;
 use crate::source::SourceMap;
+use crate::variables;
 use crate::warning::Warnings;
 use crate::yaml;
 
@@ -21,12 +23,15 @@ pub(crate) fn load_str(
     text: &str,
     warnings: &mut Warnings,
     sources: &mut SourceMap,
+    variables: Option<&HashMap<String, String>>,
 ) -> Result<Mapping> {
     let mut loader = Loader {
         project_dir,
         seen: HashSet::new(),
+        count: 0,
         warnings,
         sources,
+        variables,
     };
     loader.load_document(path, text)
 }
@@ -37,20 +42,25 @@ pub(crate) fn load_file(
     path: &Path,
     warnings: &mut Warnings,
     sources: &mut SourceMap,
+    variables: Option<&HashMap<String, String>>,
 ) -> Result<Mapping> {
     let full_path = project_dir.join(path);
     let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
         path: full_path.clone(),
         source,
     })?;
-    load_str(project_dir, &full_path, &text, warnings, sources)
+    load_str(project_dir, &full_path, &text, warnings, sources, variables)
 }
 
 struct Loader<'a> {
     project_dir: &'a Path,
     seen: HashSet<PathBuf>,
+    /// Includes met so far, duplicates too (they count towards GitLab's limit).
+    count: usize,
     warnings: &'a mut Warnings,
     sources: &'a mut SourceMap,
+    /// What `include` paths and `include:rules` see; `None` leaves `$VAR` as written.
+    variables: Option<&'a HashMap<String, String>>,
 }
 
 impl Loader<'_> {
@@ -101,8 +111,9 @@ impl Loader<'_> {
         };
         let mut merged = Mapping::new();
         for local_path in self.local_includes(path, &include)? {
-            let included = self.load_include(&local_path)?;
-            yaml::deep_merge(&mut merged, included);
+            if let Some(included) = self.load_include(&local_path)? {
+                yaml::deep_merge(&mut merged, included);
+            }
         }
         yaml::deep_merge(&mut merged, mapping);
         // After its includes: the including file's definitions win, in the merge and here.
@@ -110,7 +121,9 @@ impl Loader<'_> {
         Ok(merged)
     }
 
-    fn load_include(&mut self, relative: &str) -> Result<Mapping> {
+    /// Loads one local include; `None` for a file already included (GitLab ignores the
+    /// duplicate but counts it).
+    fn load_include(&mut self, relative: &str) -> Result<Option<Mapping>> {
         let location = format!("include:local `{relative}`");
         let trimmed = relative.trim_start_matches('/');
         if Path::new(trimmed)
@@ -122,21 +135,30 @@ impl Loader<'_> {
                 "must stay inside the project directory",
             ));
         }
+        self.count += 1;
+        if self.count > MAX_INCLUDES {
+            return Err(Error::invalid(
+                "include",
+                format!("Maximum of {MAX_INCLUDES} nested includes are allowed!"),
+            ));
+        }
         let full_path = self.project_dir.join(trimmed);
         if !self.seen.insert(full_path.clone()) {
-            return Err(Error::invalid(location, "was already included"));
-        }
-        if self.seen.len() > MAX_INCLUDES {
-            return Err(Error::invalid(
-                location,
-                format!("more than {MAX_INCLUDES} files included"),
-            ));
+            return Ok(None);
         }
         let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
             path: full_path.clone(),
             source,
         })?;
-        self.load_document(&full_path, &text)
+        self.load_document(&full_path, &text).map(Some)
+    }
+
+    /// `$VAR` in an include path, expanded as GitLab does with the pipeline's variables.
+    fn expand(&self, text: &str) -> String {
+        match self.variables {
+            Some(variables) if text.contains('$') => variables::expand(text, variables),
+            _ => text.to_owned(),
+        }
     }
 
     /// The local paths named by an `include` value; other include types produce warnings.
@@ -158,7 +180,7 @@ impl Loader<'_> {
                     );
                 }
                 Value::String(text) => locals.push(text.clone()),
-                Value::Mapping(fields) => self.include_entry(fields, &mut locals),
+                Value::Mapping(fields) => self.include_entry(fields, &mut locals)?,
                 _ => {
                     return Err(Error::invalid(
                         format!("{}: include", path.display()),
@@ -167,19 +189,35 @@ impl Loader<'_> {
                 }
             }
         }
-        let (globs, plain): (Vec<String>, Vec<String>) =
-            locals.into_iter().partition(|local| local.contains('*'));
-        for glob in globs {
-            self.warnings.push(
-                None,
-                "include:local",
-                format!("`{glob}`: wildcard paths are not supported locally, skipped"),
-            );
+        let mut paths = Vec::new();
+        for local in locals {
+            let local = self.expand(&local);
+            if local.contains('*') {
+                let found = wildcard_matches(self.project_dir, &local);
+                if found.is_empty() {
+                    return Err(Error::invalid(
+                        format!("include:local `{local}`"),
+                        "does not match any file",
+                    ));
+                }
+                paths.extend(found);
+            } else {
+                paths.push(local);
+            }
         }
-        Ok(plain)
+        Ok(paths)
     }
 
-    fn include_entry(&mut self, fields: &Mapping, locals: &mut Vec<String>) {
+    fn include_entry(&mut self, fields: &Mapping, locals: &mut Vec<String>) -> Result<()> {
+        if let Some(include_rules) = fields.get("rules") {
+            let parsed = rules::parse(include_rules, None, "include:rules", self.warnings)?;
+            let empty = HashMap::new();
+            let outcome =
+                rules::evaluate(&parsed, self.variables.unwrap_or(&empty), "include:rules")?;
+            if outcome.is_none_or(|outcome| outcome.when == Some(crate::when::When::Never)) {
+                return Ok(());
+            }
+        }
         let remote_kind = ["remote", "template", "project", "component"]
             .into_iter()
             .find(|kind| fields.contains_key(*kind));
@@ -193,7 +231,7 @@ impl Loader<'_> {
                 format!("include:{kind}"),
                 format!("`{target}` is not supported when running locally, skipped"),
             );
-            return;
+            return Ok(());
         }
         for (key, value) in fields {
             let key = yaml::key_str(key);
@@ -203,7 +241,8 @@ impl Loader<'_> {
                     self.warnings
                         .push(None, "include:local", "should be a string, ignored")
                 }
-                ("rules" | "inputs", _) => self.warnings.push(
+                ("rules", _) => {}
+                ("inputs", _) => self.warnings.push(
                     None,
                     format!("include:{key}"),
                     "not evaluated locally, the file is included as is",
@@ -215,5 +254,50 @@ impl Loader<'_> {
                 ),
             }
         }
+        Ok(())
     }
+}
+
+/// The project's files matching an `include` wildcard, sorted, as GitLab's
+/// `search_files_by_wildcard_path` finds them: `**` matches anything (slashes included),
+/// `*` anything but a slash.
+fn wildcard_matches(project_dir: &Path, pattern: &str) -> Vec<String> {
+    let pattern = pattern.trim_start_matches('/');
+    let regex = format!(
+        "^{}$",
+        regex::escape(pattern)
+            .replace(r"\*\*", ".*?")
+            .replace(r"\*", "[^/]*?")
+    );
+    let Ok(regex) = regex::Regex::new(&regex) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(project_dir.join(&relative)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // The repository and exec's own state are not project files.
+            if relative.as_os_str().is_empty() && (name == ".git" || name == ".gitlab-runner-rs") {
+                continue;
+            }
+            let path = relative.join(&name);
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                pending.push(path);
+            } else {
+                let text = path.to_string_lossy().replace('\\', "/");
+                if regex.is_match(&text) {
+                    found.push(text);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
 }

@@ -5,9 +5,12 @@ use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use crate::context::LocalContext;
 use crate::error::{Error, Result};
 use crate::job::{self, Job};
+use crate::predefined::{self, JobFacts};
 use crate::rules::{self, Rule};
+use crate::schedule::user_variables;
 use crate::source::SourceMap;
 use crate::variables::{self, Variable};
 use crate::warning::{Warning, Warnings};
@@ -86,6 +89,32 @@ impl Pipeline {
             config_path.as_ref(),
             &mut warnings,
             &mut sources,
+            None,
+        )?;
+        Self::from_config(config, warnings, sources)
+    }
+
+    /// Reads `config_path` in `ctx.project_dir` as GitLab would for the pipeline `ctx`
+    /// describes: `$VAR` in `include` paths and `include:rules` see the predefined variables
+    /// of `ctx` and `ctx.variables` (not the YAML `variables`, as on GitLab).
+    pub fn load_for(ctx: &LocalContext, config_path: impl AsRef<Path>) -> Result<Self> {
+        let facts = JobFacts {
+            name: "",
+            stage: "",
+            id: None,
+            node: None,
+            manual: false,
+        };
+        let list = [predefined::predefined(ctx, &facts), user_variables(ctx)].concat();
+        let variables = variables::expand_all(&list);
+        let mut warnings = Warnings::default();
+        let mut sources = SourceMap::default();
+        let config = load::load_file(
+            &ctx.project_dir,
+            config_path.as_ref(),
+            &mut warnings,
+            &mut sources,
+            Some(&variables),
         )?;
         Self::from_config(config, warnings, sources)
     }
@@ -101,6 +130,7 @@ impl Pipeline {
             text,
             &mut warnings,
             &mut sources,
+            None,
         )?;
         Self::from_config(config, warnings, sources)
     }

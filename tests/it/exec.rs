@@ -495,6 +495,31 @@ lenient:
 }
 
 #[tokio::test]
+async fn include_paths_see_pipeline_variables_and_wildcards() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            "include:\n  - local: ci/$CI_COMMIT_REF_NAME.yml\n  - local: 'jobs/*.yml'\n    rules:\n      - if: $WITH_JOBS\n",
+        ),
+        (
+            "ci/main.yml",
+            "from-branch-file:\n  script: echo FROM-MAIN-FILE\n",
+        ),
+        ("jobs/extra.yml", "extra:\n  script: echo EXTRA-RAN\n"),
+    ]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("FROM-MAIN-FILE"), "{output}");
+    assert!(
+        !output.contains("EXTRA-RAN"),
+        "include:rules exclude it:\n{output}"
+    );
+    let (status, output) = exec(repo.path(), &["--env", "WITH_JOBS=1"]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("EXTRA-RAN"), "{output}");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",

@@ -94,12 +94,13 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
     };
     let project_dir = std::fs::canonicalize(&project_dir)
         .with_context(|| format!("project directory {}", project_dir.display()))?;
-    let pipeline = Pipeline::load_file(&project_dir, &args.file)?;
     let mut ctx = LocalContext::from_checkout(&project_dir)?;
     if args.file != Path::new(".gitlab-ci.yml") {
         ctx.config_path = args.file.to_string_lossy().into_owned();
     }
     add_user_variables(&mut ctx, &args)?;
+    // After the context: `include` paths and `include:rules` see its variables.
+    let pipeline = Pipeline::load_for(&ctx, &args.file)?;
     ctx.job_token = format!("local-{:032x}", rand::random::<u128>());
 
     let state_dir = project_dir.join(STATE_DIR);
