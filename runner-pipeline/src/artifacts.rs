@@ -4,7 +4,10 @@
 use serde_json::{Value as Json, json};
 use serde_yaml_ng::Value;
 
+use sha1::{Digest, Sha1};
+
 use crate::error::{Error, Result};
+use crate::files::ProjectFiles;
 use crate::warning::Warnings;
 use crate::yaml;
 
@@ -25,6 +28,8 @@ pub(crate) struct Artifacts {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cache {
     key: String,
+    /// `key: {files}`: the files whose contents make the key (`key` is then the prefix).
+    key_files: Option<Vec<String>>,
     paths: Vec<String>,
     untracked: bool,
     policy: String,
@@ -197,6 +202,7 @@ fn parse_cache(
     };
     let mut cache = Cache {
         key: "default".to_owned(),
+        key_files: None,
         paths: Vec::new(),
         untracked: false,
         policy: "pull-push".to_owned(),
@@ -208,7 +214,8 @@ fn parse_cache(
         let at = format!("{location}:{key}");
         match key.as_str() {
             "key" => {
-                cache.key = parse_key(item, job, &at, &[key_path, &["key"]].concat(), warnings)?
+                let key_at = [key_path, &["key"]].concat();
+                (cache.key, cache.key_files) = parse_key(item, &at, &key_at)?;
             }
             "paths" => {
                 if !is_string_list(item) {
@@ -235,15 +242,14 @@ fn is_string_list(value: &Value) -> bool {
     value.is_sequence() && yaml::flat_items(value).iter().all(|item| item.is_string())
 }
 
+/// The key, or for `key: {files, prefix}` the prefix and the files.
 fn parse_key(
     value: &Value,
-    job: Option<&str>,
     location: &str,
     key_path: &[&str],
-    warnings: &mut Warnings,
-) -> Result<String> {
+) -> Result<(String, Option<Vec<String>>)> {
     let Some(fields) = value.as_mapping() else {
-        return yaml::string(value, location);
+        return Ok((yaml::string(value, location)?, None));
     };
     let Some(files) = fields.get("files") else {
         return Err(Error::gitlab(
@@ -273,26 +279,32 @@ fn parse_key(
             ));
         }
     }
-    // GitLab derives the key from the last commits touching `files`; locally the key is the
-    // fallback GitLab uses when those files do not exist: `<prefix>-default` or `default`.
-    if fields.contains_key("files") {
-        warnings.push(
-            job,
-            "cache:key:files",
-            "not supported locally, the key falls back to `default`",
-        );
-    }
-    match fields.get("prefix") {
-        Some(prefix) => Ok(format!("{}-default", yaml::string(prefix, location)?)),
-        None => Ok("default".to_owned()),
-    }
+    let prefix = fields
+        .get("prefix")
+        .map(|prefix| yaml::string(prefix, location))
+        .transpose()?
+        .unwrap_or_default();
+    Ok((prefix, Some(yaml::string_list(files, location)?)))
 }
 
 impl Cache {
-    /// The payload entry.
-    pub(crate) fn to_json(&self) -> Json {
+    /// The payload entry; `files` computes a `key:files` key (else `<prefix>-default`).
+    pub(crate) fn to_json(&self, files: Option<&ProjectFiles>) -> Json {
+        let key = match &self.key_files {
+            None => self.key.clone(),
+            Some(patterns) => {
+                let digest = files
+                    .and_then(|files| files_digest(files, patterns))
+                    .unwrap_or_else(|| "default".to_owned());
+                [self.key.as_str(), digest.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            }
+        };
         json!({
-            "key": self.key,
+            "key": key,
             "untracked": self.untracked,
             "policy": self.policy,
             "paths": self.paths,
@@ -300,6 +312,40 @@ impl Cache {
             "fallback_keys": self.fallback_keys,
         })
     }
+}
+
+/// GitLab's `hash_of_file_contents`: the git blob ids of the files (wildcards expanded,
+/// missing files skipped), sorted and deduplicated, joined with `-`, SHA-1 in hex. The
+/// files are read as they are now, which is what jobs clone.
+fn files_digest(files: &ProjectFiles, patterns: &[String]) -> Option<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for pattern in patterns.iter().filter(|pattern| !pattern.is_empty()) {
+        if pattern.contains('*') {
+            paths.extend(files.search_wildcard(pattern));
+        } else {
+            paths.push(pattern.trim_start_matches('/').to_owned());
+        }
+    }
+    let mut ids: Vec<String> = paths
+        .iter()
+        .filter_map(|path| std::fs::read(files.dir().join(path)).ok())
+        .map(|content| {
+            let mut hasher = Sha1::new();
+            hasher.update(format!("blob {}\0", content.len()).as_bytes());
+            hasher.update(&content);
+            hex(&hasher.finalize())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return None;
+    }
+    Some(hex(&Sha1::digest(ids.join("-").as_bytes())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -358,9 +404,8 @@ mod tests {
             &mut warnings,
         )
         .expect("parses");
-        assert_eq!(caches[0].to_json()["key"], "gems-default");
-        assert_eq!(caches[1].to_json()["key"], "default");
-        assert_eq!(caches[1].to_json()["policy"], "pull");
-        assert_eq!(warnings.0[0].keyword(), "cache:key:files");
+        assert_eq!(caches[0].to_json(None)["key"], "gems-default");
+        assert_eq!(caches[1].to_json(None)["key"], "default");
+        assert_eq!(caches[1].to_json(None)["policy"], "pull");
     }
 }

@@ -68,6 +68,7 @@ mod environment;
 mod error;
 mod expr;
 mod extends;
+mod files;
 mod image;
 mod job;
 mod lenient;

@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::files::ProjectFiles;
 use crate::rules;
 use crate::source::SourceMap;
 use crate::variables;
@@ -27,6 +28,7 @@ pub(crate) fn load_str(
 ) -> Result<Mapping> {
     let mut loader = Loader {
         project_dir,
+        files: ProjectFiles::new(project_dir),
         seen: HashSet::new(),
         count: 0,
         warnings,
@@ -54,6 +56,7 @@ pub(crate) fn load_file(
 
 struct Loader<'a> {
     project_dir: &'a Path,
+    files: ProjectFiles,
     seen: HashSet<PathBuf>,
     /// Includes met so far, duplicates too (they count towards GitLab's limit).
     count: usize,
@@ -193,7 +196,7 @@ impl Loader<'_> {
         for local in locals {
             let local = self.expand(&local);
             if local.contains('*') {
-                let found = wildcard_matches(self.project_dir, &local);
+                let found = self.files.search_wildcard(&local);
                 if found.is_empty() {
                     return Err(Error::invalid(
                         format!("include:local `{local}`"),
@@ -212,8 +215,12 @@ impl Loader<'_> {
         if let Some(include_rules) = fields.get("rules") {
             let parsed = rules::parse(include_rules, None, "include:rules", self.warnings)?;
             let empty = HashMap::new();
-            let outcome =
-                rules::evaluate(&parsed, self.variables.unwrap_or(&empty), "include:rules")?;
+            let outcome = rules::evaluate(
+                &parsed,
+                self.variables.unwrap_or(&empty),
+                Some(&self.files),
+                "include:rules",
+            )?;
             if outcome.is_none_or(|outcome| outcome.when == Some(crate::when::When::Never)) {
                 return Ok(());
             }
@@ -256,48 +263,4 @@ impl Loader<'_> {
         }
         Ok(())
     }
-}
-
-/// The project's files matching an `include` wildcard, sorted, as GitLab's
-/// `search_files_by_wildcard_path` finds them: `**` matches anything (slashes included),
-/// `*` anything but a slash.
-fn wildcard_matches(project_dir: &Path, pattern: &str) -> Vec<String> {
-    let pattern = pattern.trim_start_matches('/');
-    let regex = format!(
-        "^{}$",
-        regex::escape(pattern)
-            .replace(r"\*\*", ".*?")
-            .replace(r"\*", "[^/]*?")
-    );
-    let Ok(regex) = regex::Regex::new(&regex) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(project_dir.join(&relative)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // The repository and exec's own state are not project files.
-            if relative.as_os_str().is_empty() && (name == ".git" || name == ".gitlab-runner-rs") {
-                continue;
-            }
-            let path = relative.join(&name);
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                pending.push(path);
-            } else {
-                let text = path.to_string_lossy().replace('\\', "/");
-                if regex.is_match(&text) {
-                    found.push(text);
-                }
-            }
-        }
-    }
-    found.sort();
-    found
 }

@@ -88,6 +88,9 @@ impl PlannedJob {
     ) -> Json {
         let job = &self.job;
         let variables = self.variables_inheriting(ctx, job_id, inherited);
+        // Only `cache:key:files` reads the project's files.
+        let files = (!ctx.project_dir.as_os_str().is_empty())
+            .then(|| crate::files::ProjectFiles::new(&ctx.project_dir));
         let expanded = variables::expand_all(&variables);
         let timeout = job.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         let mut payload = Map::new();
@@ -117,7 +120,12 @@ impl PlannedJob {
         payload.insert("artifacts".into(), Json::Array(artifacts));
         payload.insert(
             "cache".into(),
-            Json::Array(job.caches.iter().map(|cache| cache.to_json()).collect()),
+            Json::Array(
+                job.caches
+                    .iter()
+                    .map(|cache| cache.to_json(files.as_ref()))
+                    .collect(),
+            ),
         );
         let dependencies: Vec<Json> = self
             .dependencies

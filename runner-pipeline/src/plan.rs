@@ -2,6 +2,7 @@
 
 use crate::context::LocalContext;
 use crate::error::{Error, Result};
+use crate::files::ProjectFiles;
 use crate::job::Job;
 use crate::pipeline::{self, JobEntry, Pipeline};
 use crate::predefined::{self, JobFacts};
@@ -137,6 +138,9 @@ impl Pipeline {
     pub fn plan(&self, ctx: &LocalContext, selection: &[String]) -> Result<Plan> {
         let mut warnings = Warnings::default();
         let user = user_variables(ctx);
+        // Listed on first use only: most pipelines have no `rules:exists`.
+        let files =
+            (!ctx.project_dir.as_os_str().is_empty()).then(|| ProjectFiles::new(&ctx.project_dir));
         let mut workflow_variables = Vec::new();
         let mut workflow_excluded = false;
         if let Some(workflow_rules) = &self.workflow_rules {
@@ -156,6 +160,7 @@ impl Pipeline {
             match rules::evaluate(
                 workflow_rules,
                 &variables::expand_all(&list),
+                files.as_ref(),
                 "workflow:rules",
             )? {
                 Some(outcome) if outcome.when != Some(When::Never) => {
@@ -183,7 +188,13 @@ impl Pipeline {
         }
         let mut candidates = Vec::new();
         for entry in &self.jobs {
-            candidates.extend(self.evaluate_job(entry, ctx, &workflow_variables, &user)?);
+            candidates.extend(self.evaluate_job(
+                entry,
+                ctx,
+                &workflow_variables,
+                &user,
+                files.as_ref(),
+            )?);
         }
         let included: Vec<&Candidate> =
             candidates.iter().filter(|c| c.excluded.is_none()).collect();
@@ -270,6 +281,7 @@ impl Pipeline {
         ctx: &LocalContext,
         workflow_variables: &[Variable],
         user: &[Variable],
+        files: Option<&ProjectFiles>,
     ) -> Result<Vec<Candidate>> {
         let job = &entry.job;
         let stage_index = self
@@ -318,7 +330,7 @@ impl Pipeline {
                     }
                 }
                 let location = format!("jobs:{}:rules", job.name);
-                match rules::evaluate(job_rules, &expanded, &location)? {
+                match rules::evaluate(job_rules, &expanded, files, &location)? {
                     Some(outcome) => {
                         when = outcome.when.unwrap_or(when);
                         if outcome.allow_failure.is_some() {

@@ -7,6 +7,7 @@ use serde_yaml_ng::Value;
 
 use crate::error::{Error, Result};
 use crate::expr::{self, Expr};
+use crate::files::ProjectFiles;
 use crate::variables::{self, Variable};
 use crate::warning::Warnings;
 use crate::when::When;
@@ -16,6 +17,8 @@ use crate::yaml;
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     condition: Option<(String, Expr)>,
+    /// `exists` patterns, unexpanded.
+    exists: Option<Vec<String>>,
     when: Option<When>,
     allow_failure: Option<bool>,
     variables: Vec<Variable>,
@@ -62,6 +65,7 @@ pub(crate) fn parse(
         };
         let mut rule = Rule {
             condition: None,
+            exists: None,
             when: None,
             allow_failure: None,
             variables: Vec::new(),
@@ -86,7 +90,21 @@ pub(crate) fn parse(
                 "when" => rule.when = Some(When::parse(field, &at)?),
                 "allow_failure" => rule.allow_failure = Some(yaml::boolean(field, &at)?),
                 "variables" => rule.variables = variables::parse_yaml(field, job, &at, warnings)?,
-                "changes" | "exists" => warnings.push(
+                "exists" => {
+                    // `exists: [globs]` or `exists: {paths: [globs]}` (other projects' files
+                    // cannot be seen locally).
+                    let paths = match field {
+                        Value::Mapping(fields) => {
+                            if fields.contains_key("project") {
+                                warnings.unsupported(job, "rules:exists:project");
+                            }
+                            fields.get("paths").unwrap_or(&Value::Null)
+                        }
+                        other => other,
+                    };
+                    rule.exists = Some(yaml::string_list(paths, &at)?);
+                }
+                "changes" => warnings.push(
                     job,
                     format!("rules:{key}"),
                     "not supported locally, the clause is treated as matching",
@@ -103,18 +121,27 @@ pub(crate) fn parse(
 }
 
 /// Evaluates `rules` in order against the (expanded) variables; `None` when no rule matches.
+/// `files` answers `exists` (which matches without it).
 pub(crate) fn evaluate(
     rules: &[Rule],
     variables: &HashMap<String, String>,
+    files: Option<&ProjectFiles>,
     location: &str,
 ) -> Result<Option<RuleOutcome>> {
     for rule in rules {
-        let matched = match &rule.condition {
+        let mut matched = match &rule.condition {
             Some((source, condition)) => condition.evaluate(variables).map_err(|message| {
                 Error::invalid(format!("{location}:if"), format!("`{source}`: {message}"))
             })?,
             None => true,
         };
+        if let (true, Some(patterns), Some(files)) = (matched, &rule.exists, files) {
+            let expanded: Vec<String> = patterns
+                .iter()
+                .map(|pattern| variables::expand(pattern, variables))
+                .collect();
+            matched = files.exists(&expanded);
+        }
         if matched {
             return Ok(Some(RuleOutcome {
                 when: rule.when,
@@ -136,7 +163,7 @@ mod tests {
         let mut warnings = Warnings::default();
         let parsed = parse(&value, Some("job"), "jobs:job:rules", &mut warnings).expect("rules");
         let variables = HashMap::from([("BRANCH".to_owned(), branch.to_owned())]);
-        evaluate(&parsed, &variables, "jobs:job:rules").expect("evaluates")
+        evaluate(&parsed, &variables, None, "jobs:job:rules").expect("evaluates")
     }
 
     #[test]
@@ -174,7 +201,7 @@ mod tests {
         let parsed = parse(&value, Some("job"), "r", &mut warnings).expect("rules");
         assert_eq!(warnings.0[0].keyword(), "rules:changes");
         assert!(
-            evaluate(&parsed, &HashMap::new(), "r")
+            evaluate(&parsed, &HashMap::new(), None, "r")
                 .expect("ok")
                 .is_some()
         );

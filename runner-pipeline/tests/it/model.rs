@@ -173,7 +173,6 @@ fn unsupported_keywords_produce_warnings_naming_job_and_keyword() {
         "job|except",
         "job|retry",
         "job|frobnicate",
-        "job|cache:key:files",
         "job|rules:changes",
         "trigger-job|trigger",
     ] {

@@ -382,3 +382,52 @@ fn inherited_dotenv_variables_rank_above_yaml_and_below_user_variables() {
     assert_eq!(value("VERSION"), Some("dotenv"));
     assert_eq!(value("MODE"), Some("user"));
 }
+
+/// A context whose project directory is `dir`.
+fn context_in(dir: &std::path::Path) -> LocalContext {
+    LocalContext {
+        project_dir: dir.to_owned(),
+        ..context("main")
+    }
+}
+
+#[test]
+fn rules_exists_matches_globs_against_the_project_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src/deep")).expect("dirs");
+    std::fs::write(dir.path().join("src/deep/main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").expect("write");
+    let yaml = "docker:\n  script: x\n  rules: [{exists: [Dockerfile]}]\n\
+                rust:\n  script: x\n  rules: [{exists: ['**/*.rs']}]\n\
+                top-rust:\n  script: x\n  rules: [{exists: ['*.rs']}]\n\
+                node:\n  script: x\n  rules: [{exists: {paths: [package.json, '*.{js,ts}']}}]\n";
+    let pipeline = Pipeline::parse(dir.path(), yaml).expect("parses");
+    let plan = pipeline.plan(&context_in(dir.path()), &[]).expect("plans");
+    assert_eq!(names(&plan), ["docker", "rust"]);
+}
+
+#[test]
+fn cache_key_files_is_the_sha1_of_the_files_blob_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Gemfile.lock"), "GEM\n  specs:\n").expect("write");
+    let yaml = "job:\n  script: x\n  cache:\n    - key: {files: [Gemfile.lock, missing.lock], prefix: gems}\n      paths: [vendor/]\n    \
+                - key: {files: [nothing.lock]}\n      paths: [x/]\n";
+    let pipeline = Pipeline::parse(dir.path(), yaml).expect("parses");
+    let ctx = context_in(dir.path());
+    let plan = pipeline.plan(&ctx, &[]).expect("plans");
+    let payload = plan.jobs()[0].to_job_payload(&ctx, 1, &HashMap::new());
+    // GitLab: SHA-1 of the sorted blob ids joined with `-` (one file here).
+    let blob = std::process::Command::new("git")
+        .args(["hash-object", "Gemfile.lock"])
+        .current_dir(dir.path())
+        .output()
+        .expect("git runs");
+    let blob = String::from_utf8_lossy(&blob.stdout).trim().to_owned();
+    let digest = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s {blob} | sha1sum")])
+        .output()
+        .expect("sha1sum runs");
+    let digest = String::from_utf8_lossy(&digest.stdout)[..40].to_owned();
+    assert_eq!(payload["cache"][0]["key"], format!("gems-{digest}"));
+    assert_eq!(payload["cache"][1]["key"], "default");
+}
