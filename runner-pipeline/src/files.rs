@@ -1,16 +1,32 @@
 //! The project's files as `include` wildcards, `rules:exists` and `cache:key:files` see
 //! them: the project directory now (what jobs clone), without `.git` and exec's state.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
+
+use crate::context::git;
+use crate::error::{Error, Result};
 
 /// The files of one project directory, listed once on first use.
 #[derive(Debug)]
 pub(crate) struct ProjectFiles {
     dir: PathBuf,
     all: OnceCell<Vec<String>>,
+    /// What `rules:changes` compares with; `None` when unknown (changes then match).
+    refs: Option<Refs>,
+    /// Changed files by `compare_to` (`None`: the default base), `None` when no base.
+    changed: RefCell<HashMap<Option<String>, Option<Vec<String>>>>,
+}
+
+/// The refs of the pipeline, for `rules:changes`.
+#[derive(Debug, Clone)]
+pub(crate) struct Refs {
+    pub(crate) before_sha: String,
+    pub(crate) ref_name: String,
+    pub(crate) default_branch: String,
 }
 
 impl ProjectFiles {
@@ -18,7 +34,88 @@ impl ProjectFiles {
         Self {
             dir: dir.to_owned(),
             all: OnceCell::new(),
+            refs: None,
+            changed: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// With the pipeline's refs, so `rules:changes` can ask git.
+    pub(crate) fn with_refs(mut self, refs: Refs) -> Self {
+        self.refs = Some(refs);
+        self
+    }
+
+    /// `rules:changes`: whether a file changed by the pipeline matches a pattern. The
+    /// changes are the commits since the base plus what is uncommitted (jobs run on it):
+    /// the base is `compare_to` (merge base with it), else `before_sha`, else on the default
+    /// branch the previous commit and on another branch the merge base with the default
+    /// branch. Without a base, GitLab's rule for pushes without one applies: it matches.
+    pub(crate) fn changes(&self, patterns: &[String], compare_to: Option<&str>) -> Result<bool> {
+        let key = compare_to.map(str::to_owned);
+        if !self.changed.borrow().contains_key(&key) {
+            let changed = self.changed_files(compare_to)?;
+            self.changed.borrow_mut().insert(key.clone(), changed);
+        }
+        let cache = self.changed.borrow();
+        let Some(Some(changed)) = cache.get(&key) else {
+            return Ok(true);
+        };
+        let regexes: Vec<Regex> = patterns
+            .iter()
+            .filter_map(|pattern| glob_regex(pattern.trim_start_matches('/')))
+            .collect();
+        Ok(changed
+            .iter()
+            .any(|file| regexes.iter().any(|regex| regex.is_match(file))))
+    }
+
+    fn changed_files(&self, compare_to: Option<&str>) -> Result<Option<Vec<String>>> {
+        let Some(refs) = &self.refs else {
+            return Ok(None);
+        };
+        let dir = self.dir.as_path();
+        let base = match compare_to {
+            Some(reference) => {
+                Some(git(dir, &["merge-base", reference, "HEAD"]).map_err(|_| {
+                    Error::invalid(
+                        "rules:changes:compare_to",
+                        format!("is not a valid ref: `{reference}`"),
+                    )
+                })?)
+            }
+            None if !refs.before_sha.is_empty() && refs.before_sha.bytes().any(|b| b != b'0') => {
+                Some(refs.before_sha.clone())
+            }
+            None if refs.ref_name == refs.default_branch => git(dir, &["rev-parse", "HEAD~1"]).ok(),
+            None => [
+                refs.default_branch.clone(),
+                format!("origin/{}", refs.default_branch),
+            ]
+            .iter()
+            .find_map(|branch| git(dir, &["merge-base", branch, "HEAD"]).ok()),
+        };
+        let Some(base) = base else {
+            return Ok(None);
+        };
+        let mut changed = Vec::new();
+        for args in [
+            &["diff", "--name-only", "--relative", base.as_str(), "HEAD"][..],
+            &["diff", "--name-only", "--relative", "HEAD"],
+            &["ls-files", "--others", "--exclude-standard"],
+        ] {
+            if let Ok(output) = git(dir, args) {
+                // exec's builds and cache live in the project: never a change of it.
+                changed.extend(
+                    output
+                        .lines()
+                        .filter(|path| !path.starts_with(".gitlab-runner-rs/"))
+                        .map(str::to_owned),
+                );
+            }
+        }
+        changed.sort();
+        changed.dedup();
+        Ok(Some(changed))
     }
 
     pub(crate) fn dir(&self) -> &Path {

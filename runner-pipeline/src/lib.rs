@@ -14,8 +14,9 @@
 //!
 //! It deliberately does **not** run anything and talks to no server: executing the payloads,
 //! passing artifacts between jobs and printing traces is the binary's job. It reads no
-//! environment variables; the only process it starts is `git`, in
-//! [`LocalContext::from_checkout`], to describe the checkout.
+//! environment variables; the only process it starts is `git`: in
+//! [`LocalContext::from_checkout`] to describe the checkout, and while planning when a rule
+//! uses `rules:changes`.
 //!
 //! Start from [`Pipeline`]: [`Pipeline::load`] (or [`Pipeline::parse`]), then
 //! [`Pipeline::plan`] with a [`LocalContext`], then [`PlannedJob::to_job_payload`] for each job.

@@ -520,6 +520,30 @@ async fn include_paths_see_pipeline_variables_and_wildcards() {
 }
 
 #[tokio::test]
+async fn rules_changes_and_exists_see_the_repository() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            "src-changed:\n  script: echo SRC-RAN\n  rules: [{changes: ['src/*']}]\n\
+             docs-changed:\n  script: echo DOCS-RAN\n  rules: [{changes: ['docs/*']}]\n\
+             has-docker:\n  script: echo DOCKER-RAN\n  rules: [{exists: ['**/Dockerfile']}]\n",
+        ),
+        ("src/a.txt", "one\n"),
+        ("docs/a.md", "one\n"),
+    ]);
+    std::fs::write(repo.path().join("src/a.txt"), "two\n").expect("write");
+    git(
+        repo.path(),
+        &["commit", "--quiet", "--all", "--message", "change src"],
+    );
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("SRC-RAN"), "{output}");
+    assert!(!output.contains("DOCS-RAN"), "{output}");
+    assert!(!output.contains("DOCKER-RAN"), "{output}");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",

@@ -95,3 +95,46 @@ fn a_directory_that_is_not_a_checkout_is_a_git_error() {
         "{error:?}"
     );
 }
+
+#[test]
+fn rules_changes_compare_with_the_previous_commit_the_default_branch_or_compare_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, "x\n").expect("write");
+    };
+    let commit = |message: &str| {
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", message]);
+    };
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write("README.md");
+    commit("first");
+    write("src/lib/a.rs");
+    commit("second");
+    let yaml = "rust: {script: x, rules: [{changes: ['src/**/*.rs']}]}\n\
+                docs: {script: x, rules: [{changes: ['docs/*']}]}\n\
+                readme: {script: x, rules: [{changes: {paths: [README.md], compare_to: $BASE}}]}\n";
+    let planned = || -> Vec<String> {
+        let mut ctx = LocalContext::from_checkout(dir.path()).expect("checkout");
+        ctx.variables.push(("BASE".into(), "main".into()));
+        let pipeline = runner_pipeline::Pipeline::parse(dir.path(), yaml).expect("parses");
+        let plan = pipeline.plan(&ctx, &[]).expect("plans");
+        plan.jobs()
+            .iter()
+            .map(|job| job.name().to_owned())
+            .collect()
+    };
+    // On the default branch: the last commit's changes.
+    assert_eq!(planned(), ["rust"]);
+    // Uncommitted files are part of what runs.
+    write("docs/guide.md");
+    assert_eq!(planned(), ["rust", "docs"]);
+    commit("docs");
+    // Another branch: everything since the default branch; compare_to: main sees nothing.
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    write("src/b.rs");
+    commit("feature");
+    assert_eq!(planned(), ["rust"]);
+}
