@@ -18,6 +18,7 @@ pub(crate) struct Environment {
     url: Option<String>,
     action: String,
     tier: Option<String>,
+    on_stop: Option<String>,
 }
 
 const ACTIONS: [&str; 5] = ["start", "prepare", "stop", "verify", "access"];
@@ -31,6 +32,7 @@ pub(crate) fn parse(value: &Value, location: &str) -> Result<Environment> {
             url: None,
             action: "start".to_owned(),
             tier: None,
+            on_stop: None,
         });
     };
     let name = fields
@@ -56,10 +58,26 @@ pub(crate) fn parse(value: &Value, location: &str) -> Result<Environment> {
         url: string("url")?,
         action: one_of("action", &ACTIONS)?.unwrap_or_else(|| "start".to_owned()),
         tier: one_of("deployment_tier", &TIERS)?,
+        on_stop: string("on_stop")?,
     })
 }
 
 impl Environment {
+    /// The name as written.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `action` (`start` when not written).
+    pub(crate) fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The job `on_stop` names.
+    pub(crate) fn on_stop(&self) -> Option<&str> {
+        self.on_stop.as_deref()
+    }
+
     /// `CI_ENVIRONMENT_NAME`, `_SLUG`, `_ACTION`, `_TIER` and `_URL` (when set); name and
     /// URL are expanded against `expanded` (the job's other variables), as GitLab does.
     pub(crate) fn variables(&self, expanded: &HashMap<String, String>) -> Vec<Variable> {

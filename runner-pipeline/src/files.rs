@@ -29,6 +29,21 @@ pub(crate) struct Refs {
     pub(crate) default_branch: String,
 }
 
+impl Refs {
+    /// The refs of the pipeline `ctx` describes (`main` without a default branch).
+    pub(crate) fn of(ctx: &crate::context::LocalContext) -> Self {
+        Self {
+            before_sha: ctx.before_sha.clone(),
+            ref_name: ctx.ref_name.clone(),
+            default_branch: if ctx.default_branch.is_empty() {
+                "main".to_owned()
+            } else {
+                ctx.default_branch.clone()
+            },
+        }
+    }
+}
+
 impl ProjectFiles {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {

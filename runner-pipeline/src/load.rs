@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
-use crate::files::ProjectFiles;
+use crate::files::{ProjectFiles, Refs};
 use crate::rules;
 use crate::source::SourceMap;
 use crate::variables;
@@ -24,11 +24,18 @@ pub(crate) fn load_str(
     text: &str,
     warnings: &mut Warnings,
     sources: &mut SourceMap,
-    variables: Option<&HashMap<String, String>>,
+    pipeline: Option<(&HashMap<String, String>, Refs)>,
 ) -> Result<Mapping> {
+    let (variables, files) = match pipeline {
+        Some((variables, refs)) => (
+            Some(variables),
+            ProjectFiles::new(project_dir).with_refs(refs),
+        ),
+        None => (None, ProjectFiles::new(project_dir)),
+    };
     let mut loader = Loader {
         project_dir,
-        files: ProjectFiles::new(project_dir),
+        files,
         seen: HashSet::new(),
         count: 0,
         warnings,
@@ -44,14 +51,14 @@ pub(crate) fn load_file(
     path: &Path,
     warnings: &mut Warnings,
     sources: &mut SourceMap,
-    variables: Option<&HashMap<String, String>>,
+    pipeline: Option<(&HashMap<String, String>, Refs)>,
 ) -> Result<Mapping> {
     let full_path = project_dir.join(path);
     let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
         path: full_path.clone(),
         source,
     })?;
-    load_str(project_dir, &full_path, &text, warnings, sources, variables)
+    load_str(project_dir, &full_path, &text, warnings, sources, pipeline)
 }
 
 struct Loader<'a> {

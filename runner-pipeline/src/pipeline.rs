@@ -7,6 +7,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::context::LocalContext;
 use crate::error::{Error, Result};
+use crate::files::Refs;
 use crate::job::{self, Job};
 use crate::predefined::{self, JobFacts};
 use crate::rules::{self, Rule};
@@ -114,7 +115,7 @@ impl Pipeline {
             config_path.as_ref(),
             &mut warnings,
             &mut sources,
-            Some(&variables),
+            Some((&variables, Refs::of(ctx))),
         )?;
         Self::from_config(config, warnings, sources)
     }

@@ -139,17 +139,8 @@ impl Pipeline {
         let mut warnings = Warnings::default();
         let user = user_variables(ctx);
         // Listed on first use only: most pipelines have no `rules:exists`.
-        let files = (!ctx.project_dir.as_os_str().is_empty()).then(|| {
-            ProjectFiles::new(&ctx.project_dir).with_refs(Refs {
-                before_sha: ctx.before_sha.clone(),
-                ref_name: ctx.ref_name.clone(),
-                default_branch: if ctx.default_branch.is_empty() {
-                    "main".to_owned()
-                } else {
-                    ctx.default_branch.clone()
-                },
-            })
-        });
+        let files = (!ctx.project_dir.as_os_str().is_empty())
+            .then(|| ProjectFiles::new(&ctx.project_dir).with_refs(Refs::of(ctx)));
         let mut workflow_variables = Vec::new();
         let mut workflow_excluded = false;
         if let Some(workflow_rules) = &self.workflow_rules {

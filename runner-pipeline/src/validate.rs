@@ -79,6 +79,15 @@ pub(crate) fn job_graph(
             ));
         }
     }
+    for entry in jobs {
+        if let Some(message) = on_stop_problem(&entry.job, jobs) {
+            problems.push(Problem::new(
+                &[&entry.job.name, "environment"],
+                Some("on_stop"),
+                message,
+            ));
+        }
+    }
     if problems.is_empty() {
         if let Some(job) = job_in_cycle(jobs) {
             problems.push(Problem::new(&[job, "needs"], None, CYCLE));
@@ -112,6 +121,33 @@ pub(crate) fn needs_in_pipeline(included: &[&Candidate]) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// `environment:on_stop` names a job of the same environment whose action is `stop`, as
+/// `YamlProcessor#validate_on_stop_job!` checks it.
+fn on_stop_problem(job: &Job, jobs: &[JobEntry]) -> Option<String> {
+    let environment = job.environment.as_ref()?;
+    let on_stop = environment.on_stop()?;
+    let name = &job.name;
+    let Some(stop_job) = jobs.iter().find(|entry| entry.job.name == on_stop) else {
+        return Some(format!("{name} job: on_stop job {on_stop} is not defined"));
+    };
+    let Some(stop_environment) = &stop_job.job.environment else {
+        return Some(format!(
+            "{name} job: on_stop job {on_stop} does not have environment defined"
+        ));
+    };
+    if stop_environment.name() != environment.name() {
+        return Some(format!(
+            "{name} job: on_stop job {on_stop} have different environment name"
+        ));
+    }
+    if stop_environment.action() != "stop" {
+        return Some(format!(
+            "{name} job: on_stop job {on_stop} needs to have action stop defined"
+        ));
+    }
+    None
 }
 
 /// `dependencies` not listed in a non-empty `needs`, as `Entry::Job` checks them.

@@ -130,6 +130,9 @@ fn include_paths_expand_variables_and_wildcards_and_rules_decide() {
                  x: {script: x}\n";
     assert_eq!(load(ruled, "main"), ["ruled", "x"]);
     assert_eq!(load(ruled, "feature"), ["x"]);
+    let exists = "include:\n  - local: ruled.yml\n    rules: [{exists: ['env/*.yml']}]\n  \
+                  - local: configs/a.yml\n    rules: [{exists: [Dockerfile]}]\n";
+    assert_eq!(load(exists, "main"), ["ruled"]);
 }
 
 #[test]

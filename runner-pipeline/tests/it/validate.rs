@@ -188,3 +188,27 @@ fn problems_in_included_files_name_that_file_and_line() {
             .ends_with("ci/jobs.yml:6: test job: undefined need: lint")
     );
 }
+
+#[test]
+fn environment_on_stop_must_name_a_stop_job_of_the_same_environment() {
+    let deploy = "deploy:\n  script: x\n  environment:\n    name: review/$CI_COMMIT_REF_SLUG\n    on_stop: stop\n";
+    check(deploy, &["5: deploy job: on_stop job stop is not defined"]);
+    check(
+        &format!("{deploy}stop: {{script: x}}\n"),
+        &["5: deploy job: on_stop job stop does not have environment defined"],
+    );
+    check(
+        &format!("{deploy}stop: {{script: x, environment: {{name: other, action: stop}}}}\n"),
+        &["5: deploy job: on_stop job stop have different environment name"],
+    );
+    check(
+        &format!(
+            "{deploy}stop: {{script: x, environment: {{name: review/$CI_COMMIT_REF_SLUG}}}}\n"
+        ),
+        &["5: deploy job: on_stop job stop needs to have action stop defined"],
+    );
+    let valid = format!(
+        "{deploy}stop: {{script: x, when: manual, environment: {{name: review/$CI_COMMIT_REF_SLUG, action: stop}}}}\n"
+    );
+    assert!(Pipeline::parse(fixture("webapp"), &valid).is_ok());
+}
