@@ -24,12 +24,16 @@ pub(crate) struct Artifacts {
     reports: Vec<(String, Vec<String>)>,
 }
 
+/// `key: {files}` (`false`) or `key: {files_commits}` (`true`) and the listed files.
+type KeyFiles = (bool, Vec<String>);
+
 /// A job's `cache` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cache {
     key: String,
-    /// `key: {files}`: the files whose contents make the key (`key` is then the prefix).
-    key_files: Option<Vec<String>>,
+    /// `key: {files}` (`false`) or `key: {files_commits}` (`true`): the files whose contents
+    /// or last commits make the key (`key` is then the prefix).
+    key_files: Option<KeyFiles>,
     paths: Vec<String>,
     untracked: bool,
     policy: String,
@@ -247,35 +251,39 @@ fn parse_key(
     value: &Value,
     location: &str,
     key_path: &[&str],
-) -> Result<(String, Option<Vec<String>>)> {
+) -> Result<(String, Option<KeyFiles>)> {
     let Some(fields) = value.as_mapping() else {
         return Ok((yaml::string(value, location)?, None));
     };
-    let Some(files) = fields.get("files") else {
+    // `files_commits` (newer GitLab): the same list, keyed by the files' last commits.
+    let Some((name, files)) = ["files", "files_commits"]
+        .into_iter()
+        .find_map(|name| fields.get(name).map(|files| (name, files)))
+    else {
         return Err(Error::gitlab(
             key_path,
             format!("{location} config missing required keys: files"),
         ));
     };
-    let files_path = [key_path, &["files"]].concat();
+    let files_path = [key_path, &[name]].concat();
     if !is_string_list(files) {
         return Err(Error::gitlab(
             &files_path,
-            format!("{location}:files config should be an array of strings"),
+            format!("{location}:{name} config should be an array of strings"),
         ));
     }
     match yaml::flat_items(files).len() {
         0 => {
             return Err(Error::gitlab(
                 &files_path,
-                format!("{location}:files config requires at least 1 item"),
+                format!("{location}:{name} config requires at least 1 item"),
             ));
         }
         1 | 2 => {}
         _ => {
             return Err(Error::gitlab(
                 &files_path,
-                format!("{location}:files config has too many items (maximum is 2)"),
+                format!("{location}:{name} config has too many items (maximum is 2)"),
             ));
         }
     }
@@ -284,7 +292,10 @@ fn parse_key(
         .map(|prefix| yaml::string(prefix, location))
         .transpose()?
         .unwrap_or_default();
-    Ok((prefix, Some(yaml::string_list(files, location)?)))
+    Ok((
+        prefix,
+        Some((name == "files_commits", yaml::string_list(files, location)?)),
+    ))
 }
 
 impl Cache {
@@ -292,9 +303,15 @@ impl Cache {
     pub(crate) fn to_json(&self, files: Option<&ProjectFiles>) -> Json {
         let key = match &self.key_files {
             None => self.key.clone(),
-            Some(patterns) => {
+            Some((commits, patterns)) => {
                 let digest = files
-                    .and_then(|files| files_digest(files, patterns))
+                    .and_then(|files| {
+                        if *commits {
+                            commits_digest(files, patterns)
+                        } else {
+                            files_digest(files, patterns)
+                        }
+                    })
                     .unwrap_or_else(|| "default".to_owned());
                 [self.key.as_str(), digest.as_str()]
                     .into_iter()
@@ -335,6 +352,25 @@ fn files_digest(files: &ProjectFiles, patterns: &[String]) -> Option<String> {
             hasher.update(&content);
             hex(&hasher.finalize())
         })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return None;
+    }
+    Some(hex(&Sha1::digest(ids.join("-").as_bytes())))
+}
+
+/// GitLab's `hash_of_the_latest_changes`: the ids of the last commits touching each file,
+/// sorted and deduplicated, joined with `-`, SHA-1 in hex.
+fn commits_digest(files: &ProjectFiles, paths: &[String]) -> Option<String> {
+    let mut ids: Vec<String> = paths
+        .iter()
+        .filter(|path| !path.is_empty())
+        .filter_map(|path| {
+            crate::context::git(files.dir(), &["log", "-1", "--format=%H", "--", path]).ok()
+        })
+        .filter(|id| !id.is_empty())
         .collect();
     ids.sort();
     ids.dedup();

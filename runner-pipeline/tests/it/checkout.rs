@@ -138,3 +138,23 @@ fn rules_changes_compare_with_the_previous_commit_the_default_branch_or_compare_
     commit("feature");
     assert_eq!(planned(), ["rust"]);
 }
+
+#[test]
+fn cache_key_files_commits_is_the_sha1_of_the_last_commit_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.path().join("Gemfile.lock"), "GEM\n").expect("write");
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "lock"]);
+    let ctx = LocalContext::from_checkout(dir.path()).expect("checkout");
+    let yaml = "job:\n  script: x\n  cache:\n    key: {files_commits: [Gemfile.lock], prefix: gems}\n    paths: [vendor/]\n";
+    let pipeline = runner_pipeline::Pipeline::parse(dir.path(), yaml).expect("parses");
+    let plan = pipeline.plan(&ctx, &[]).expect("plans");
+    let payload = plan.jobs()[0].to_job_payload(&ctx, 1, &std::collections::HashMap::new());
+    let digest = Command::new("sh")
+        .args(["-c", &format!("printf %s {} | sha1sum", ctx.commit_sha)])
+        .output()
+        .expect("sha1sum runs");
+    let digest = String::from_utf8_lossy(&digest.stdout)[..40].to_owned();
+    assert_eq!(payload["cache"][0]["key"], format!("gems-{digest}"));
+}
