@@ -12,6 +12,7 @@
 //! It does not hand out jobs (`exec` decides the order) and never cancels one: Ctrl-C goes
 //! through the runner's abort token, not through `Job-Status`.
 
+mod dotenv;
 mod http;
 mod output;
 mod source;
@@ -113,6 +114,16 @@ impl LocalCoordinator {
             .is_some_and(|job| job.artifacts.is_some())
     }
 
+    /// The `artifacts:reports:dotenv` variables `job_id` uploaded, in file order.
+    pub(crate) fn dotenv(&self, job_id: u64) -> Vec<(String, String)> {
+        self.shared
+            .state()
+            .jobs
+            .get(&job_id)
+            .map(|job| job.dotenv.clone())
+            .unwrap_or_default()
+    }
+
     /// Writes out what is left of `job_id`'s trace (a last line without a newline).
     pub(crate) fn flush_trace(&self, job_id: u64) {
         let mut state = self.shared.state();
@@ -162,6 +173,8 @@ struct JobRecord {
     final_state: Option<FinalState>,
     /// The uploaded archive on disk.
     artifacts: Option<PathBuf>,
+    /// Variables of its `artifacts:reports:dotenv` upload.
+    dotenv: Vec<(String, String)>,
 }
 
 impl State {

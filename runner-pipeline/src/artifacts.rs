@@ -4,7 +4,10 @@
 use serde_json::{Value as Json, json};
 use serde_yaml_ng::Value;
 
+use sha1::{Digest, Sha1};
+
 use crate::error::{Error, Result};
+use crate::files::ProjectFiles;
 use crate::warning::Warnings;
 use crate::yaml;
 
@@ -21,10 +24,16 @@ pub(crate) struct Artifacts {
     reports: Vec<(String, Vec<String>)>,
 }
 
+/// `key: {files}` (`false`) or `key: {files_commits}` (`true`) and the listed files.
+type KeyFiles = (bool, Vec<String>);
+
 /// A job's `cache` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cache {
     key: String,
+    /// `key: {files}` (`false`) or `key: {files_commits}` (`true`): the files whose contents
+    /// or last commits make the key (`key` is then the prefix).
+    key_files: Option<KeyFiles>,
     paths: Vec<String>,
     untracked: bool,
     policy: String,
@@ -162,11 +171,13 @@ impl Artifacts {
     }
 }
 
-/// Parses `cache`: one mapping or a list of them.
+/// Parses `cache`: one mapping or a list of them. `key_path` is where `location` is
+/// written (`[job, "cache"]`, `["cache"]`), for GitLab's validation messages.
 pub(crate) fn parse_caches(
     value: &Value,
     job: Option<&str>,
     location: &str,
+    key_path: &[&str],
     warnings: &mut Warnings,
 ) -> Result<Vec<Cache>> {
     let items: Vec<&Value> = match value {
@@ -176,7 +187,7 @@ pub(crate) fn parse_caches(
     };
     items
         .into_iter()
-        .map(|item| parse_cache(item, job, location, warnings))
+        .map(|item| parse_cache(item, job, location, key_path, warnings))
         .collect()
 }
 
@@ -184,6 +195,7 @@ fn parse_cache(
     value: &Value,
     job: Option<&str>,
     location: &str,
+    key_path: &[&str],
     warnings: &mut Warnings,
 ) -> Result<Cache> {
     let Some(fields) = value.as_mapping() else {
@@ -194,6 +206,7 @@ fn parse_cache(
     };
     let mut cache = Cache {
         key: "default".to_owned(),
+        key_files: None,
         paths: Vec::new(),
         untracked: false,
         policy: "pull-push".to_owned(),
@@ -204,8 +217,19 @@ fn parse_cache(
         let key = yaml::key_str(key);
         let at = format!("{location}:{key}");
         match key.as_str() {
-            "key" => cache.key = parse_key(item, job, &at, warnings)?,
-            "paths" => cache.paths = yaml::string_list(item, &at)?,
+            "key" => {
+                let key_at = [key_path, &["key"]].concat();
+                (cache.key, cache.key_files) = parse_key(item, &at, &key_at)?;
+            }
+            "paths" => {
+                if !is_string_list(item) {
+                    return Err(Error::gitlab(
+                        &[key_path, &["paths"]].concat(),
+                        format!("{at} config should be an array of strings"),
+                    ));
+                }
+                cache.paths = yaml::string_list(item, &at)?;
+            }
             "untracked" => cache.untracked = yaml::boolean(item, &at)?,
             "policy" => cache.policy = yaml::string(item, &at)?,
             "when" => cache.when = when_value(item, &at)?,
@@ -217,35 +241,87 @@ fn parse_cache(
     Ok(cache)
 }
 
+/// A YAML list whose items (nested lists flattened) are all strings.
+fn is_string_list(value: &Value) -> bool {
+    value.is_sequence() && yaml::flat_items(value).iter().all(|item| item.is_string())
+}
+
+/// The key, or for `key: {files, prefix}` the prefix and the files.
 fn parse_key(
     value: &Value,
-    job: Option<&str>,
     location: &str,
-    warnings: &mut Warnings,
-) -> Result<String> {
+    key_path: &[&str],
+) -> Result<(String, Option<KeyFiles>)> {
     let Some(fields) = value.as_mapping() else {
-        return yaml::string(value, location);
+        return Ok((yaml::string(value, location)?, None));
     };
-    // GitLab derives the key from the last commits touching `files`; locally the key is the
-    // fallback GitLab uses when those files do not exist: `<prefix>-default` or `default`.
-    if fields.contains_key("files") {
-        warnings.push(
-            job,
-            "cache:key:files",
-            "not supported locally, the key falls back to `default`",
-        );
+    // `files_commits` (newer GitLab): the same list, keyed by the files' last commits.
+    let Some((name, files)) = ["files", "files_commits"]
+        .into_iter()
+        .find_map(|name| fields.get(name).map(|files| (name, files)))
+    else {
+        return Err(Error::gitlab(
+            key_path,
+            format!("{location} config missing required keys: files"),
+        ));
+    };
+    let files_path = [key_path, &[name]].concat();
+    if !is_string_list(files) {
+        return Err(Error::gitlab(
+            &files_path,
+            format!("{location}:{name} config should be an array of strings"),
+        ));
     }
-    match fields.get("prefix") {
-        Some(prefix) => Ok(format!("{}-default", yaml::string(prefix, location)?)),
-        None => Ok("default".to_owned()),
+    match yaml::flat_items(files).len() {
+        0 => {
+            return Err(Error::gitlab(
+                &files_path,
+                format!("{location}:{name} config requires at least 1 item"),
+            ));
+        }
+        1 | 2 => {}
+        _ => {
+            return Err(Error::gitlab(
+                &files_path,
+                format!("{location}:{name} config has too many items (maximum is 2)"),
+            ));
+        }
     }
+    let prefix = fields
+        .get("prefix")
+        .map(|prefix| yaml::string(prefix, location))
+        .transpose()?
+        .unwrap_or_default();
+    Ok((
+        prefix,
+        Some((name == "files_commits", yaml::string_list(files, location)?)),
+    ))
 }
 
 impl Cache {
-    /// The payload entry.
-    pub(crate) fn to_json(&self) -> Json {
+    /// The payload entry; `files` computes a `key:files` key (else `<prefix>-default`).
+    pub(crate) fn to_json(&self, files: Option<&ProjectFiles>) -> Json {
+        let key = match &self.key_files {
+            None => self.key.clone(),
+            Some((commits, patterns)) => {
+                let digest = files
+                    .and_then(|files| {
+                        if *commits {
+                            commits_digest(files, patterns)
+                        } else {
+                            files_digest(files, patterns)
+                        }
+                    })
+                    .unwrap_or_else(|| "default".to_owned());
+                [self.key.as_str(), digest.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            }
+        };
         json!({
-            "key": self.key,
+            "key": key,
             "untracked": self.untracked,
             "policy": self.policy,
             "paths": self.paths,
@@ -253,6 +329,59 @@ impl Cache {
             "fallback_keys": self.fallback_keys,
         })
     }
+}
+
+/// GitLab's `hash_of_file_contents`: the git blob ids of the files (wildcards expanded,
+/// missing files skipped), sorted and deduplicated, joined with `-`, SHA-1 in hex. The
+/// files are read as they are now, which is what jobs clone.
+fn files_digest(files: &ProjectFiles, patterns: &[String]) -> Option<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for pattern in patterns.iter().filter(|pattern| !pattern.is_empty()) {
+        if pattern.contains('*') {
+            paths.extend(files.search_wildcard(pattern));
+        } else {
+            paths.push(pattern.trim_start_matches('/').to_owned());
+        }
+    }
+    let mut ids: Vec<String> = paths
+        .iter()
+        .filter_map(|path| std::fs::read(files.dir().join(path)).ok())
+        .map(|content| {
+            let mut hasher = Sha1::new();
+            hasher.update(format!("blob {}\0", content.len()).as_bytes());
+            hasher.update(&content);
+            hex(&hasher.finalize())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return None;
+    }
+    Some(hex(&Sha1::digest(ids.join("-").as_bytes())))
+}
+
+/// GitLab's `hash_of_the_latest_changes`: the ids of the last commits touching each file,
+/// sorted and deduplicated, joined with `-`, SHA-1 in hex.
+fn commits_digest(files: &ProjectFiles, paths: &[String]) -> Option<String> {
+    let mut ids: Vec<String> = paths
+        .iter()
+        .filter(|path| !path.is_empty())
+        .filter_map(|path| {
+            crate::context::git(files.dir(), &["log", "-1", "--format=%H", "--", path]).ok()
+        })
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return None;
+    }
+    Some(hex(&Sha1::digest(ids.join("-").as_bytes())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -307,12 +436,12 @@ mod tests {
             &value("[{key: {files: [Gemfile.lock], prefix: gems}, paths: [vendor/]}, {paths: [.npm/], policy: pull}]"),
             Some("job"),
             "jobs:job:cache",
+            &["job", "cache"],
             &mut warnings,
         )
         .expect("parses");
-        assert_eq!(caches[0].to_json()["key"], "gems-default");
-        assert_eq!(caches[1].to_json()["key"], "default");
-        assert_eq!(caches[1].to_json()["policy"], "pull");
-        assert_eq!(warnings.0[0].keyword(), "cache:key:files");
+        assert_eq!(caches[0].to_json(None)["key"], "gems-default");
+        assert_eq!(caches[1].to_json(None)["key"], "default");
+        assert_eq!(caches[1].to_json(None)["policy"], "pull");
     }
 }

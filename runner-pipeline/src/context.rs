@@ -201,7 +201,7 @@ impl fmt::Debug for LocalContext {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let failure = |source: BoxError| Error::Git {
         dir: dir.to_owned(),
         command: args.join(" "),

@@ -170,15 +170,12 @@ fn lex(source: &str) -> Result<Vec<Token>, String> {
             ('!', Some('=')) => Token::Op(Op::NotEqual),
             ('=', Some('~')) => Token::Op(Op::Matches),
             ('!', Some('~')) => Token::Op(Op::NotMatches),
+            // GitLab's lexer knows `$NAME` only: `${NAME}` is invalid syntax in `rules:if`.
             ('$', Some('{')) => {
-                let end = chars[index..]
-                    .iter()
-                    .position(|&c| c == '}')
-                    .ok_or("unclosed ${")?;
-                let name: String = chars[index + 2..index + end].iter().collect();
-                index += end + 1;
-                tokens.push(Token::Operand(OperandToken::Variable(name)));
-                continue;
+                return Err(format!(
+                    "`${{` at position {}: use `$NAME`, not `${{NAME}}`",
+                    index + 1
+                ));
             }
             ('$', _) => {
                 let length = chars[index + 1..]
@@ -337,7 +334,6 @@ mod tests {
         check(r#"$BRANCH == "main""#, true);
         check(r#"$BRANCH == 'dev'"#, false);
         check(r#"$BRANCH != "dev""#, true);
-        check(r#"${BRANCH} == "main""#, true);
         check(r#""main" == $BRANCH"#, true);
         check("$BRANCH == $BRANCH", true);
         check("$TAG =~ /^v[0-9]+/", true);
@@ -393,6 +389,7 @@ mod tests {
             "$A =~ /(/",
             "$A $B",
             "$",
+            "${A} == \"x\"",
         ] {
             assert!(parse(bad).is_err(), "{bad} should not parse");
         }

@@ -6,8 +6,10 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::artifacts::{self, Artifacts, Cache};
 use crate::duration;
+use crate::environment::{self, Environment};
 use crate::error::{Error, Result};
 use crate::image::{self, Image, ImageKind};
+use crate::matrix::{self, Instance};
 use crate::rules::{self, Rule};
 use crate::variables::{self, Variable};
 use crate::warning::Warnings;
@@ -38,7 +40,9 @@ pub(crate) struct Job {
     pub(crate) caches: Vec<Cache>,
     pub(crate) timeout: Option<u64>,
     pub(crate) parallel: u32,
-    pub(crate) environment: Option<(String, Option<String>)>,
+    /// `parallel:matrix` instances; `None` without a matrix.
+    pub(crate) matrix: Option<Vec<Instance>>,
+    pub(crate) environment: Option<Environment>,
 }
 
 /// One `needs` entry.
@@ -47,6 +51,60 @@ pub(crate) struct Need {
     pub(crate) job: String,
     pub(crate) artifacts: bool,
     pub(crate) optional: bool,
+    /// `parallel:matrix` of the need: only these instances of `job`.
+    pub(crate) matrix: Option<Vec<Instance>>,
+}
+
+impl Need {
+    /// The job names this need designates: the definition, or the named matrix instances.
+    pub(crate) fn names(&self) -> Vec<String> {
+        match &self.matrix {
+            Some(instances) => instances
+                .iter()
+                .map(|instance| matrix::instance_name(&self.job, instance))
+                .collect(),
+            None => vec![self.job.clone()],
+        }
+    }
+}
+
+/// One job instance of `parallel`: its name, `(CI_NODE_INDEX, CI_NODE_TOTAL)` and matrix
+/// variables.
+pub(crate) type JobInstance = (String, Option<(u32, u32)>, Instance);
+
+impl Job {
+    /// The instances `parallel` makes of this job: `(name, (CI_NODE_INDEX, CI_NODE_TOTAL),
+    /// matrix variables)`; one unnamed-suffix instance without `parallel`.
+    pub(crate) fn instances(&self) -> Vec<JobInstance> {
+        match &self.matrix {
+            Some(instances) => {
+                let total = u32::try_from(instances.len()).unwrap_or(u32::MAX);
+                (1..)
+                    .zip(instances)
+                    .map(|(index, variables)| {
+                        (
+                            matrix::instance_name(&self.name, variables),
+                            Some((index, total)),
+                            variables.clone(),
+                        )
+                    })
+                    .collect()
+            }
+            None if self.parallel > 1 => {
+                let total = self.parallel;
+                (1..=total)
+                    .map(|index| {
+                        (
+                            format!("{} {index}/{total}", self.name),
+                            Some((index, total)),
+                            Vec::new(),
+                        )
+                    })
+                    .collect()
+            }
+            None => vec![(self.name.clone(), None, Vec::new())],
+        }
+    }
 }
 
 /// GitLab's limit for `parallel`.
@@ -74,6 +132,7 @@ pub(crate) fn parse(name: &str, fields: &Mapping, warnings: &mut Warnings) -> Re
         caches: Vec::new(),
         timeout: None,
         parallel: 1,
+        matrix: None,
         environment: None,
     };
     let warn_job = Some(name);
@@ -101,20 +160,40 @@ pub(crate) fn parse(name: &str, fields: &Mapping, warnings: &mut Warnings) -> Re
             "when" => job.when = Some(When::parse(value, &at)?),
             "allow_failure" => parse_allow_failure(value, &at, &mut job)?,
             "needs" => job.needs = Some(parse_needs(value, name, &at, warnings)?),
-            "dependencies" => job.dependencies = Some(yaml::string_list(value, &at)?),
+            "dependencies" => {
+                if !(value.is_sequence()
+                    && yaml::flat_items(value).iter().all(|item| item.is_string()))
+                {
+                    return Err(Error::gitlab(
+                        &[name, "dependencies"],
+                        format!("jobs:{name} dependencies should be an array of strings"),
+                    ));
+                }
+                job.dependencies = Some(yaml::string_list(value, &at)?)
+            }
             "artifacts" => {
                 job.artifacts = Some(artifacts::parse_artifacts(value, warn_job, &at, warnings)?)
             }
-            "cache" => job.caches = artifacts::parse_caches(value, warn_job, &at, warnings)?,
+            "cache" => {
+                job.caches =
+                    artifacts::parse_caches(value, warn_job, &at, &[name, "cache"], warnings)?
+            }
             "timeout" => {
                 let text = yaml::string(value, &at)?;
                 let seconds = duration::parse_seconds(&text)
                     .ok_or_else(|| Error::invalid(&at, format!("`{text}` is not a duration")))?;
                 job.timeout = Some(seconds);
             }
-            "parallel" => job.parallel = parse_parallel(value, name, &at, warnings)?,
+            "parallel" => match value.get("matrix") {
+                Some(matrix) if value.is_mapping() => {
+                    let instances = matrix::parse(matrix, name, &at)?;
+                    job.parallel = u32::try_from(instances.len()).unwrap_or(1);
+                    job.matrix = Some(instances);
+                }
+                _ => job.parallel = parse_parallel(value, &at)?,
+            },
             "environment" => {
-                job.environment = Some(parse_environment(value, &at)?);
+                job.environment = Some(environment::parse(value, &at)?);
                 warnings.push(
                     warn_job,
                     "environment",
@@ -197,10 +276,25 @@ fn parse_needs(
     location: &str,
     warnings: &mut Warnings,
 ) -> Result<Vec<Need>> {
+    let unsupported = || {
+        Error::gitlab(
+            &[job, "needs"],
+            format!("{location}:need has an unsupported type"),
+        )
+    };
+    let items = match value {
+        Value::Sequence(_) => yaml::flat_items(value),
+        Value::Mapping(_) => vec![value],
+        _ => {
+            return Err(Error::gitlab(
+                &[job, "needs"],
+                format!("{location} config can only be a Hash or an Array"),
+            ));
+        }
+    };
     let mut needs = Vec::new();
-    for item in yaml::flat_items(value) {
+    for item in items {
         match item {
-            Value::Null => {}
             Value::Mapping(fields) => {
                 if let Some(key) = ["pipeline", "project"]
                     .into_iter()
@@ -215,7 +309,8 @@ fn parse_needs(
                 }
                 let name = fields
                     .get("job")
-                    .ok_or_else(|| Error::invalid(location, "entries need a `job`"))?;
+                    .and_then(Value::as_str)
+                    .ok_or_else(unsupported)?;
                 let artifacts = fields
                     .get("artifacts")
                     .map(|flag| yaml::boolean(flag, location))
@@ -224,64 +319,36 @@ fn parse_needs(
                     .get("optional")
                     .map(|flag| yaml::boolean(flag, location))
                     .transpose()?;
-                if fields.contains_key("parallel") {
-                    warnings.unsupported(Some(job), "needs:parallel");
-                }
+                let matrix = match fields.get("parallel") {
+                    Some(parallel) => Some(matrix::parse_need(parallel, job, location)?),
+                    None => None,
+                };
                 needs.push(Need {
-                    job: yaml::string(name, location)?,
+                    job: name.to_owned(),
                     artifacts: artifacts.unwrap_or(true),
                     optional: optional.unwrap_or(false),
+                    matrix,
                 });
             }
-            other => needs.push(Need {
-                job: yaml::string(other, location)?,
+            Value::String(name) => needs.push(Need {
+                job: name.clone(),
                 artifacts: true,
                 optional: false,
+                matrix: None,
             }),
+            _ => return Err(unsupported()),
         }
     }
     Ok(needs)
 }
 
-fn parse_parallel(
-    value: &Value,
-    job: &str,
-    location: &str,
-    warnings: &mut Warnings,
-) -> Result<u32> {
-    if value
-        .as_mapping()
-        .is_some_and(|fields| fields.contains_key("matrix"))
-    {
-        warnings.push(
-            Some(job),
-            "parallel:matrix",
-            "not supported locally, the job runs once",
-        );
-        return Ok(1);
-    }
+fn parse_parallel(value: &Value, location: &str) -> Result<u32> {
     match value.as_u64() {
         Some(count @ 1..=MAX_PARALLEL) => Ok(u32::try_from(count).unwrap_or(1)),
         _ => Err(Error::invalid(
             location,
             format!("should be an integer from 1 to {MAX_PARALLEL} or {{matrix}}"),
         )),
-    }
-}
-
-fn parse_environment(value: &Value, location: &str) -> Result<(String, Option<String>)> {
-    match value {
-        Value::Mapping(fields) => {
-            let name = fields
-                .get("name")
-                .ok_or_else(|| Error::invalid(location, "needs a `name`"))?;
-            let url = fields
-                .get("url")
-                .map(|url| yaml::string(url, location))
-                .transpose()?;
-            Ok((yaml::string(name, location)?, url))
-        }
-        other => Ok((yaml::string(other, location)?, None)),
     }
 }
 
@@ -336,9 +403,9 @@ mod tests {
         let (parsed, warnings) = job(
             "script: x\nonly: [main]\ntags: [docker]\nparallel: {matrix: [{A: [1, 2]}]}\nfoo: 1\n",
         );
-        assert_eq!(parsed.expect("job").parallel, 1);
+        assert_eq!(parsed.expect("job").parallel, 2);
         let keywords: Vec<&str> = warnings.0.iter().map(|w| w.keyword()).collect();
-        assert_eq!(keywords, ["only", "tags", "parallel:matrix", "foo"]);
+        assert_eq!(keywords, ["only", "tags", "foo"]);
         assert!(warnings.0.iter().all(|w| w.job() == Some("build")));
     }
 

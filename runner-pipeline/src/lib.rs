@@ -7,12 +7,16 @@
 //! GitLab's predefined variables, plans the jobs in stage order (expanding `parallel`), and
 //! renders each planned job as the JSON of coordinator-api.md §6.
 //! Every unknown or unsupported keyword becomes a [`Warning`] naming the job and the keyword;
-//! a YAML syntax error names the file, line and column ([`Error::Yaml`]).
+//! a YAML syntax error names the file, line and column ([`Error::Yaml`]). What GitLab would
+//! refuse before creating the pipeline (undefined or later-stage `needs`, a need that rules
+//! exclude, `dependencies` outside `needs`, keywords of the wrong type...) is an
+//! [`Error::Validation`] whose [`Problem`]s carry GitLab's message and `file:line`.
 //!
 //! It deliberately does **not** run anything and talks to no server: executing the payloads,
 //! passing artifacts between jobs and printing traces is the binary's job. It reads no
-//! environment variables; the only process it starts is `git`, in
-//! [`LocalContext::from_checkout`], to describe the checkout.
+//! environment variables; the only process it starts is `git`: in
+//! [`LocalContext::from_checkout`] to describe the checkout, and while planning when a rule
+//! uses `rules:changes`.
 //!
 //! Start from [`Pipeline`]: [`Pipeline::load`] (or [`Pipeline::parse`]), then
 //! [`Pipeline::plan`] with a [`LocalContext`], then [`PlannedJob::to_job_payload`] for each job.
@@ -61,13 +65,16 @@
 mod artifacts;
 mod context;
 mod duration;
+mod environment;
 mod error;
 mod expr;
 mod extends;
+mod files;
 mod image;
 mod job;
 mod lenient;
 mod load;
+mod matrix;
 mod payload;
 mod pipeline;
 mod plan;
@@ -75,13 +82,15 @@ mod predefined;
 mod reference;
 mod rules;
 mod schedule;
+mod source;
+mod validate;
 mod variables;
 mod warning;
 mod when;
 mod yaml;
 
 pub use context::{LocalContext, RefType};
-pub use error::{Error, Result};
+pub use error::{Error, Problem, Result};
 pub use payload::DEFAULT_TIMEOUT_SECONDS;
 pub use pipeline::Pipeline;
 pub use plan::{Plan, PlannedJob, SkipReason, SkippedJob};

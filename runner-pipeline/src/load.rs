@@ -1,11 +1,15 @@
 //! Reading `.gitlab-ci.yml` and its `include: local` files into one merged configuration mapping.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::files::{ProjectFiles, Refs};
+use crate::rules;
+use crate::source::SourceMap;
+use crate::variables;
 use crate::warning::Warnings;
 use crate::yaml;
 
@@ -19,11 +23,24 @@ pub(crate) fn load_str(
     path: &Path,
     text: &str,
     warnings: &mut Warnings,
+    sources: &mut SourceMap,
+    pipeline: Option<(&HashMap<String, String>, Refs)>,
 ) -> Result<Mapping> {
+    let (variables, files) = match pipeline {
+        Some((variables, refs)) => (
+            Some(variables),
+            ProjectFiles::new(project_dir).with_refs(refs),
+        ),
+        None => (None, ProjectFiles::new(project_dir)),
+    };
     let mut loader = Loader {
         project_dir,
+        files,
         seen: HashSet::new(),
+        count: 0,
         warnings,
+        sources,
+        variables,
     };
     loader.load_document(path, text)
 }
@@ -33,19 +50,27 @@ pub(crate) fn load_file(
     project_dir: &Path,
     path: &Path,
     warnings: &mut Warnings,
+    sources: &mut SourceMap,
+    pipeline: Option<(&HashMap<String, String>, Refs)>,
 ) -> Result<Mapping> {
     let full_path = project_dir.join(path);
     let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
         path: full_path.clone(),
         source,
     })?;
-    load_str(project_dir, &full_path, &text, warnings)
+    load_str(project_dir, &full_path, &text, warnings, sources, pipeline)
 }
 
 struct Loader<'a> {
     project_dir: &'a Path,
+    files: ProjectFiles,
     seen: HashSet<PathBuf>,
+    /// Includes met so far, duplicates too (they count towards GitLab's limit).
+    count: usize,
     warnings: &'a mut Warnings,
+    sources: &'a mut SourceMap,
+    /// What `include` paths and `include:rules` see; `None` leaves `$VAR` as written.
+    variables: Option<&'a HashMap<String, String>>,
 }
 
 impl Loader<'_> {
@@ -91,18 +116,24 @@ impl Loader<'_> {
             }
         };
         let Some(include) = mapping.shift_remove("include") else {
+            self.sources.push(path, text);
             return Ok(mapping);
         };
         let mut merged = Mapping::new();
         for local_path in self.local_includes(path, &include)? {
-            let included = self.load_include(&local_path)?;
-            yaml::deep_merge(&mut merged, included);
+            if let Some(included) = self.load_include(&local_path)? {
+                yaml::deep_merge(&mut merged, included);
+            }
         }
         yaml::deep_merge(&mut merged, mapping);
+        // After its includes: the including file's definitions win, in the merge and here.
+        self.sources.push(path, text);
         Ok(merged)
     }
 
-    fn load_include(&mut self, relative: &str) -> Result<Mapping> {
+    /// Loads one local include; `None` for a file already included (GitLab ignores the
+    /// duplicate but counts it).
+    fn load_include(&mut self, relative: &str) -> Result<Option<Mapping>> {
         let location = format!("include:local `{relative}`");
         let trimmed = relative.trim_start_matches('/');
         if Path::new(trimmed)
@@ -114,21 +145,30 @@ impl Loader<'_> {
                 "must stay inside the project directory",
             ));
         }
+        self.count += 1;
+        if self.count > MAX_INCLUDES {
+            return Err(Error::invalid(
+                "include",
+                format!("Maximum of {MAX_INCLUDES} nested includes are allowed!"),
+            ));
+        }
         let full_path = self.project_dir.join(trimmed);
         if !self.seen.insert(full_path.clone()) {
-            return Err(Error::invalid(location, "was already included"));
-        }
-        if self.seen.len() > MAX_INCLUDES {
-            return Err(Error::invalid(
-                location,
-                format!("more than {MAX_INCLUDES} files included"),
-            ));
+            return Ok(None);
         }
         let text = std::fs::read_to_string(&full_path).map_err(|source| Error::Read {
             path: full_path.clone(),
             source,
         })?;
-        self.load_document(&full_path, &text)
+        self.load_document(&full_path, &text).map(Some)
+    }
+
+    /// `$VAR` in an include path, expanded as GitLab does with the pipeline's variables.
+    fn expand(&self, text: &str) -> String {
+        match self.variables {
+            Some(variables) if text.contains('$') => variables::expand(text, variables),
+            _ => text.to_owned(),
+        }
     }
 
     /// The local paths named by an `include` value; other include types produce warnings.
@@ -150,7 +190,7 @@ impl Loader<'_> {
                     );
                 }
                 Value::String(text) => locals.push(text.clone()),
-                Value::Mapping(fields) => self.include_entry(fields, &mut locals),
+                Value::Mapping(fields) => self.include_entry(fields, &mut locals)?,
                 _ => {
                     return Err(Error::invalid(
                         format!("{}: include", path.display()),
@@ -159,19 +199,39 @@ impl Loader<'_> {
                 }
             }
         }
-        let (globs, plain): (Vec<String>, Vec<String>) =
-            locals.into_iter().partition(|local| local.contains('*'));
-        for glob in globs {
-            self.warnings.push(
-                None,
-                "include:local",
-                format!("`{glob}`: wildcard paths are not supported locally, skipped"),
-            );
+        let mut paths = Vec::new();
+        for local in locals {
+            let local = self.expand(&local);
+            if local.contains('*') {
+                let found = self.files.search_wildcard(&local);
+                if found.is_empty() {
+                    return Err(Error::invalid(
+                        format!("include:local `{local}`"),
+                        "does not match any file",
+                    ));
+                }
+                paths.extend(found);
+            } else {
+                paths.push(local);
+            }
         }
-        Ok(plain)
+        Ok(paths)
     }
 
-    fn include_entry(&mut self, fields: &Mapping, locals: &mut Vec<String>) {
+    fn include_entry(&mut self, fields: &Mapping, locals: &mut Vec<String>) -> Result<()> {
+        if let Some(include_rules) = fields.get("rules") {
+            let parsed = rules::parse(include_rules, None, "include:rules", self.warnings)?;
+            let empty = HashMap::new();
+            let outcome = rules::evaluate(
+                &parsed,
+                self.variables.unwrap_or(&empty),
+                Some(&self.files),
+                "include:rules",
+            )?;
+            if outcome.is_none_or(|outcome| outcome.when == Some(crate::when::When::Never)) {
+                return Ok(());
+            }
+        }
         let remote_kind = ["remote", "template", "project", "component"]
             .into_iter()
             .find(|kind| fields.contains_key(*kind));
@@ -185,7 +245,7 @@ impl Loader<'_> {
                 format!("include:{kind}"),
                 format!("`{target}` is not supported when running locally, skipped"),
             );
-            return;
+            return Ok(());
         }
         for (key, value) in fields {
             let key = yaml::key_str(key);
@@ -195,7 +255,8 @@ impl Loader<'_> {
                     self.warnings
                         .push(None, "include:local", "should be a string, ignored")
                 }
-                ("rules" | "inputs", _) => self.warnings.push(
+                ("rules", _) => {}
+                ("inputs", _) => self.warnings.push(
                     None,
                     format!("include:{key}"),
                     "not evaluated locally, the file is included as is",
@@ -207,5 +268,6 @@ impl Loader<'_> {
                 ),
             }
         }
+        Ok(())
     }
 }

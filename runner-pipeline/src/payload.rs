@@ -19,18 +19,47 @@ impl PlannedJob {
     /// The job's full variable list, in precedence order (later wins): predefined, global YAML,
     /// job YAML, `rules:variables`, then `ctx.variables`; duplicates keep their last value.
     pub fn variables(&self, ctx: &LocalContext, job_id: i64) -> Vec<Variable> {
+        self.variables_inheriting(ctx, job_id, &[])
+    }
+
+    /// [`variables`](Self::variables) with `inherited` (the `artifacts:reports:dotenv`
+    /// variables of the jobs in [`dependencies`](Self::dependencies)) between the YAML
+    /// variables and `ctx.variables`, which is where GitLab ranks dotenv variables.
+    pub fn variables_inheriting(
+        &self,
+        ctx: &LocalContext,
+        job_id: i64,
+        inherited: &[Variable],
+    ) -> Vec<Variable> {
         let facts = JobFacts {
             name: &self.name,
             stage: &self.stage,
             id: Some(job_id),
             node: self.node,
             manual: self.manual,
-            environment: self.job.environment.as_ref(),
+        };
+        let predefined = predefined::predefined(ctx, &facts);
+        let user = user_variables(ctx);
+        // The environment's name and URL are expanded with the job's other variables.
+        let environment = match &self.job.environment {
+            Some(environment) => {
+                let others = [
+                    predefined.as_slice(),
+                    &self.yaml_variables,
+                    inherited,
+                    &user,
+                ]
+                .concat();
+                environment.variables(&variables::expand_all(&others))
+            }
+            None => Vec::new(),
         };
         let list = [
-            predefined::predefined(ctx, &facts),
+            predefined,
+            environment,
             self.yaml_variables.clone(),
-            user_variables(ctx),
+            inherited.to_vec(),
+            user,
         ]
         .concat();
         variables::dedup(list)
@@ -45,8 +74,23 @@ impl PlannedJob {
         job_id: i64,
         dependency_ids: &HashMap<String, i64>,
     ) -> Json {
+        self.to_job_payload_inheriting(ctx, job_id, dependency_ids, &[])
+    }
+
+    /// [`to_job_payload`](Self::to_job_payload) whose variables include `inherited`, as
+    /// [`variables_inheriting`](Self::variables_inheriting) ranks them.
+    pub fn to_job_payload_inheriting(
+        &self,
+        ctx: &LocalContext,
+        job_id: i64,
+        dependency_ids: &HashMap<String, i64>,
+        inherited: &[Variable],
+    ) -> Json {
         let job = &self.job;
-        let variables = self.variables(ctx, job_id);
+        let variables = self.variables_inheriting(ctx, job_id, inherited);
+        // Only `cache:key:files` reads the project's files.
+        let files = (!ctx.project_dir.as_os_str().is_empty())
+            .then(|| crate::files::ProjectFiles::new(&ctx.project_dir));
         let expanded = variables::expand_all(&variables);
         let timeout = job.timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
         let mut payload = Map::new();
@@ -76,7 +120,12 @@ impl PlannedJob {
         payload.insert("artifacts".into(), Json::Array(artifacts));
         payload.insert(
             "cache".into(),
-            Json::Array(job.caches.iter().map(|cache| cache.to_json()).collect()),
+            Json::Array(
+                job.caches
+                    .iter()
+                    .map(|cache| cache.to_json(files.as_ref()))
+                    .collect(),
+            ),
         );
         let dependencies: Vec<Json> = self
             .dependencies

@@ -5,12 +5,17 @@ use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use crate::context::LocalContext;
 use crate::error::{Error, Result};
+use crate::files::Refs;
 use crate::job::{self, Job};
+use crate::predefined::{self, JobFacts};
 use crate::rules::{self, Rule};
+use crate::schedule::user_variables;
+use crate::source::SourceMap;
 use crate::variables::{self, Variable};
 use crate::warning::{Warning, Warnings};
-use crate::{extends, load, reference, yaml};
+use crate::{artifacts, extends, load, reference, validate, yaml};
 
 /// A parsed pipeline definition: start here with [`Pipeline::load`] or [`Pipeline::parse`].
 #[derive(Debug, Clone)]
@@ -20,6 +25,8 @@ pub struct Pipeline {
     pub(crate) workflow_rules: Option<Vec<Rule>>,
     pub(crate) jobs: Vec<JobEntry>,
     warnings: Vec<Warning>,
+    /// The loaded files, to put `file:line` on validation problems.
+    pub(crate) sources: SourceMap,
 }
 
 /// A job plus the global variables it inherits (`inherit:variables`).
@@ -77,21 +84,56 @@ impl Pipeline {
     /// `include: local` paths are relative to `project_dir`.
     pub fn load_file(project_dir: impl AsRef<Path>, config_path: impl AsRef<Path>) -> Result<Self> {
         let mut warnings = Warnings::default();
-        let config = load::load_file(project_dir.as_ref(), config_path.as_ref(), &mut warnings)?;
-        Self::from_config(config, warnings)
+        let mut sources = SourceMap::default();
+        let config = load::load_file(
+            project_dir.as_ref(),
+            config_path.as_ref(),
+            &mut warnings,
+            &mut sources,
+            None,
+        )?;
+        Self::from_config(config, warnings, sources)
+    }
+
+    /// Reads `config_path` in `ctx.project_dir` as GitLab would for the pipeline `ctx`
+    /// describes: `$VAR` in `include` paths and `include:rules` see the predefined variables
+    /// of `ctx` and `ctx.variables` (not the YAML `variables`, as on GitLab).
+    pub fn load_for(ctx: &LocalContext, config_path: impl AsRef<Path>) -> Result<Self> {
+        let facts = JobFacts {
+            name: "",
+            stage: "",
+            id: None,
+            node: None,
+            manual: false,
+        };
+        let list = [predefined::predefined(ctx, &facts), user_variables(ctx)].concat();
+        let variables = variables::expand_all(&list);
+        let mut warnings = Warnings::default();
+        let mut sources = SourceMap::default();
+        let config = load::load_file(
+            &ctx.project_dir,
+            config_path.as_ref(),
+            &mut warnings,
+            &mut sources,
+            Some((&variables, Refs::of(ctx))),
+        )?;
+        Self::from_config(config, warnings, sources)
     }
 
     /// Parses `text` as `<project_dir>/.gitlab-ci.yml`; local includes are read from `project_dir`.
     pub fn parse(project_dir: impl AsRef<Path>, text: &str) -> Result<Self> {
         let project_dir = project_dir.as_ref();
         let mut warnings = Warnings::default();
+        let mut sources = SourceMap::default();
         let config = load::load_str(
             project_dir,
             &project_dir.join(CONFIG_FILE),
             text,
             &mut warnings,
+            &mut sources,
+            None,
         )?;
-        Self::from_config(config, warnings)
+        Self::from_config(config, warnings, sources)
     }
 
     /// Every unknown or unsupported keyword found while loading, in file order.
@@ -109,7 +151,17 @@ impl Pipeline {
         self.jobs.iter().map(|entry| entry.job.name.as_str())
     }
 
-    fn from_config(mut config: Mapping, mut warnings: Warnings) -> Result<Self> {
+    fn from_config(config: Mapping, warnings: Warnings, sources: SourceMap) -> Result<Self> {
+        match Self::build(config, warnings) {
+            Ok(pipeline) => Ok(Self {
+                sources,
+                ..pipeline
+            }),
+            Err(error) => Err(locate(error, &sources)),
+        }
+    }
+
+    fn build(mut config: Mapping, mut warnings: Warnings) -> Result<Self> {
         extends::resolve_extends(&mut config)?;
         reference::resolve_references(&mut config)?;
         let stages = parse_stages(&config)?;
@@ -123,6 +175,8 @@ impl Pipeline {
             warnings.unsupported(None, "spec");
         }
         let mut jobs = Vec::new();
+        // Trigger and `run` jobs are not run locally but exist: `needs` may name them.
+        let mut other_jobs = Vec::new();
         for (key, value) in &config {
             let name = yaml::key_str(key);
             if RESERVED.contains(&name.as_str()) || name.starts_with('.') {
@@ -148,16 +202,20 @@ impl Pipeline {
                     other,
                     format!("{reason} are not supported locally, the job is skipped"),
                 );
+                let stage = fields
+                    .get("stage")
+                    .and_then(yaml::scalar_string)
+                    .unwrap_or_else(|| "test".to_owned());
+                other_jobs.push((name, stage));
                 continue;
             }
             let (fields, global_variables) = apply_inherit(&name, fields, &defaults, &variables)?;
             let job = job::parse(&name, &fields, &mut warnings)?;
             if !stages.contains(&job.stage) {
-                return Err(Error::invalid(
-                    format!("jobs:{name}:stage"),
+                return Err(Error::gitlab(
+                    &[&name, "stage"],
                     format!(
-                        "chosen stage `{}` does not exist; available stages are {}",
-                        job.stage,
+                        "{name} job: chosen stage does not exist; available stages are {}",
                         stages.join(", ")
                     ),
                 ));
@@ -167,19 +225,49 @@ impl Pipeline {
                 global_variables,
             });
         }
+        let problems = validate::job_graph(&jobs, &other_jobs, &stages);
+        if !problems.is_empty() {
+            return Err(Error::Validation { problems });
+        }
         Ok(Self {
             stages,
             variables,
             workflow_rules,
             jobs,
             warnings: warnings.0,
+            sources: SourceMap::default(),
         })
+    }
+}
+
+/// Puts `file:line` on the problems of a validation error.
+pub(crate) fn locate(error: Error, sources: &SourceMap) -> Error {
+    match error {
+        Error::Validation { mut problems } => {
+            for problem in &mut problems {
+                problem.locate(sources);
+            }
+            Error::Validation { problems }
+        }
+        other => other,
     }
 }
 
 fn parse_stages(config: &Mapping) -> Result<Vec<String>> {
     let declared = match config.get("stages").or_else(|| config.get("types")) {
-        Some(value) => yaml::string_list(value, "stages")?,
+        // GitLab wants a list (nested lists are flattened), never a single string.
+        Some(value @ Value::Sequence(_)) => yaml::string_list(value, "stages")
+            .ok()
+            .filter(|_| yaml::flat_items(value).iter().all(|item| item.is_string()))
+            .ok_or_else(|| {
+                Error::gitlab(&["stages"], "stages config should be an array of strings")
+            })?,
+        Some(_) => {
+            return Err(Error::gitlab(
+                &["stages"],
+                "stages config should be an array of strings",
+            ));
+        }
         None => ["build", "test", "deploy"].map(str::to_owned).to_vec(),
     };
     let mut stages = vec![".pre".to_owned()];
@@ -219,6 +307,22 @@ fn parse_workflow(workflow: Option<&Value>, warnings: &mut Warnings) -> Result<O
 /// `default:` merged over the deprecated top-level forms of the same keywords.
 fn collect_defaults(config: &Mapping, warnings: &mut Warnings) -> Result<Mapping> {
     let mut defaults = Mapping::new();
+    let global_caches = [
+        (config.get("cache"), "cache", &["cache"][..]),
+        (
+            config
+                .get("default")
+                .and_then(|default| default.get("cache")),
+            "default:cache",
+            &["default", "cache"][..],
+        ),
+    ];
+    for (cache, location, key_path) in global_caches {
+        if let Some(cache) = cache {
+            // Checked here as well as in each job, so the message names the global keyword.
+            artifacts::parse_caches(cache, None, location, key_path, &mut Warnings::default())?;
+        }
+    }
     for key in [
         "image",
         "services",

@@ -2,14 +2,15 @@
 
 use crate::context::LocalContext;
 use crate::error::{Error, Result};
+use crate::files::{ProjectFiles, Refs};
 use crate::job::Job;
-use crate::pipeline::{JobEntry, Pipeline};
+use crate::pipeline::{self, JobEntry, Pipeline};
 use crate::predefined::{self, JobFacts};
-use crate::rules;
 use crate::schedule::{Candidate, dependencies_of, order_jobs, user_variables};
 use crate::variables::{self, Variable};
 use crate::warning::{Warning, Warnings};
 use crate::when::When;
+use crate::{rules, validate};
 
 /// The jobs to run, in order, and those left out.
 #[derive(Debug, Clone)]
@@ -30,6 +31,7 @@ pub struct PlannedJob {
     pub(crate) stage: String,
     pub(crate) when: When,
     pub(crate) allow_failure: bool,
+    pub(crate) allow_failure_exit_codes: Vec<i32>,
     pub(crate) needs: Option<Vec<String>>,
     pub(crate) dependencies: Vec<String>,
     pub(crate) node: Option<(u32, u32)>,
@@ -99,9 +101,10 @@ impl PlannedJob {
         self.allow_failure
     }
 
-    /// Exit codes that are allowed to fail (`allow_failure: {exit_codes}`); empty when none.
+    /// Exit codes that are allowed to fail (`allow_failure: {exit_codes}`); empty when none,
+    /// and when a matching rule sets `allow_failure` (GitLab then drops the exit codes).
     pub fn allow_failure_exit_codes(&self) -> &[i32] {
-        &self.job.allow_failure_exit_codes
+        &self.allow_failure_exit_codes
     }
 
     /// The `needs` job names (parallel jobs expanded), or `None` without `needs`.
@@ -135,6 +138,9 @@ impl Pipeline {
     pub fn plan(&self, ctx: &LocalContext, selection: &[String]) -> Result<Plan> {
         let mut warnings = Warnings::default();
         let user = user_variables(ctx);
+        // Listed on first use only: most pipelines have no `rules:exists`.
+        let files = (!ctx.project_dir.as_os_str().is_empty())
+            .then(|| ProjectFiles::new(&ctx.project_dir).with_refs(Refs::of(ctx)));
         let mut workflow_variables = Vec::new();
         let mut workflow_excluded = false;
         if let Some(workflow_rules) = &self.workflow_rules {
@@ -144,7 +150,6 @@ impl Pipeline {
                 id: None,
                 node: None,
                 manual: false,
-                environment: None,
             };
             let list = [
                 predefined::predefined(ctx, &facts),
@@ -155,6 +160,7 @@ impl Pipeline {
             match rules::evaluate(
                 workflow_rules,
                 &variables::expand_all(&list),
+                files.as_ref(),
                 "workflow:rules",
             )? {
                 Some(outcome) if outcome.when != Some(When::Never) => {
@@ -182,10 +188,23 @@ impl Pipeline {
         }
         let mut candidates = Vec::new();
         for entry in &self.jobs {
-            candidates.extend(self.evaluate_job(entry, ctx, &workflow_variables, &user)?);
+            candidates.extend(self.evaluate_job(
+                entry,
+                ctx,
+                &workflow_variables,
+                &user,
+                files.as_ref(),
+            )?);
         }
         let included: Vec<&Candidate> =
             candidates.iter().filter(|c| c.excluded.is_none()).collect();
+        let problems = validate::needs_in_pipeline(&included);
+        if !problems.is_empty() {
+            return Err(pipeline::locate(
+                Error::Validation { problems },
+                &self.sources,
+            ));
+        }
         let mut planned = Vec::new();
         let mut skipped = Vec::new();
         if selection.is_empty() {
@@ -254,92 +273,101 @@ impl Pipeline {
         })
     }
 
-    /// Evaluates one definition's rules and expands `parallel`.
+    /// Expands `parallel` and evaluates the rules of each instance (matrix variables are
+    /// visible to `rules:if`, as on GitLab).
     fn evaluate_job(
         &self,
         entry: &JobEntry,
         ctx: &LocalContext,
         workflow_variables: &[Variable],
         user: &[Variable],
+        files: Option<&ProjectFiles>,
     ) -> Result<Vec<Candidate>> {
         let job = &entry.job;
-        let base = [
-            entry.global_variables.as_slice(),
-            workflow_variables,
-            &job.variables,
-        ]
-        .concat();
-        let mut when = job.when.unwrap_or(When::OnSuccess);
-        let mut allow_failure = job.allow_failure;
-        let mut rule_variables = Vec::new();
-        let mut excluded = None;
-        if let Some(job_rules) = &job.rules {
-            let facts = JobFacts {
-                name: &job.name,
-                stage: &job.stage,
-                id: None,
-                node: None,
-                manual: false,
-                environment: job.environment.as_ref(),
-            };
-            let list = [
-                predefined::predefined(ctx, &facts),
-                base.clone(),
-                user.to_vec(),
+        let stage_index = self
+            .stages
+            .iter()
+            .position(|stage| *stage == job.stage)
+            .unwrap_or_default();
+        let mut candidates = Vec::new();
+        for (name, node, matrix_variables) in job.instances() {
+            let matrix_variables: Vec<Variable> = matrix_variables
+                .into_iter()
+                .map(|(key, value)| Variable::public(key, value))
+                .collect();
+            // Matrix values are job variables of the instance, after the job's own.
+            let base = [
+                entry.global_variables.as_slice(),
+                workflow_variables,
+                &job.variables,
+                &matrix_variables,
             ]
             .concat();
-            let location = format!("jobs:{}:rules", job.name);
-            match rules::evaluate(job_rules, &variables::expand_all(&list), &location)? {
-                Some(outcome) => {
-                    when = outcome.when.unwrap_or(when);
-                    allow_failure = outcome.allow_failure.or(allow_failure);
-                    rule_variables = outcome.variables;
+            let mut when = job.when.unwrap_or(When::OnSuccess);
+            let mut allow_failure = job.allow_failure;
+            let mut exit_codes = job.allow_failure_exit_codes.clone();
+            let mut rule_variables = Vec::new();
+            let mut excluded = None;
+            if let Some(job_rules) = &job.rules {
+                let facts = JobFacts {
+                    name: &name,
+                    stage: &job.stage,
+                    id: None,
+                    node: None,
+                    manual: false,
+                };
+                let list = [
+                    predefined::predefined(ctx, &facts),
+                    base.clone(),
+                    user.to_vec(),
+                ]
+                .concat();
+                let mut expanded = variables::expand_all(&list);
+                if let Some(environment) = &job.environment {
+                    let environment_variables = environment.variables(&expanded);
+                    for variable in environment_variables {
+                        expanded.entry(variable.key).or_insert(variable.value);
+                    }
                 }
-                None => excluded = Some(SkipReason::Rules),
+                let location = format!("jobs:{}:rules", job.name);
+                match rules::evaluate(job_rules, &expanded, files, &location)? {
+                    Some(outcome) => {
+                        when = outcome.when.unwrap_or(when);
+                        if outcome.allow_failure.is_some() {
+                            // GitLab drops `allow_failure:exit_codes` when a rule decides.
+                            allow_failure = outcome.allow_failure;
+                            exit_codes.clear();
+                        }
+                        rule_variables = outcome.variables;
+                    }
+                    None => excluded = Some(SkipReason::Rules),
+                }
             }
-        }
-        if when == When::Never {
-            excluded = Some(SkipReason::Rules);
-        }
-        // Manual jobs outside `rules` may fail by default; inside `rules` they may not.
-        let allow_failure = allow_failure.unwrap_or(when == When::Manual && job.rules.is_none());
-        let yaml_variables = [base, rule_variables].concat();
-        let total = job.parallel;
-        let instances: Vec<(String, Option<(u32, u32)>)> = if total > 1 {
-            (1..=total)
-                .map(|index| {
-                    (
-                        format!("{} {index}/{total}", job.name),
-                        Some((index, total)),
-                    )
-                })
-                .collect()
-        } else {
-            vec![(job.name.clone(), None)]
-        };
-        Ok(instances
-            .into_iter()
-            .map(|(name, node)| Candidate {
+            if when == When::Never {
+                excluded = Some(SkipReason::Rules);
+            }
+            // Manual jobs outside `rules` may fail by default; inside `rules` they may not.
+            let allow_failure =
+                allow_failure.unwrap_or(when == When::Manual && job.rules.is_none());
+            candidates.push(Candidate {
                 definition: job.name.clone(),
-                stage_index: self
-                    .stages
-                    .iter()
-                    .position(|stage| *stage == job.stage)
-                    .unwrap_or_default(),
+                stage_index,
                 excluded,
                 job: PlannedJob {
                     name,
                     stage: job.stage.clone(),
                     when,
                     allow_failure,
+                    allow_failure_exit_codes: exit_codes,
                     needs: None,
                     dependencies: Vec::new(),
                     node,
                     manual: when == When::Manual,
                     job: job.clone(),
-                    yaml_variables: yaml_variables.clone(),
+                    yaml_variables: [base, rule_variables].concat(),
                 },
-            })
-            .collect())
+            });
+        }
+        Ok(candidates)
     }
 }

@@ -12,7 +12,6 @@ pub(crate) struct JobFacts<'a> {
     /// `(index, total)` for `parallel` jobs, 1-based.
     pub(crate) node: Option<(u32, u32)>,
     pub(crate) manual: bool,
-    pub(crate) environment: Option<&'a (String, Option<String>)>,
 }
 
 /// GitLab's all-zero SHA, used as `CI_COMMIT_BEFORE_SHA` when there is no previous push.
@@ -111,13 +110,6 @@ pub(crate) fn predefined(ctx: &LocalContext, job: &JobFacts<'_>) -> Vec<Variable
         list.push(("CI_NODE_INDEX", index.to_string()));
         list.push(("CI_NODE_TOTAL", total.to_string()));
     }
-    if let Some((name, url)) = job.environment {
-        list.push(("CI_ENVIRONMENT_NAME", name.clone()));
-        list.push(("CI_ENVIRONMENT_SLUG", slug(name)));
-        if let Some(url) = url {
-            list.push(("CI_ENVIRONMENT_URL", url.clone()));
-        }
-    }
     let mut variables: Vec<Variable> = list
         .into_iter()
         .map(|(key, value)| Variable::public(key, value))
@@ -191,7 +183,6 @@ mod tests {
             id: Some(7),
             node: None,
             manual: false,
-            environment: None,
         };
         let find = |vars: &[Variable], key: &str| {
             vars.iter().find(|v| v.key == key).map(|v| v.value.clone())

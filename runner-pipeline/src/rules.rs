@@ -7,6 +7,7 @@ use serde_yaml_ng::Value;
 
 use crate::error::{Error, Result};
 use crate::expr::{self, Expr};
+use crate::files::ProjectFiles;
 use crate::variables::{self, Variable};
 use crate::warning::Warnings;
 use crate::when::When;
@@ -16,6 +17,10 @@ use crate::yaml;
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     condition: Option<(String, Expr)>,
+    /// `exists` patterns, unexpanded.
+    exists: Option<Vec<String>>,
+    /// `changes` patterns, unexpanded, and `compare_to`.
+    changes: Option<(Vec<String>, Option<String>)>,
     when: Option<When>,
     allow_failure: Option<bool>,
     variables: Vec<Variable>,
@@ -37,16 +42,33 @@ pub(crate) fn parse(
     location: &str,
     warnings: &mut Warnings,
 ) -> Result<Vec<Rule>> {
-    if !value.is_sequence() {
-        return Err(Error::invalid(location, "should be a list of rules"));
+    let key_path: Vec<&str> = match job {
+        Some(job) => vec![job, "rules"],
+        None => vec!["workflow", "rules"],
+    };
+    let (parent, _) = location.rsplit_once(':').unwrap_or(("", location));
+    let items = yaml::flat_items(value);
+    if !value.is_sequence() || items.iter().any(|item| !item.is_mapping()) {
+        return Err(Error::gitlab(
+            &key_path,
+            format!("{parent} rules should be an array containing hashes and arrays of hashes"),
+        ));
+    }
+    if items.is_empty() {
+        return Err(Error::gitlab(
+            &key_path,
+            format!("{location} config can't be blank"),
+        ));
     }
     let mut rules = Vec::new();
-    for item in yaml::flat_items(value) {
+    for item in items {
         let Some(fields) = item.as_mapping() else {
-            return Err(Error::invalid(location, "each rule should be a mapping"));
+            continue;
         };
         let mut rule = Rule {
             condition: None,
+            exists: None,
+            changes: None,
             when: None,
             allow_failure: None,
             variables: Vec::new(),
@@ -56,19 +78,47 @@ pub(crate) fn parse(
             let at = format!("{location}:{key}");
             match key.as_str() {
                 "if" => {
-                    let source = yaml::string(field, &at)?;
-                    let parsed = expr::parse(&source)
-                        .map_err(|message| Error::invalid(&at, format!("`{source}`: {message}")))?;
-                    rule.condition = Some((source, parsed));
+                    // GitLab's message, whatever is wrong; the detail follows for humans.
+                    let invalid = |detail: &str| {
+                        Error::gitlab(
+                            &key_path,
+                            format!("{location}:rule if invalid expression syntax ({detail})"),
+                        )
+                    };
+                    let source = field.as_str().ok_or_else(|| invalid("not a string"))?;
+                    let parsed = expr::parse(source)
+                        .map_err(|message| invalid(&format!("`{source}`: {message}")))?;
+                    rule.condition = Some((source.to_owned(), parsed));
                 }
                 "when" => rule.when = Some(When::parse(field, &at)?),
                 "allow_failure" => rule.allow_failure = Some(yaml::boolean(field, &at)?),
                 "variables" => rule.variables = variables::parse_yaml(field, job, &at, warnings)?,
-                "changes" | "exists" => warnings.push(
-                    job,
-                    format!("rules:{key}"),
-                    "not supported locally, the clause is treated as matching",
-                ),
+                "exists" => {
+                    // `exists: [globs]` or `exists: {paths: [globs]}` (other projects' files
+                    // cannot be seen locally).
+                    let paths = match field {
+                        Value::Mapping(fields) => {
+                            if fields.contains_key("project") {
+                                warnings.unsupported(job, "rules:exists:project");
+                            }
+                            fields.get("paths").unwrap_or(&Value::Null)
+                        }
+                        other => other,
+                    };
+                    rule.exists = Some(yaml::string_list(paths, &at)?);
+                }
+                "changes" => {
+                    rule.changes = Some(match field {
+                        Value::Mapping(fields) => (
+                            yaml::string_list(fields.get("paths").unwrap_or(&Value::Null), &at)?,
+                            fields
+                                .get("compare_to")
+                                .map(|reference| yaml::string(reference, &at))
+                                .transpose()?,
+                        ),
+                        other => (yaml::string_list(other, &at)?, None),
+                    });
+                }
                 "needs" | "start_in" | "interruptible" | "auto_cancel" => {
                     warnings.unsupported(job, format!("rules:{key}"));
                 }
@@ -81,18 +131,37 @@ pub(crate) fn parse(
 }
 
 /// Evaluates `rules` in order against the (expanded) variables; `None` when no rule matches.
+/// `files` answers `exists` (which matches without it).
 pub(crate) fn evaluate(
     rules: &[Rule],
     variables: &HashMap<String, String>,
+    files: Option<&ProjectFiles>,
     location: &str,
 ) -> Result<Option<RuleOutcome>> {
     for rule in rules {
-        let matched = match &rule.condition {
+        let mut matched = match &rule.condition {
             Some((source, condition)) => condition.evaluate(variables).map_err(|message| {
                 Error::invalid(format!("{location}:if"), format!("`{source}`: {message}"))
             })?,
             None => true,
         };
+        if let (true, Some(patterns), Some(files)) = (matched, &rule.exists, files) {
+            let expanded: Vec<String> = patterns
+                .iter()
+                .map(|pattern| variables::expand(pattern, variables))
+                .collect();
+            matched = files.exists(&expanded);
+        }
+        if let (true, Some((patterns, compare_to)), Some(files)) = (matched, &rule.changes, files) {
+            let expanded: Vec<String> = patterns
+                .iter()
+                .map(|pattern| variables::expand(pattern, variables))
+                .collect();
+            let compare_to = compare_to
+                .as_ref()
+                .map(|reference| variables::expand(reference, variables));
+            matched = files.changes(&expanded, compare_to.as_deref())?;
+        }
         if matched {
             return Ok(Some(RuleOutcome {
                 when: rule.when,
@@ -114,7 +183,7 @@ mod tests {
         let mut warnings = Warnings::default();
         let parsed = parse(&value, Some("job"), "jobs:job:rules", &mut warnings).expect("rules");
         let variables = HashMap::from([("BRANCH".to_owned(), branch.to_owned())]);
-        evaluate(&parsed, &variables, "jobs:job:rules").expect("evaluates")
+        evaluate(&parsed, &variables, None, "jobs:job:rules").expect("evaluates")
     }
 
     #[test]
@@ -150,9 +219,9 @@ mod tests {
         let value = yaml::parse(Path::new("t.yml"), "[{changes: [src/**]}]").expect("yaml");
         let mut warnings = Warnings::default();
         let parsed = parse(&value, Some("job"), "r", &mut warnings).expect("rules");
-        assert_eq!(warnings.0[0].keyword(), "rules:changes");
+        assert!(warnings.0.is_empty());
         assert!(
-            evaluate(&parsed, &HashMap::new(), "r")
+            evaluate(&parsed, &HashMap::new(), None, "r")
                 .expect("ok")
                 .is_some()
         );
@@ -169,7 +238,9 @@ mod tests {
         )
         .expect_err("bad");
         assert!(
-            error.to_string().starts_with("jobs:job:rules:if: `$A = 1`"),
+            error
+                .to_string()
+                .starts_with("jobs:job:rules:rule if invalid expression syntax (`$A = 1`"),
             "{error}"
         );
     }

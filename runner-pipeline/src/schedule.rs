@@ -62,8 +62,15 @@ pub(crate) fn dependencies_of(
             }
             out
         };
+    let needed = job.needs.as_ref().map(|needs| {
+        let with_artifacts = needs
+            .iter()
+            .filter(|need| need.artifacts)
+            .flat_map(|need| need.names().into_iter().map(|name| (name, need.optional)));
+        named(with_artifacts.collect(), "needs", warnings)
+    });
     if let Some(dependencies) = &job.dependencies {
-        return named(
+        let listed = named(
             dependencies
                 .iter()
                 .map(|name| (name.clone(), false))
@@ -71,13 +78,18 @@ pub(crate) fn dependencies_of(
             "dependencies",
             warnings,
         );
+        // With `needs`, GitLab only passes artifacts of needed jobs whose `artifacts` is
+        // not false, so `dependencies` narrows that set rather than widening it.
+        return match needed {
+            Some(needed) => listed
+                .into_iter()
+                .filter(|name| needed.contains(name))
+                .collect(),
+            None => listed,
+        };
     }
-    if let Some(needs) = &job.needs {
-        let with_artifacts = needs
-            .iter()
-            .filter(|need| need.artifacts)
-            .map(|need| (need.job.clone(), need.optional));
-        return named(with_artifacts.collect(), "needs", warnings);
+    if let Some(needed) = needed {
+        return needed;
     }
     included
         .iter()
@@ -93,7 +105,7 @@ pub(crate) fn order_jobs(jobs: &mut Vec<PlannedJob>, stages: &[String]) {
             .job
             .needs
             .as_ref()
-            .map(|needs| needs.iter().map(|need| need.job.clone()).collect());
+            .map(|needs| needs.iter().flat_map(|need| need.names()).collect());
     }
     let stage_of = |job: &PlannedJob| {
         stages

@@ -338,6 +338,212 @@ async fn yaml_error_names_file_line_and_column() {
 }
 
 #[tokio::test]
+async fn an_invalid_pipeline_is_refused_with_gitlab_messages_and_runs_nothing() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  stage: build\n  script: echo BUILD-RAN\n\
+         test:\n  script: echo TEST-RAN\n  needs: [build, lint]\n\
+         deploy:\n  stage: deploy\n  script: echo x\n  needs: [deploy]\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    let config = repo
+        .path()
+        .canonicalize()
+        .expect("path")
+        .join(".gitlab-ci.yml");
+    let expected = format!(
+        "ERROR: {}:6: test job: undefined need: lint",
+        config.display()
+    );
+    assert!(output.contains(&expected), "{expected} in:\n{output}");
+    assert!(!output.contains("BUILD-RAN"), "no job runs:\n{output}");
+    assert!(!output.contains("=== Job"), "no job runs:\n{output}");
+}
+
+#[tokio::test]
+async fn a_need_that_rules_exclude_refuses_the_pipeline() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  stage: build\n  script: echo BUILD-RAN\n  rules: [{if: $CI_COMMIT_TAG}]\n\
+         test:\n  script: echo TEST-RAN\n  needs: [build]\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output
+            .contains(":7: 'test' job needs 'build' job, but 'build' is not in any previous stage"),
+        "{output}"
+    );
+    assert!(!output.contains("TEST-RAN"), "no job runs:\n{output}");
+}
+
+#[tokio::test]
+async fn matrix_and_parallel_jobs_run_per_instance_and_hand_over_their_artifacts() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"build:
+  stage: build
+  script:
+    - echo "$OS-$ARCH" > "out-$OS-$ARCH.txt"
+    - echo "BUILT $CI_JOB_NAME node $CI_NODE_INDEX/$CI_NODE_TOTAL"
+  parallel:
+    matrix:
+      - OS: [linux, mac]
+        ARCH: amd64
+  artifacts: {paths: [out-*.txt]}
+test:
+  script:
+    - echo "GOT $(cat out-*.txt)"
+  needs:
+    - job: build
+      parallel:
+        matrix:
+          - OS: mac
+            ARCH: amd64
+shard:
+  script: echo "SHARD $CI_NODE_INDEX of $CI_NODE_TOTAL named $CI_JOB_NAME"
+  parallel: 2
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("BUILT build: [linux, amd64] node 1/2"),
+        "{output}"
+    );
+    assert!(
+        output.contains("BUILT build: [mac, amd64] node 2/2"),
+        "{output}"
+    );
+    assert!(
+        output.contains("GOT mac-amd64\n"),
+        "only the needed instance's artifacts:\n{output}"
+    );
+    assert!(output.contains("SHARD 2 of 2 named shard 2/2"), "{output}");
+    assert_status(&output, "build: [mac, amd64]", "passed");
+    assert_status(&output, "test", "passed");
+}
+
+#[tokio::test]
+async fn dotenv_report_variables_reach_the_jobs_that_depend_on_it() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"build:
+  stage: build
+  script:
+    - echo "VERSION=1.2.3" > build.env
+    - echo "BUILD_URL = https://example.invalid/?a=b " >> build.env
+    - echo archived > file.txt
+  artifacts:
+    paths: [file.txt]
+    reports:
+      dotenv: build.env
+test:
+  variables: {VERSION: from-yaml}
+  script:
+    - echo "GOT VERSION=$VERSION URL=$BUILD_URL FILE=$(cat file.txt)"
+no-artifacts:
+  needs: [{job: build, artifacts: false}]
+  script: echo "NONE VERSION=${VERSION:-unset}"
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(!output.contains("unsupported archive format"), "{output}");
+    assert!(
+        output.contains("GOT VERSION=1.2.3 URL=https://example.invalid/?a=b FILE=archived"),
+        "{output}"
+    );
+    assert!(output.contains("NONE VERSION=unset"), "{output}");
+}
+
+#[tokio::test]
+async fn an_invalid_dotenv_report_fails_the_upload_like_gitlab() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        "build:\n  script: printf '# comment\\nA=1\\n' > build.env\n  artifacts:\n    reports:\n      dotenv: build.env\n",
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("Invalid Format"), "{output}");
+}
+
+#[tokio::test]
+async fn environment_variables_and_rules_allow_failure_over_exit_codes() {
+    let repo = repository(&[(
+        ".gitlab-ci.yml",
+        r#"deploy:
+  script:
+    - echo "ENV $CI_ENVIRONMENT_NAME $CI_ENVIRONMENT_SLUG $CI_ENVIRONMENT_TIER $CI_ENVIRONMENT_ACTION"
+  environment: {name: review/$CI_COMMIT_REF_NAME}
+strict:
+  script: exit 3
+  allow_failure: {exit_codes: [3]}
+  rules: [{allow_failure: false}]
+lenient:
+  script: exit 3
+  allow_failure: {exit_codes: [3]}
+"#,
+    )]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("ENV review/main review-main-"), "{output}");
+    assert!(output.contains(" development start"), "{output}");
+    assert_status(&output, "strict", "failed");
+    assert_status(&output, "lenient", "failed (allowed)");
+}
+
+#[tokio::test]
+async fn include_paths_see_pipeline_variables_and_wildcards() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            "include:\n  - local: ci/$CI_COMMIT_REF_NAME.yml\n  - local: 'jobs/*.yml'\n    rules:\n      - if: $WITH_JOBS\n",
+        ),
+        (
+            "ci/main.yml",
+            "from-branch-file:\n  script: echo FROM-MAIN-FILE\n",
+        ),
+        ("jobs/extra.yml", "extra:\n  script: echo EXTRA-RAN\n"),
+    ]);
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("FROM-MAIN-FILE"), "{output}");
+    assert!(
+        !output.contains("EXTRA-RAN"),
+        "include:rules exclude it:\n{output}"
+    );
+    let (status, output) = exec(repo.path(), &["--env", "WITH_JOBS=1"]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("EXTRA-RAN"), "{output}");
+}
+
+#[tokio::test]
+async fn rules_changes_and_exists_see_the_repository() {
+    let repo = repository(&[
+        (
+            ".gitlab-ci.yml",
+            "src-changed:\n  script: echo SRC-RAN\n  rules: [{changes: ['src/*']}]\n\
+             docs-changed:\n  script: echo DOCS-RAN\n  rules: [{changes: ['docs/*']}]\n\
+             has-docker:\n  script: echo DOCKER-RAN\n  rules: [{exists: ['**/Dockerfile']}]\n",
+        ),
+        ("src/a.txt", "one\n"),
+        ("docs/a.md", "one\n"),
+    ]);
+    std::fs::write(repo.path().join("src/a.txt"), "two\n").expect("write");
+    git(
+        repo.path(),
+        &["commit", "--quiet", "--all", "--message", "change src"],
+    );
+    let (status, output) = exec(repo.path(), &[]).await;
+    assert!(status.success(), "{output}");
+    assert!(output.contains("SRC-RAN"), "{output}");
+    assert!(!output.contains("DOCS-RAN"), "{output}");
+    assert!(!output.contains("DOCKER-RAN"), "{output}");
+}
+
+#[tokio::test]
 async fn masked_env_value_never_reaches_the_terminal() {
     let repo = repository(&[(
         ".gitlab-ci.yml",

@@ -28,7 +28,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use runner_api::{ClientBuilder, JobResponse};
 use runner_config::{Executor, RunnerConfig};
-use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, When};
+use runner_pipeline::{LocalContext, Pipeline, PlannedJob, SkipReason, Variable, When};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ExecArgs;
@@ -76,7 +76,10 @@ pub(crate) fn run(args: ExecArgs) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("ERROR: {error:#}");
+            // An invalid pipeline lists one problem per line (`file:line: message`).
+            for line in format!("{error:#}").lines() {
+                eprintln!("ERROR: {line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -91,12 +94,13 @@ async fn exec(args: ExecArgs) -> anyhow::Result<bool> {
     };
     let project_dir = std::fs::canonicalize(&project_dir)
         .with_context(|| format!("project directory {}", project_dir.display()))?;
-    let pipeline = Pipeline::load_file(&project_dir, &args.file)?;
     let mut ctx = LocalContext::from_checkout(&project_dir)?;
     if args.file != Path::new(".gitlab-ci.yml") {
         ctx.config_path = args.file.to_string_lossy().into_owned();
     }
     add_user_variables(&mut ctx, &args)?;
+    // After the context: `include` paths and `include:rules` see its variables.
+    let pipeline = Pipeline::load_for(&ctx, &args.file)?;
     ctx.job_token = format!("local-{:032x}", rand::random::<u128>());
 
     let state_dir = project_dir.join(STATE_DIR);
@@ -219,6 +223,8 @@ async fn run_jobs(
     rows: &mut Vec<Row>,
 ) {
     let mut dependency_ids: HashMap<String, i64> = HashMap::new();
+    // `artifacts:reports:dotenv` variables by job name, for the jobs that depend on it.
+    let mut dotenv: HashMap<String, Vec<Variable>> = HashMap::new();
     let mut failed_jobs: Vec<&str> = Vec::new();
     let mut failed_stages: Vec<&str> = Vec::new();
     let total = jobs.len();
@@ -247,7 +253,23 @@ async fn run_jobs(
         }
         print_job_header(index + 1, total, job);
         let started = Instant::now();
-        let status = run_one(coordinator, context, ctx, job, job_id, &dependency_ids).await;
+        let inherited: Vec<Variable> = job
+            .dependencies()
+            .iter()
+            .filter_map(|name| dotenv.get(name))
+            .flatten()
+            .cloned()
+            .collect();
+        let status = run_one(
+            coordinator,
+            context,
+            ctx,
+            job,
+            job_id,
+            &dependency_ids,
+            &inherited,
+        )
+        .await;
         if status == Status::Failed {
             failed_jobs.push(job.name());
             if !failed_stages.contains(&job.stage()) {
@@ -256,6 +278,17 @@ async fn run_jobs(
         }
         if coordinator.has_artifacts(job_id.unsigned_abs()) {
             dependency_ids.insert(job.name().to_owned(), job_id);
+        }
+        let variables = coordinator.dotenv(job_id.unsigned_abs());
+        if !variables.is_empty() {
+            let variables = variables
+                .into_iter()
+                .map(|(key, value)| Variable {
+                    public: false,
+                    ..Variable::public(key, value)
+                })
+                .collect();
+            dotenv.insert(job.name().to_owned(), variables);
         }
         rows.push(Row {
             name: job.name().to_owned(),
@@ -274,9 +307,10 @@ async fn run_one(
     job: &PlannedJob,
     job_id: i64,
     dependency_ids: &HashMap<String, i64>,
+    inherited: &[Variable],
 ) -> Status {
     let wire_id = job_id.unsigned_abs();
-    let payload = job.to_job_payload(ctx, job_id, dependency_ids);
+    let payload = job.to_job_payload_inheriting(ctx, job_id, dependency_ids, inherited);
     let response = match serde_json::to_vec(&payload)
         .map_err(anyhow::Error::from)
         .and_then(|bytes| JobResponse::from_json(&bytes).map_err(anyhow::Error::from))

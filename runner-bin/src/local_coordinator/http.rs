@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{FinalState, Shared};
+use super::{FinalState, Shared, dotenv};
 
 type Reply = Response<Full<Bytes>>;
 
@@ -86,7 +86,23 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
         (&Method::PUT, "") => update_job(&shared, job_id, &body),
         (&Method::PATCH, "trace") => patch_trace(&shared, job_id, header("content-range"), &body),
         (&Method::POST, "artifacts") => {
-            upload_artifacts(&shared, job_id, header("content-type"), &body).await
+            let artifact_type = parts
+                .uri
+                .query()
+                .and_then(|query| {
+                    url::form_urlencoded::parse(query.as_bytes())
+                        .find(|(name, _)| name == "artifact_type")
+                        .map(|(_, value)| value.into_owned())
+                })
+                .unwrap_or_default();
+            upload_artifacts(
+                &shared,
+                job_id,
+                &artifact_type,
+                header("content-type"),
+                &body,
+            )
+            .await
         }
         (&Method::GET, "artifacts") => download_artifacts(&shared, job_id).await,
         _ => reply(StatusCode::NOT_FOUND, ""),
@@ -156,10 +172,13 @@ fn patch_trace(shared: &Shared, job_id: u64, content_range: Option<&str>, body: 
     with_header(response, "x-gitlab-trace-update-interval", "1")
 }
 
-/// `POST jobs/:id/artifacts`: keeps the multipart part `file` as the job's archive.
+/// `POST jobs/:id/artifacts`: keeps the multipart part `file` as the job's archive, reads
+/// a `dotenv` report's variables, and accepts other reports without keeping them (no later
+/// job downloads a report).
 async fn upload_artifacts(
     shared: &Shared,
     job_id: u64,
+    artifact_type: &str,
     content_type: Option<&str>,
     body: &[u8],
 ) -> Reply {
@@ -168,6 +187,26 @@ async fn upload_artifacts(
     else {
         return reply(StatusCode::BAD_REQUEST, "missing multipart part file");
     };
+    match artifact_type {
+        "" | "archive" => {}
+        "dotenv" => match dotenv::parse(data) {
+            Ok(variables) => {
+                if let Some(job) = shared.state().jobs.get_mut(&job_id) {
+                    job.dotenv = variables;
+                }
+                return created();
+            }
+            Err(message) => {
+                // GitLab rejects the upload; say why, since the runner only shows the status.
+                tracing::error!(
+                    job_id,
+                    "the artifacts:reports:dotenv upload is refused: {message}"
+                );
+                return reply(StatusCode::BAD_REQUEST, &message);
+            }
+        },
+        _ => return created(),
+    }
     let path = shared.storage.join(format!("job-{job_id}-artifacts"));
     if let Err(error) = tokio::fs::write(&path, data).await {
         tracing::error!(%error, path = %path.display(), "local coordinator: could not store artifacts");
@@ -176,6 +215,11 @@ async fn upload_artifacts(
     if let Some(job) = shared.state().jobs.get_mut(&job_id) {
         job.artifacts = Some(path);
     }
+    created()
+}
+
+/// `201 {}`, as GitLab answers an accepted upload.
+fn created() -> Reply {
     let mut response = reply(StatusCode::CREATED, "{}");
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

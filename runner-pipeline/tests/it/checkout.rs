@@ -95,3 +95,66 @@ fn a_directory_that_is_not_a_checkout_is_a_git_error() {
         "{error:?}"
     );
 }
+
+#[test]
+fn rules_changes_compare_with_the_previous_commit_the_default_branch_or_compare_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, "x\n").expect("write");
+    };
+    let commit = |message: &str| {
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", message]);
+    };
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write("README.md");
+    commit("first");
+    write("src/lib/a.rs");
+    commit("second");
+    let yaml = "rust: {script: x, rules: [{changes: ['src/**/*.rs']}]}\n\
+                docs: {script: x, rules: [{changes: ['docs/*']}]}\n\
+                readme: {script: x, rules: [{changes: {paths: [README.md], compare_to: $BASE}}]}\n";
+    let planned = || -> Vec<String> {
+        let mut ctx = LocalContext::from_checkout(dir.path()).expect("checkout");
+        ctx.variables.push(("BASE".into(), "main".into()));
+        let pipeline = runner_pipeline::Pipeline::parse(dir.path(), yaml).expect("parses");
+        let plan = pipeline.plan(&ctx, &[]).expect("plans");
+        plan.jobs()
+            .iter()
+            .map(|job| job.name().to_owned())
+            .collect()
+    };
+    // On the default branch: the last commit's changes.
+    assert_eq!(planned(), ["rust"]);
+    // Uncommitted files are part of what runs.
+    write("docs/guide.md");
+    assert_eq!(planned(), ["rust", "docs"]);
+    commit("docs");
+    // Another branch: everything since the default branch; compare_to: main sees nothing.
+    git(dir.path(), &["checkout", "-q", "-b", "feature"]);
+    write("src/b.rs");
+    commit("feature");
+    assert_eq!(planned(), ["rust"]);
+}
+
+#[test]
+fn cache_key_files_commits_is_the_sha1_of_the_last_commit_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.path().join("Gemfile.lock"), "GEM\n").expect("write");
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "lock"]);
+    let ctx = LocalContext::from_checkout(dir.path()).expect("checkout");
+    let yaml = "job:\n  script: x\n  cache:\n    key: {files_commits: [Gemfile.lock], prefix: gems}\n    paths: [vendor/]\n";
+    let pipeline = runner_pipeline::Pipeline::parse(dir.path(), yaml).expect("parses");
+    let plan = pipeline.plan(&ctx, &[]).expect("plans");
+    let payload = plan.jobs()[0].to_job_payload(&ctx, 1, &std::collections::HashMap::new());
+    let digest = Command::new("sh")
+        .args(["-c", &format!("printf %s {} | sha1sum", ctx.commit_sha)])
+        .output()
+        .expect("sha1sum runs");
+    let digest = String::from_utf8_lossy(&digest.stdout)[..40].to_owned();
+    assert_eq!(payload["cache"][0]["key"], format!("gems-{digest}"));
+}

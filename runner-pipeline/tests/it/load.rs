@@ -62,8 +62,6 @@ fn remote_includes_warn_and_are_skipped() {
             "`include:template`: `Auto-DevOps.gitlab-ci.yml` is not supported when running locally, skipped",
             "`include:remote`: `https://example.com/x.yml` is not supported when running locally, skipped",
             "`include:project`: `acme/ci` is not supported when running locally, skipped",
-            "`include:rules`: not evaluated locally, the file is included as is",
-            "`include:local`: `ci/*.yml`: wildcard paths are not supported locally, skipped",
         ]
     );
 }
@@ -82,16 +80,59 @@ fn a_missing_include_is_a_read_error_naming_the_file() {
 }
 
 #[test]
-fn including_a_file_twice_is_an_error() {
-    let error = Pipeline::parse(
-        fixture("webapp"),
-        "include: [ci/rules.yml, ci/rules.yml]\njob: {script: x}\n",
-    )
-    .expect_err("duplicate");
+fn a_file_included_twice_is_merged_once_and_counts_towards_the_limit() {
+    let pipeline = crate::parse("include: [ci/rules.yml, ci/rules.yml]\njob: {script: x}\n");
+    assert_eq!(pipeline.job_names().collect::<Vec<_>>(), ["job"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yml"), ".a: {script: x}\n").expect("write");
+    let many = |count: usize| {
+        let list = vec!["a.yml"; count].join(", ");
+        format!("include: [{list}]\njob: {{script: x}}\n")
+    };
+    assert!(Pipeline::parse(dir.path(), &many(150)).is_ok());
+    let error = Pipeline::parse(dir.path(), &many(151)).expect_err("too many");
     assert!(
-        error.to_string().contains("was already included"),
+        error
+            .to_string()
+            .contains("Maximum of 150 nested includes are allowed!"),
         "{error}"
     );
+}
+
+#[test]
+fn include_paths_expand_variables_and_wildcards_and_rules_decide() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in [
+        ("configs/a.yml", "a: {script: x}\n"),
+        ("configs/b.yml", "b: {script: x}\n"),
+        ("configs/deep/c.yml", "c: {script: x}\n"),
+        ("env/main.yml", "on-main: {script: x}\n"),
+        ("env/feature.yml", "on-feature: {script: x}\n"),
+        ("ruled.yml", "ruled: {script: x}\n"),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, text).expect("write");
+    }
+    let load = |main: &str, branch: &str| -> Vec<String> {
+        std::fs::write(dir.path().join(".gitlab-ci.yml"), main).expect("write");
+        let mut ctx = crate::context(branch);
+        ctx.project_dir = dir.path().to_owned();
+        ctx.variables.push(("FLAVOUR".into(), "main".into()));
+        let pipeline = Pipeline::load_for(&ctx, ".gitlab-ci.yml").expect("loads");
+        pipeline.job_names().map(str::to_owned).collect()
+    };
+    assert_eq!(load("include: 'configs/*.yml'\n", "main"), ["a", "b"]);
+    assert_eq!(load("include: 'configs/**.yml'\n", "main"), ["a", "b", "c"]);
+    assert_eq!(load("include: 'configs/**/*.yml'\n", "main"), ["c"]);
+    assert_eq!(load("include: env/$FLAVOUR.yml\n", "main"), ["on-main"]);
+    let ruled = "include:\n  - local: ruled.yml\n    rules:\n      - if: $CI_COMMIT_BRANCH == \"main\"\n\
+                 x: {script: x}\n";
+    assert_eq!(load(ruled, "main"), ["ruled", "x"]);
+    assert_eq!(load(ruled, "feature"), ["x"]);
+    let exists = "include:\n  - local: ruled.yml\n    rules: [{exists: ['env/*.yml']}]\n  \
+                  - local: configs/a.yml\n    rules: [{exists: [Dockerfile]}]\n";
+    assert_eq!(load(exists, "main"), ["ruled"]);
 }
 
 #[test]

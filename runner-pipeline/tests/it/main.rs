@@ -17,6 +17,8 @@ mod payload;
 mod plan;
 /// Serde mirror of the payload shape of coordinator-api.md §6, used by `payload`.
 mod section6;
+/// Validation GitLab does before any job runs: GitLab's messages with file:line.
+mod validate;
 
 /// The path of a fixture project.
 pub(crate) fn fixture(name: &str) -> PathBuf {

@@ -225,6 +225,8 @@ fn services_after_script_and_reports_of_other_jobs() {
         [
             ("CI_ENVIRONMENT_NAME", "staging"),
             ("CI_ENVIRONMENT_SLUG", "staging"),
+            ("CI_ENVIRONMENT_ACTION", "start"),
+            ("CI_ENVIRONMENT_TIER", "staging"),
             ("CI_ENVIRONMENT_URL", "https://staging.example.com")
         ]
     );
@@ -383,4 +385,52 @@ fn masked_user_variables_are_marked_masked_and_secret() {
     // Masked values never show in Debug output.
     let planned_debug = format!("{:?}", planned(&ctx, "build").variables(&ctx, 3));
     assert!(!planned_debug.contains("s3cr3t-value") && planned_debug.contains("REGION"));
+}
+
+#[test]
+fn environment_variables_come_from_the_expanded_name() {
+    let pipeline = crate::parse(
+        "variables: {APP: Web}\n\
+         review:\n  script: x\n  environment:\n    name: review/$APP-$CI_COMMIT_REF_SLUG\n    \
+         url: https://$CI_COMMIT_REF_SLUG.example.com\n    action: prepare\n\
+         prod:\n  script: x\n  environment: {name: live, deployment_tier: other}\n",
+    );
+    let ctx = context("feature/login");
+    let plan = pipeline.plan(&ctx, &[]).expect("plans");
+    let environment = |name: &str| -> Vec<(String, String)> {
+        plan.jobs()
+            .iter()
+            .find(|job| job.name() == name)
+            .expect("planned")
+            .variables(&ctx, 1)
+            .into_iter()
+            .filter(|v| v.key.starts_with("CI_ENVIRONMENT_"))
+            .map(|v| (v.key, v.value))
+            .collect()
+    };
+    let review = environment("review");
+    let value = |list: &[(String, String)], key: &str| {
+        list.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        value(&review, "CI_ENVIRONMENT_NAME"),
+        "review/Web-feature-login"
+    );
+    // Changed by slugging: 17 characters, a dash and a 6-character suffix.
+    let slug = value(&review, "CI_ENVIRONMENT_SLUG");
+    assert!(slug.starts_with("review-web-featur-"), "{slug}");
+    assert_eq!(slug.len(), 24, "{slug}");
+    assert_eq!(value(&review, "CI_ENVIRONMENT_ACTION"), "prepare");
+    assert_eq!(value(&review, "CI_ENVIRONMENT_TIER"), "development");
+    assert_eq!(
+        value(&review, "CI_ENVIRONMENT_URL"),
+        "https://feature-login.example.com"
+    );
+    let prod = environment("prod");
+    assert_eq!(value(&prod, "CI_ENVIRONMENT_SLUG"), "live");
+    assert_eq!(value(&prod, "CI_ENVIRONMENT_TIER"), "other");
+    assert_eq!(value(&prod, "CI_ENVIRONMENT_ACTION"), "start");
 }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use runner_pipeline::{LocalContext, Plan, PlannedJob, RefType, SkipReason, When};
 
-use crate::{context, parse, webapp};
+use runner_pipeline::Pipeline;
+
+use crate::{context, fixture, parse, webapp};
 
 fn names(plan: &Plan) -> Vec<&str> {
     plan.jobs().iter().map(PlannedJob::name).collect()
@@ -259,4 +261,173 @@ fn rule_expressions_that_fail_at_evaluation_are_errors() {
         error.to_string().starts_with("jobs:job:rules:if:"),
         "{error}"
     );
+}
+
+/// The value of `key` in the payload variables of `job` (job id 1).
+fn value_of(job: &PlannedJob, key: &str) -> Option<String> {
+    job.variables(&context("main"), 1)
+        .iter()
+        .rev()
+        .find(|variable| variable.key == key)
+        .map(|variable| variable.value.clone())
+}
+
+const MATRIX: &str = "deploy:\n  stage: deploy\n  script: x\n  parallel:\n    matrix:\n      \
+     - PROVIDER: aws\n        STACK: [monitoring, app1]\n      - PROVIDER: [gcp, vultr]\n        \
+     STACK: data\n";
+
+#[test]
+fn matrix_instances_are_named_by_their_values_and_get_them_as_variables() {
+    let plan = parse(MATRIX).plan(&context("main"), &[]).expect("plans");
+    assert_eq!(
+        names(&plan),
+        [
+            "deploy: [aws, monitoring]",
+            "deploy: [aws, app1]",
+            "deploy: [gcp, data]",
+            "deploy: [vultr, data]"
+        ]
+    );
+    let app1 = job(&plan, "deploy: [aws, app1]");
+    assert_eq!(value_of(app1, "PROVIDER").as_deref(), Some("aws"));
+    assert_eq!(value_of(app1, "STACK").as_deref(), Some("app1"));
+    assert_eq!(value_of(app1, "CI_NODE_INDEX").as_deref(), Some("2"));
+    assert_eq!(value_of(app1, "CI_NODE_TOTAL").as_deref(), Some("4"));
+    assert_eq!(
+        value_of(app1, "CI_JOB_NAME").as_deref(),
+        Some("deploy: [aws, app1]")
+    );
+    // The definition's name selects every instance.
+    let selected = parse(MATRIX)
+        .plan(&context("main"), &["deploy".to_owned()])
+        .expect("plans");
+    assert_eq!(selected.jobs().len(), 4);
+}
+
+#[test]
+fn matrix_variables_are_visible_to_rules() {
+    let yaml = format!(
+        "{MATRIX}  rules:\n    - if: $PROVIDER == \"gcp\"\n      when: never\n    - when: on_success\n"
+    );
+    let plan = parse(&yaml).plan(&context("main"), &[]).expect("plans");
+    assert_eq!(skipped(&plan), [("deploy: [gcp, data]", SkipReason::Rules)]);
+}
+
+#[test]
+fn needs_with_parallel_matrix_name_only_those_instances() {
+    let yaml = "build:\n  stage: build\n  script: x\n  parallel:\n    matrix:\n      - OS: [linux, mac]\n        \
+                ARCH: [amd64, arm64]\n\
+                test:\n  script: x\n  needs:\n    - job: build\n      parallel:\n        matrix:\n          \
+                - OS: linux\n            ARCH: [amd64, arm64]\n\
+                all: {script: x, needs: [build]}\n";
+    let plan = parse(yaml).plan(&context("main"), &[]).expect("plans");
+    let linux = ["build: [linux, amd64]", "build: [linux, arm64]"];
+    assert_eq!(
+        job(&plan, "test").needs(),
+        Some(&linux.map(str::to_owned)[..])
+    );
+    assert_eq!(job(&plan, "test").dependencies(), linux);
+    assert_eq!(job(&plan, "all").dependencies().len(), 4);
+    let undefined = Pipeline::parse(
+        fixture("webapp"),
+        &yaml.replace("- OS: linux", "- OS: windows"),
+    )
+    .expect_err("no windows instance");
+    assert_eq!(
+        undefined.problems()[0].message(),
+        "test job: undefined need: build: [windows, amd64]"
+    );
+}
+
+#[test]
+fn dependencies_with_needs_receive_only_needed_artifacts() {
+    let pipeline = parse(
+        "a: {stage: build, script: x}\nb: {stage: build, script: x}\n\
+         job:\n  script: x\n  needs: [a, {job: b, artifacts: false}]\n  dependencies: [a, b]\n",
+    );
+    let plan = pipeline.plan(&context("main"), &[]).expect("plans");
+    assert_eq!(job(&plan, "job").dependencies(), ["a"]);
+}
+
+#[test]
+fn a_rule_setting_allow_failure_drops_the_exit_codes() {
+    let pipeline = parse(
+        "kept:\n  script: x\n  allow_failure: {exit_codes: [3]}\n  rules: [{when: on_success}]\n\
+         decided:\n  script: x\n  allow_failure: {exit_codes: [3]}\n  rules: [{allow_failure: false}]\n",
+    );
+    let plan = pipeline.plan(&context("main"), &[]).expect("plans");
+    assert_eq!(job(&plan, "kept").allow_failure_exit_codes(), [3]);
+    assert!(!job(&plan, "decided").allow_failure());
+    assert!(job(&plan, "decided").allow_failure_exit_codes().is_empty());
+}
+
+#[test]
+fn inherited_dotenv_variables_rank_above_yaml_and_below_user_variables() {
+    let plan = parse("test:\n  script: x\n  variables: {VERSION: yaml, MODE: yaml}\n")
+        .plan(&context("main"), &[])
+        .expect("plans");
+    let mut ctx = context("main");
+    ctx.variables.push(("MODE".into(), "user".into()));
+    let inherited = [
+        runner_pipeline::Variable::public("VERSION", "dotenv"),
+        runner_pipeline::Variable::public("MODE", "dotenv"),
+    ];
+    let variables = plan.jobs()[0].variables_inheriting(&ctx, 1, &inherited);
+    let value = |key: &str| {
+        variables
+            .iter()
+            .find(|variable| variable.key == key)
+            .map(|variable| variable.value.as_str())
+    };
+    assert_eq!(value("VERSION"), Some("dotenv"));
+    assert_eq!(value("MODE"), Some("user"));
+}
+
+/// A context whose project directory is `dir`.
+fn context_in(dir: &std::path::Path) -> LocalContext {
+    LocalContext {
+        project_dir: dir.to_owned(),
+        ..context("main")
+    }
+}
+
+#[test]
+fn rules_exists_matches_globs_against_the_project_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src/deep")).expect("dirs");
+    std::fs::write(dir.path().join("src/deep/main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").expect("write");
+    let yaml = "docker:\n  script: x\n  rules: [{exists: [Dockerfile]}]\n\
+                rust:\n  script: x\n  rules: [{exists: ['**/*.rs']}]\n\
+                top-rust:\n  script: x\n  rules: [{exists: ['*.rs']}]\n\
+                node:\n  script: x\n  rules: [{exists: {paths: [package.json, '*.{js,ts}']}}]\n";
+    let pipeline = Pipeline::parse(dir.path(), yaml).expect("parses");
+    let plan = pipeline.plan(&context_in(dir.path()), &[]).expect("plans");
+    assert_eq!(names(&plan), ["docker", "rust"]);
+}
+
+#[test]
+fn cache_key_files_is_the_sha1_of_the_files_blob_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("Gemfile.lock"), "GEM\n  specs:\n").expect("write");
+    let yaml = "job:\n  script: x\n  cache:\n    - key: {files: [Gemfile.lock, missing.lock], prefix: gems}\n      paths: [vendor/]\n    \
+                - key: {files: [nothing.lock]}\n      paths: [x/]\n";
+    let pipeline = Pipeline::parse(dir.path(), yaml).expect("parses");
+    let ctx = context_in(dir.path());
+    let plan = pipeline.plan(&ctx, &[]).expect("plans");
+    let payload = plan.jobs()[0].to_job_payload(&ctx, 1, &HashMap::new());
+    // GitLab: SHA-1 of the sorted blob ids joined with `-` (one file here).
+    let blob = std::process::Command::new("git")
+        .args(["hash-object", "Gemfile.lock"])
+        .current_dir(dir.path())
+        .output()
+        .expect("git runs");
+    let blob = String::from_utf8_lossy(&blob.stdout).trim().to_owned();
+    let digest = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s {blob} | sha1sum")])
+        .output()
+        .expect("sha1sum runs");
+    let digest = String::from_utf8_lossy(&digest.stdout)[..40].to_owned();
+    assert_eq!(payload["cache"][0]["key"], format!("gems-{digest}"));
+    assert_eq!(payload["cache"][1]["key"], "default");
 }
