@@ -31,6 +31,8 @@ mod robustness;
 mod kubernetes;
 // Jobs on the custom executor: host and Docker drivers, call order, failures, timeouts.
 mod custom_executor;
+// Canary secrets of every kind against logs, traces, endpoints and leftover files (#16).
+mod secrets_audit;
 
 use std::time::Duration;
 
