@@ -419,3 +419,62 @@ async fn s3_cache_round_trip_through_moto_server() {
     assert!(trace.contains("Successfully extracted cache"), "{trace}");
     assert!(trace.contains("\nfrom-s3"), "{trace}");
 }
+
+/// Issue #20: `AuthenticationType = "iam"` with web identity (the EKS/IRSA setup): the runner
+/// gets temporary credentials from moto's STS through `AWS_ROLE_ARN` and
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`, signs the cache URLs with them (session token included),
+/// and a second job restores what the first saved.
+#[tokio::test]
+#[ignore = "needs moto_server"]
+async fn s3_cache_with_iam_web_identity_round_trips_through_moto() {
+    let moto = Moto::start().await;
+    let created = moto.request("PUT", "/runner-cache").await;
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    let workspace = workspace().await;
+    let token_file = workspace.path().join("web-identity-token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl\n").expect("token file");
+    let s3 = format!(
+        "  [runners.cache]\n    Type = \"s3\"\n    Shared = true\n    [runners.cache.s3]\n      \
+         ServerAddress = \"127.0.0.1:{}\"\n      AuthenticationType = \"iam\"\n      \
+         BucketName = \"runner-cache\"\n      BucketLocation = \"us-east-1\"\n      Insecure = true\n",
+        moto.port
+    );
+    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[&s3]);
+    let base = repo_job(
+        &workspace,
+        "iam",
+        &["mkdir -p vendor", "echo from-iam > vendor/lib.txt"],
+    );
+    let job = with_cache(base, json!([{"key": "iam-key", "paths": ["vendor/"]}]));
+    let sts = format!("http://127.0.0.1:{}", moto.port);
+    let token_path = token_file.display().to_string();
+    let runner = RunnerProcess::start_with_env(
+        workspace.path(),
+        &["run", "-c", &config.to_string_lossy()],
+        &[
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/runner-cache",
+            ),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", &token_path),
+            ("AWS_ROLE_SESSION_NAME", "e2e"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_STS", &sts),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    let first = workspace.coordinator.enqueue_job(job.clone());
+    let record = final_record(&workspace, &runner, first).await;
+    assert_state(&record, "success");
+    let listing = moto.request("GET", "/runner-cache?list-type=2").await;
+    assert!(listing.contains("project/42/iam-key"), "{listing}");
+    std::fs::remove_dir_all(workspace.path().join("cache")).expect("drop local cache");
+    let mut second = job;
+    second["steps"][0]["script"] = json!(["cat vendor/lib.txt"]);
+    let id = workspace.coordinator.enqueue_job(second);
+    let record = final_record(&workspace, &runner, id).await;
+    assert_state(&record, "success");
+    let trace = trace_text(&record);
+    assert!(trace.contains("Successfully extracted cache"), "{trace}");
+    assert!(trace.contains("\nfrom-iam"), "{trace}");
+}
