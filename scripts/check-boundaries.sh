@@ -18,7 +18,8 @@ forbid_direct() { # crate, forbidden direct dependency, reason
     fail=1
   fi
 }
-# runner-core is the shared vocabulary: plain types, no dependencies at all.
+# runner-core is the shared vocabulary: plain types, no dependencies (serde only behind its
+# `serde` feature, which `cargo tree -p` leaves off).
 if [ "$(cargo tree -p runner-core -e normal --prefix none 2>/dev/null | wc -l)" -ne 1 ]; then
   echo "boundary violated: runner-core has dependencies (it is plain vocabulary)" >&2
   fail=1

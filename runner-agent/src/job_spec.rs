@@ -150,7 +150,7 @@ fn step(step: &wire::Step) -> Step {
             .ok()
             .filter(|s| *s > 0)
             .map(Duration::from_secs),
-        when: When::parse(&step.when),
+        when: When::from_payload(&step.when),
         allow_failure: step.allow_failure,
     }
 }
@@ -182,7 +182,7 @@ fn artifact(artifact: &wire::Artifact) -> Artifact {
         untracked: artifact.untracked,
         paths: artifact.paths.clone(),
         exclude: artifact.exclude.clone(),
-        when: When::parse(&artifact.when),
+        when: When::from_payload(&artifact.when),
         artifact_type: artifact.artifact_type.clone(),
         artifact_format: artifact.artifact_format.clone(),
         expire_in: artifact.expire_in.clone(),
@@ -195,7 +195,7 @@ fn cache(cache: &wire::Cache) -> Cache {
         untracked: cache.untracked,
         policy: cache.policy.clone(),
         paths: cache.paths.clone(),
-        when: When::parse(&cache.when),
+        when: When::from_payload(&cache.when),
         fallback_keys: cache.fallback_keys.clone(),
     }
 }

@@ -63,7 +63,7 @@ pub(crate) fn transfer_scripts(
             paths: cache.paths.clone(),
             untracked: cache.untracked,
             policy: variables.expand(&cache.policy),
-            when: when_text(cache.when).to_owned(),
+            when: cache.when.as_str().to_owned(),
             fallback_keys: cache
                 .fallback_keys
                 .iter()
@@ -126,8 +126,8 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
         s3: config.s3.as_ref().map(|s3| S3Settings {
             server_address: s3.server_address.clone(),
             access_key: s3.access_key.expose().to_owned(),
-            secret_key: runner_artifacts::Secret::new(s3.secret_key.expose()),
-            session_token: runner_artifacts::Secret::new(s3.session_token.expose()),
+            secret_key: s3.secret_key.clone(),
+            session_token: s3.session_token.clone(),
             bucket_name: s3.bucket_name.clone(),
             bucket_location: s3.bucket_location.clone(),
             insecure: s3.insecure,
@@ -155,14 +155,14 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
                 gcs.credentials_file.clone()
             },
             access_id: gcs.access_id.clone(),
-            private_key: runner_artifacts::Secret::new(gcs.private_key.expose()),
+            private_key: gcs.private_key.clone(),
             bucket_name: gcs.bucket_name.clone(),
             universe_domain: gcs.universe_domain.clone(),
             endpoint: std::env::var("STORAGE_EMULATOR_HOST").unwrap_or_default(),
         }),
         azure: config.azure.as_ref().map(|azure| AzureSettings {
             account_name: azure.account_name.clone(),
-            account_key: runner_artifacts::Secret::new(azure.account_key.expose()),
+            account_key: azure.account_key.clone(),
             container_name: azure.container_name.clone(),
             storage_domain: azure.storage_domain.clone(),
             blob_endpoint: std::env::var("AZURE_STORAGE_BLOB_ENDPOINT").unwrap_or_default(),
@@ -190,14 +190,6 @@ impl<'a> JobLookup<'a> {
 
     fn expand(&self, text: &str) -> String {
         expand(text, |name| self.last.get(name).map(|v| (*v).to_owned()))
-    }
-}
-
-fn when_text(when: runner_executor::When) -> &'static str {
-    match when {
-        runner_executor::When::OnSuccess => "on_success",
-        runner_executor::When::OnFailure => "on_failure",
-        runner_executor::When::Always => "always",
     }
 }
 
@@ -361,7 +353,7 @@ fn upload_lines(job: &JobSpec, url: &str, failed: bool) -> Vec<String> {
     for artifact in job
         .artifacts
         .iter()
-        .filter(|a| a.has_content() && a.when.applies(failed))
+        .filter(|a| a.has_content() && a.when.applies(!failed))
     {
         let mut args: Vec<String> = [
             "artifacts-uploader",

@@ -141,38 +141,8 @@ impl CachePolicy {
     }
 }
 
-/// `when` of an artifact or cache entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum When {
-    /// Only after a successful job (also the empty value).
-    #[default]
-    OnSuccess,
-    /// Only after a failed job.
-    OnFailure,
-    /// Always.
-    Always,
-}
-
-impl When {
-    /// Parses `on_success` (also empty), `on_failure`, `always`; anything else is `None`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "" | "on_success" => Some(Self::OnSuccess),
-            "on_failure" => Some(Self::OnFailure),
-            "always" => Some(Self::Always),
-            _ => None,
-        }
-    }
-
-    /// Whether the entry applies after a job that succeeded (`true`) or failed.
-    pub fn applies(self, job_succeeded: bool) -> bool {
-        match self {
-            Self::OnSuccess => job_succeeded,
-            Self::OnFailure => !job_succeeded,
-            Self::Always => true,
-        }
-    }
-}
+/// `when` of an artifact or cache entry: the runner's one definition.
+pub use runner_core::When;
 
 #[cfg(test)]
 mod tests {

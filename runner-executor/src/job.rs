@@ -171,37 +171,8 @@ impl fmt::Debug for Variable {
     }
 }
 
-/// When a step, artifact or cache entry applies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum When {
-    /// Only when the job succeeded so far (`on_success`, also the empty string).
-    #[default]
-    OnSuccess,
-    /// Only when the job failed.
-    OnFailure,
-    /// Always.
-    Always,
-}
-
-impl When {
-    /// Parses the payload value; unknown values read as `on_success`.
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "on_failure" => Self::OnFailure,
-            "always" => Self::Always,
-            _ => Self::OnSuccess,
-        }
-    }
-
-    /// Whether an entry with this `when` applies to a job that `failed` so far.
-    pub fn applies(self, failed: bool) -> bool {
-        match self {
-            Self::Always => true,
-            Self::OnSuccess => !failed,
-            Self::OnFailure => failed,
-        }
-    }
-}
+/// When a step, artifact or cache entry applies: the runner's one definition.
+pub use runner_core::When;
 
 /// One entry of `steps[]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
