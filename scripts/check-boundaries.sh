@@ -52,6 +52,6 @@ for other in runner-executor-shell runner-executor-docker runner-executor-k8s; d
 done
 forbid runner-executor-custom hyper "the custom executor runs driver processes, no transport"
 for internal in runner-api runner-config runner-artifacts runner-executor runner-pipeline runner-metrics; do
-  forbid runner-secrets "$internal" "runner-secrets depends on no internal crate"
+  forbid runner-secrets "$internal" "runner-secrets depends on no internal crate but runner-core"
 done
 exit $fail

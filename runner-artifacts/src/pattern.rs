@@ -21,41 +21,7 @@ const GLOB_META: &[char] = &['*', '?', '[', '{'];
 /// });
 /// assert_eq!(expanded, "out/amd64/.bin");
 /// ```
-pub fn expand_variables(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut output = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(position) = rest.find('$') {
-        output.push_str(&rest[..position]);
-        let after = &rest[position + 1..];
-        if let Some(stripped) = after.strip_prefix('$') {
-            output.push('$');
-            rest = stripped;
-        } else if let Some(braced) = after.strip_prefix('{') {
-            match braced.find('}') {
-                Some(end) => {
-                    output.push_str(&lookup(&braced[..end]).unwrap_or_default());
-                    rest = &braced[end + 1..];
-                }
-                None => {
-                    output.push('$');
-                    rest = after;
-                }
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            if end == 0 {
-                output.push('$');
-            } else {
-                output.push_str(&lookup(&after[..end]).unwrap_or_default());
-            }
-            rest = &after[end..];
-        }
-    }
-    output.push_str(rest);
-    output
-}
+pub use runner_core::expand_variables;
 
 /// Cleans a path lexically: removes `.` components and resolves `..` against earlier ones.
 /// A relative path that climbs keeps its leading `..` components.

@@ -8,61 +8,7 @@ use crate::layout::Layout;
 use crate::outcome::{FailureReason, JobFailure};
 use crate::settings::parse_bool;
 
-/// Expands `$NAME` and `${NAME}` in `value` once with `lookup` (§2.5): unknown names become empty,
-/// `$$` becomes `$`, special names (`$1`, `$*`, `$?`...) become empty, a lone `$` stays.
-///
-/// ```
-/// let lookup = |name: &str| (name == "B").then(|| "b".to_owned());
-/// assert_eq!(runner_executor::expand("a-$B-${B}-$C-$$-$", lookup), "a-b-b--$-$");
-/// ```
-pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let bytes = value.as_bytes();
-    let mut out = String::with_capacity(value.len());
-    let mut last = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] != b'$' || index + 1 >= bytes.len() {
-            index += 1;
-            continue;
-        }
-        out.push_str(&value[last..index]);
-        let next = bytes[index + 1];
-        let (replacement, consumed) = if next == b'$' {
-            (Some("$".to_owned()), 2)
-        } else if next == b'{' {
-            match value[index + 2..].find('}') {
-                Some(end) => (
-                    Some(lookup(&value[index + 2..index + 2 + end]).unwrap_or_default()),
-                    end + 3,
-                ),
-                None => (None, 1),
-            }
-        } else if next.is_ascii_digit() || b"*#@!?-".contains(&next) {
-            (Some(String::new()), 2)
-        } else {
-            let name_len = bytes[index + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count();
-            if name_len == 0 {
-                (None, 1)
-            } else {
-                (
-                    Some(lookup(&value[index + 1..index + 1 + name_len]).unwrap_or_default()),
-                    name_len + 1,
-                )
-            }
-        };
-        match replacement {
-            Some(text) => out.push_str(&text),
-            None => out.push('$'),
-        }
-        index += consumed;
-        last = index;
-    }
-    out.push_str(&value[last..]);
-    out
-}
+pub use runner_core::expand_variables as expand;
 
 /// The job's variables in assembly order, values expanded once.
 #[derive(Debug, Clone)]

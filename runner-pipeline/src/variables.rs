@@ -174,36 +174,7 @@ pub fn expand_all(variables: &[Variable]) -> HashMap<String, String> {
 /// assert_eq!(runner_pipeline::expand("hello $NAME, $$5 ${MISSING}!", &variables), "hello world, $5 !");
 /// ```
 pub fn expand(text: &str, variables: &HashMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(dollar) = rest.find('$') {
-        out.push_str(&rest[..dollar]);
-        let after = &rest[dollar + 1..];
-        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        if let Some(stripped) = after.strip_prefix('$') {
-            out.push('$');
-            rest = stripped;
-        } else if let Some(braced) = after
-            .strip_prefix('{')
-            .and_then(|inner| inner.find('}').map(|end| (inner, end)))
-        {
-            let (inner, end) = braced;
-            out.push_str(variables.get(&inner[..end]).map_or("", String::as_str));
-            rest = &inner[end + 1..];
-        } else if after.starts_with(|c: char| c.is_ascii_digit() || "*#@!?-".contains(c)) {
-            rest = &after[1..];
-        } else {
-            let length = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
-            if length == 0 {
-                out.push('$');
-            } else {
-                out.push_str(variables.get(&after[..length]).map_or("", String::as_str));
-            }
-            rest = &after[length..];
-        }
-    }
-    out.push_str(rest);
-    out
+    runner_core::expand_variables(text, |name| variables.get(name))
 }
 
 #[cfg(test)]

@@ -174,34 +174,10 @@ impl JobVariables {
         self.values.get(key).map(String::as_str)
     }
 
-    /// `$NAME` and `${NAME}` replaced by their values (empty when unset), once, as Go's
-    /// `os.Expand`; a `$` not followed by a name stays.
+    /// `$NAME` and `${NAME}` replaced by their values (empty when unset), once, with the job
+    /// variables' expansion rule (`runner_core::expand_variables`).
     pub fn expand(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(position) = rest.find('$') {
-            out.push_str(&rest[..position]);
-            let after = &rest[position + 1..];
-            if let Some(braced) = after.strip_prefix('{') {
-                if let Some(end) = braced.find('}') {
-                    out.push_str(self.get(&braced[..end]).unwrap_or_default());
-                    rest = &braced[end + 1..];
-                    continue;
-                }
-            }
-            let length = after
-                .bytes()
-                .take_while(|byte| byte.is_ascii_alphanumeric() || *byte == b'_')
-                .count();
-            if length == 0 {
-                out.push('$');
-            } else {
-                out.push_str(self.get(&after[..length]).unwrap_or_default());
-            }
-            rest = &after[length..];
-        }
-        out.push_str(rest);
-        out
+        runner_core::expand_variables(text, |name| self.get(name))
     }
 }
 
