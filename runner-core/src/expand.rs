@@ -137,10 +137,12 @@ mod tests {
     #[test]
     fn job_variables_expand_once() {
         let lookup = |name: &str| (name == "B").then_some("b-$B");
+        // `$-` is a shell special (empty); an unclosed `${` stays.
         assert_eq!(
             expand_variables("a-$B-${B}-$C-$$-$-${B", lookup),
-            "a-b-$B-b-$B--$-$-${B"
+            "a-b-$B-b-$B--$-${B"
         );
+        assert_eq!(expand_variables("cost: 5$", lookup), "cost: 5$");
         assert_eq!(expand_variables("$1$?x", lookup), "x");
     }
 
