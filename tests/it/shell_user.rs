@@ -62,6 +62,41 @@ async fn shell_job_runs_as_the_run_user_owns_its_files_and_keeps_secrets_masked(
 }
 
 #[tokio::test]
+async fn git_cache_and_artifact_helpers_run_as_the_user() {
+    let Some(user) = test_user() else { return };
+    let workspace = workspace().await;
+    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[""]);
+    let sha = workspace.create_repo("owned", &[&[("README.md", "tracked\n")]]);
+    let url = workspace.git.repo_url("owned", "glcbt-anything");
+    let mut job = JobBuilder::new(
+        &url,
+        &sha,
+        &[
+            "cat README.md",
+            "mkdir -p vendor",
+            "echo lib > vendor/lib.txt",
+        ],
+    )
+    .build();
+    job["cache"] = serde_json::json!([{"key": "deps", "paths": ["vendor/"]}]);
+    job["artifacts"] = serde_json::json!([{"paths": ["vendor/"], "when": "on_success"}]);
+    let job_id = workspace.coordinator.enqueue_job(job);
+    let runner = start_runner_as(&workspace, &config, TEST_USER);
+    let record = final_record(&workspace, &runner, job_id).await;
+    let trace = trace_text(&record);
+    assert_eq!(record.final_state.as_deref(), Some("success"), "{trace}");
+    assert!(trace.contains("Created cache"), "{trace}");
+    assert_eq!(record.artifacts.len(), 1, "{trace}");
+    let archive = find(&workspace.path().join("cache"), "cache.zip").expect("the cache archive");
+    let readme = find(&workspace.path().join("builds"), "README.md").expect("the checkout");
+    for path in [&archive, &readme] {
+        let owner = std::fs::metadata(path).expect("exists").uid();
+        assert_eq!(owner, user.uid.as_raw(), "{}", path.display());
+    }
+    stop_runner(&workspace, runner).await;
+}
+
+#[tokio::test]
 async fn a_user_that_does_not_exist_stops_run_before_any_job() {
     if test_user().is_none() {
         return;
