@@ -209,6 +209,51 @@ async fn canceling_a_job_kills_its_processes_under_su() {
     stop_runner(&workspace, runner).await;
 }
 
+#[tokio::test]
+async fn exit_codes_and_job_timeouts_are_unchanged_under_su() {
+    if test_user().is_none() {
+        return;
+    }
+    let workspace = workspace().await;
+    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[""]);
+    let failing = workspace
+        .coordinator
+        .enqueue_job(JobBuilder::script_only(&["echo before", "exit 3"]).build());
+    let timed_out = workspace.coordinator.enqueue_job(
+        JobBuilder::script_only(&["sleep 600 & echo \"sleep-pid=$!\"", "wait"])
+            .timeout(2)
+            .build(),
+    );
+    let runner = start_runner_as(&workspace, &config, TEST_USER);
+    let record = final_record(&workspace, &runner, failing).await;
+    let update = record.last_update().expect("a final update");
+    assert_eq!(update.failure_reason.as_deref(), Some("script_failure"));
+    assert_eq!(update.exit_code, Some(3), "{}", trace_text(&record));
+    assert!(trace_text(&record).contains("ERROR: Job failed: exit status 3"));
+    let record = final_record(&workspace, &runner, timed_out).await;
+    let trace = trace_text(&record);
+    let update = record.last_update().expect("a final update");
+    assert_eq!(
+        update.failure_reason.as_deref(),
+        Some("job_execution_timeout"),
+        "{trace}"
+    );
+    let pid: i32 = trace
+        .lines()
+        .find_map(|l| l.strip_prefix("sleep-pid="))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the script printed its pid");
+    let deadline = tokio::time::Instant::now() + JOB_WAIT;
+    while process_owner(pid).is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sleep {pid} under su survived the timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_runner(&workspace, runner).await;
+}
+
 /// The owner of a live (not zombie) process `pid`.
 fn process_owner(pid: i32) -> Option<Option<u32>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
