@@ -61,7 +61,7 @@ async fn run_service(args: RunArgs) -> ExitCode {
     };
     let mut config = loaded.config;
     config.expand_env(|name| std::env::var(name).ok());
-    let shell_user = match job_user(args.user.as_deref(), &config.user) {
+    let shell_user = match job_user(args.user.as_deref(), &config.user, config_file::is_root()) {
         Ok(user) => user,
         Err(message) => {
             tracing::error!(target: FATAL, "{message}");
@@ -200,7 +200,11 @@ async fn start_metrics(
 /// is requested: a user that does not exist is fatal. Only the flag counts, as upstream replaces
 /// config.toml's global `user` with it on every load; without root `su` would ask for a
 /// password, so the flag is ignored (upstream lets every job fail instead).
-fn job_user(flag: Option<&str>, config_user: &str) -> Result<Option<JobUser>, String> {
+fn job_user(
+    flag: Option<&str>,
+    config_user: &str,
+    is_root: bool,
+) -> Result<Option<JobUser>, String> {
     let Some(name) = flag.filter(|name| !name.is_empty()) else {
         if !config_user.is_empty() {
             tracing::warn!(
@@ -210,7 +214,7 @@ fn job_user(flag: Option<&str>, config_user: &str) -> Result<Option<JobUser>, St
         }
         return Ok(None);
     };
-    if !config_file::is_root() {
+    if !is_root {
         tracing::warn!(
             user = name,
             "Not running as root: --user is ignored and shell jobs run as the runner's own user"
@@ -256,4 +260,29 @@ fn forced_exit(signal: &str) -> ExitCode {
     tracing::warn!("Forceful shutdown not finished properly");
     tracing::error!("Service run failed");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_user;
+
+    #[test]
+    fn only_the_flag_names_the_job_user_and_only_as_root() {
+        assert_eq!(job_user(None, "", true), Ok(None));
+        // config.toml's `user` alone: upstream overwrites it with the (absent) flag.
+        assert_eq!(job_user(None, "root", true), Ok(None));
+        assert_eq!(job_user(Some(""), "root", true), Ok(None));
+        // Not root: `su` would ask for a password, the flag is ignored.
+        assert_eq!(job_user(Some("no-such-user-anywhere"), "", false), Ok(None));
+        let root = job_user(Some("root"), "", true).unwrap().unwrap();
+        assert_eq!((root.name(), root.uid()), ("root", 0));
+    }
+
+    #[test]
+    fn a_missing_user_is_an_error_naming_it() {
+        assert_eq!(
+            job_user(Some("no-such-user-anywhere"), "", true).unwrap_err(),
+            "Service run failed: --user no-such-user-anywhere: user \"no-such-user-anywhere\" does not exist"
+        );
+    }
 }
