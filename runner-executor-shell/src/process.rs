@@ -40,6 +40,10 @@ pub(crate) struct StageProcess<'a> {
 /// How often a stage under `su` looks for `su`'s child until it has found it.
 const INNER_GROUP_POLL: Duration = Duration::from_millis(10);
 
+/// How many looks (about five seconds' worth) before concluding that this `su` keeps its
+/// child in the stage's group (busybox `su` execs the shell; util-linux forks at once).
+const INNER_GROUP_SEARCHES: u32 = 500;
+
 /// Where the stop sequence is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopping {
@@ -72,7 +76,11 @@ pub(crate) async fn run_stage_process(
     let mut groups = StageGroups {
         leader: group,
         inner: None,
-        switches_user: process.switches_user,
+        searches_left: if process.switches_user {
+            INNER_GROUP_SEARCHES
+        } else {
+            0
+        },
     };
     let mut stdin = child.stdin.take();
     let mut stdout = child.stdout.take();
@@ -198,20 +206,26 @@ impl Default for ReadBuffer {
 #[derive(Debug)]
 struct StageGroups {
     leader: Pid,
+    /// `su`'s child, once it leads a group other than `leader`.
     inner: Option<Pid>,
-    switches_user: bool,
+    searches_left: u32,
 }
 
 impl StageGroups {
     /// Whether `su`'s child is still to be found.
     fn is_searching(&self) -> bool {
-        self.switches_user && self.inner.is_none()
+        self.searches_left > 0 && self.inner.is_none()
     }
 
     fn find_inner(&mut self) {
-        if self.is_searching() {
-            self.inner = first_child(self.leader);
+        if !self.is_searching() {
+            return;
         }
+        self.searches_left -= 1;
+        // Until the child has called `setsid` it is still in the stage's group, which the
+        // signals to `leader` reach.
+        self.inner = first_child(self.leader)
+            .filter(|child| nix::unistd::getpgid(Some(*child)).is_ok_and(|g| g != self.leader));
     }
 
     /// SIGTERM to the processes running the script.
@@ -219,7 +233,8 @@ impl StageGroups {
         self.find_inner();
         match self.inner {
             Some(inner) => signal_inner(self.leader, inner, Signal::SIGTERM),
-            // `su` has not forked yet: it passes the signal on to its child.
+            // `su`'s child is still in this group (or there is none yet: `su` passes the
+            // signal on to it).
             None => signal_group(self.leader, Signal::SIGTERM),
         }
     }
