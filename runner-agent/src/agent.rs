@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::coordinator;
-use crate::executors::JobExecutor;
+use crate::executors::{JobExecutor, JobUser};
 use crate::job_runner::JobContext;
 use crate::limiter::Limiter;
 use crate::poller::Poller;
@@ -54,11 +54,20 @@ pub struct AgentBuilder {
     reload_from: Option<PathBuf>,
     shutdown_timeout: Option<Duration>,
     trace_dir: Option<PathBuf>,
+    shell_user: Option<JobUser>,
     bounds: Bounds,
     single: bool,
 }
 
 impl AgentBuilder {
+    /// Runs every stage of the shell executor's jobs as `user` (`run --user`), whatever the
+    /// configuration's global `user` says: upstream replaces that value with the flag's on
+    /// every load. Default: the runner's own user.
+    pub fn shell_user(mut self, user: JobUser) -> Self {
+        self.shell_user = Some(user);
+        self
+    }
+
     /// Records into these metrics families (requests, jobs, failure reasons, concurrency).
     pub fn metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
@@ -121,6 +130,7 @@ impl AgentBuilder {
             reload: Arc::new(Notify::new()),
             shutdown_timeout: self.shutdown_timeout,
             trace_dir: self.trace_dir.unwrap_or_else(std::env::temp_dir),
+            shell_user: self.shell_user,
             bounds: self.bounds,
             single: self.single,
             updates,
@@ -151,6 +161,7 @@ pub struct Agent {
     reload: Arc<Notify>,
     shutdown_timeout: Option<Duration>,
     trace_dir: PathBuf,
+    shell_user: Option<JobUser>,
     bounds: Bounds,
     single: bool,
     updates: watch::Sender<Arc<Config>>,
@@ -167,6 +178,7 @@ impl Agent {
             reload_from: None,
             shutdown_timeout: None,
             trace_dir: None,
+            shell_user: None,
             bounds: Bounds::default(),
             single: false,
         }
@@ -199,6 +211,7 @@ impl Agent {
             metrics.clone(),
             shutdown.clone(),
             self.trace_dir.clone(),
+            self.shell_user.clone(),
             self.single,
         );
         // Before any poller starts: a sweep cannot tell a leftover from a running job (D6).
@@ -339,6 +352,7 @@ struct Runners {
     metrics: Option<Metrics>,
     shutdown: Shutdown,
     trace_dir: PathBuf,
+    shell_user: Option<JobUser>,
     single: bool,
     concurrent: Limiter,
     jobs: TaskTracker,
@@ -365,6 +379,7 @@ impl Runners {
         metrics: Option<Metrics>,
         shutdown: Shutdown,
         trace_dir: PathBuf,
+        shell_user: Option<JobUser>,
         single: bool,
     ) -> Self {
         Self {
@@ -372,6 +387,7 @@ impl Runners {
             metrics,
             shutdown,
             trace_dir,
+            shell_user,
             single,
             concurrent: Limiter::new(1),
             jobs: TaskTracker::new(),
@@ -462,7 +478,10 @@ impl Runners {
             };
             let retire = CancellationToken::new();
             let runner = Arc::new(runner.clone());
-            let executor = Arc::new(JobExecutor::for_runner(&runner));
+            let executor = Arc::new(JobExecutor::for_runner_as(
+                &runner,
+                self.shell_user.as_ref(),
+            ));
             if let Some(problem) = executor.configuration_problem() {
                 tracing::error!(
                     runner = %runner.short_token(),

@@ -10,6 +10,7 @@ use runner_executor::{
 use runner_executor_custom::CustomExecutor;
 use runner_executor_docker::DockerExecutor;
 use runner_executor_k8s::{ClusterAccess, KubernetesExecutor, Settings as KubernetesSettings};
+pub use runner_executor_shell::JobUser;
 use runner_executor_shell::ShellExecutor;
 
 /// One job's executor.
@@ -45,8 +46,14 @@ impl JobExecutor {
         )
     }
 
-    /// The executor for `runner`.
+    /// The executor for `runner`, running shell jobs as the runner's own user.
     pub fn for_runner(runner: &RunnerConfig) -> Self {
+        Self::for_runner_as(runner, None)
+    }
+
+    /// The executor for `runner`; a shell executor runs every stage as `shell_user` when given
+    /// (`run --user`; the other executors ignore it, as upstream's do).
+    pub fn for_runner_as(runner: &RunnerConfig, shell_user: Option<&JobUser>) -> Self {
         let working_directory = std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir());
         match runner.executor {
             Some(ExecutorName::Shell) => {
@@ -54,6 +61,9 @@ impl JobExecutor {
                 // The cache and artifact stages call this very binary in its helper modes.
                 if let Ok(helper) = std::env::current_exe() {
                     shell = shell.with_helper_binary(helper);
+                }
+                if let Some(user) = shell_user {
+                    shell = shell.with_user(user.clone());
                 }
                 Self::Shell(shell)
             }

@@ -18,7 +18,8 @@
 //!
 //! Parts for agents that bring their own loop: [`job_spec::from_wire`] (a wire job plus its
 //! `[[runners]]` entry → the executor's `JobSpec`), [`job_runner::process`] (one received job to
-//! its final update), [`executors::JobExecutor`] (the executor of an entry) and
+//! its final update), [`executors::JobExecutor`] (the executor of an entry; shell jobs run as an
+//! [`executors::JobUser`] with [`AgentBuilder::shell_user`], `run --user`) and
 //! [`coordinator`] (the client and the `info` a runner sends).
 
 mod agent;

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use runner_agent::executors::JobUser;
 use runner_agent::{Agent, AgentError, Shutdown, version};
 use runner_config::{Config, ConfigLock};
 use runner_metrics::{
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::cli::RunArgs;
 use crate::config_file;
+use crate::logging::FATAL;
 use crate::signals::{self, Request};
 
 /// Runs the service until a stop signal; the exit status follows cli.md 1.4.
@@ -59,6 +61,13 @@ async fn run_service(args: RunArgs) -> ExitCode {
     };
     let mut config = loaded.config;
     config.expand_env(|name| std::env::var(name).ok());
+    let shell_user = match job_user(args.user.as_deref(), &config.user, config_file::is_root()) {
+        Ok(user) => user,
+        Err(message) => {
+            tracing::error!(target: FATAL, "{message}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let shutdown = Shutdown::new();
     let mut registry = Registry::default();
@@ -96,11 +105,14 @@ async fn run_service(args: RunArgs) -> ExitCode {
         }
     };
 
-    let agent = Agent::builder(config)
+    let mut builder = Agent::builder(config)
         .metrics(metrics)
         .system_id(config_file::system_id(&config_path))
-        .reload_from(config_path)
-        .build();
+        .reload_from(config_path);
+    if let Some(user) = shell_user {
+        builder = builder.shell_user(user);
+    }
+    let agent = builder.build();
     let reload = agent.reload_handle();
     let rebind = tokio::spawn(follow_listen_address(
         agent.config_updates(),
@@ -184,6 +196,40 @@ async fn start_metrics(
     Ok(Some(server))
 }
 
+/// The user shell jobs run as (`run --user`, upstream-details.md §8.1), checked before any job
+/// is requested: a user that does not exist is fatal. Only the flag counts, as upstream replaces
+/// config.toml's global `user` with it on every load; without root `su` would ask for a
+/// password, so the flag is ignored (upstream lets every job fail instead).
+fn job_user(
+    flag: Option<&str>,
+    config_user: &str,
+    is_root: bool,
+) -> Result<Option<JobUser>, String> {
+    let Some(name) = flag.filter(|name| !name.is_empty()) else {
+        if !config_user.is_empty() {
+            tracing::warn!(
+                user = config_user,
+                "The global user in config.toml is ignored: shell jobs run as the user given to run --user"
+            );
+        }
+        return Ok(None);
+    };
+    if !is_root {
+        tracing::warn!(
+            user = name,
+            "Not running as root: --user is ignored and shell jobs run as the runner's own user"
+        );
+        return Ok(None);
+    }
+    match JobUser::lookup(name) {
+        Ok(user) => {
+            tracing::info!(user = name, "Shell executor jobs run as this user");
+            Ok(Some(user))
+        }
+        Err(error) => Err(format!("Service run failed: --user {name}: {error}")),
+    }
+}
+
 fn build_info() -> BuildInfo {
     let mut info = BuildInfo::new(version::VERSION);
     info.name = "gitlab-runner-rs".to_owned();
@@ -214,4 +260,29 @@ fn forced_exit(signal: &str) -> ExitCode {
     tracing::warn!("Forceful shutdown not finished properly");
     tracing::error!("Service run failed");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_user;
+
+    #[test]
+    fn only_the_flag_names_the_job_user_and_only_as_root() {
+        assert_eq!(job_user(None, "", true), Ok(None));
+        // config.toml's `user` alone: upstream overwrites it with the (absent) flag.
+        assert_eq!(job_user(None, "root", true), Ok(None));
+        assert_eq!(job_user(Some(""), "root", true), Ok(None));
+        // Not root: `su` would ask for a password, the flag is ignored.
+        assert_eq!(job_user(Some("no-such-user-anywhere"), "", false), Ok(None));
+        let root = job_user(Some("root"), "", true).unwrap().unwrap();
+        assert_eq!((root.name(), root.uid()), ("root", 0));
+    }
+
+    #[test]
+    fn a_missing_user_is_an_error_naming_it() {
+        assert_eq!(
+            job_user(Some("no-such-user-anywhere"), "", true).unwrap_err(),
+            "Service run failed: --user no-such-user-anywhere: user \"no-such-user-anywhere\" does not exist"
+        );
+    }
 }

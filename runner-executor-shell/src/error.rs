@@ -21,11 +21,26 @@ pub enum Error {
         /// The configured shell.
         shell: String,
     },
-    /// The builds directory could not be created.
-    #[error("could not create the builds directory {path}")]
+    /// The builds or cache directory could not be created (or given to the job's user).
+    #[error("could not create the directory {path}")]
     CreateDir {
         /// The directory.
         path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The user jobs should run as (`run --user`) is not in the user database.
+    #[error("user {user:?} does not exist")]
+    UnknownUser {
+        /// The user name.
+        user: String,
+    },
+    /// The user database could not be read.
+    #[error("could not look up user {user:?}")]
+    LookupUser {
+        /// The user name.
+        user: String,
         /// The operating system's error.
         #[source]
         source: io::Error,
@@ -51,5 +66,10 @@ impl Error {
     /// Whether the error means the shell program could not be started.
     pub fn is_spawn(&self) -> bool {
         matches!(self, Self::Spawn { .. })
+    }
+
+    /// Whether the error means the user jobs should run as does not exist.
+    pub fn is_unknown_user(&self) -> bool {
+        matches!(self, Self::UnknownUser { .. })
     }
 }

@@ -1,5 +1,6 @@
 //! [`ShellExecutor`]: the [`Backend`] that runs each stage with `bash -l` (or `sh -l`) on this host.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use runner_executor::{
 
 use crate::error::Error;
 use crate::process::{StageProcess, run_stage_process};
+use crate::user::{JobUser, create_dir_all_owned};
 
 /// Runs jobs with bash, or `sh` when the runner's `shell` is `sh`, on the runner's host
 /// (executors.md §6, upstream-details.md §8).
@@ -18,11 +20,14 @@ use crate::process::{StageProcess, run_stage_process};
 /// own process group, with the script on stdin and stdout and stderr streamed into the trace as they arrive.
 /// A stage ends when its bash exits, even if background processes still hold the output pipes;
 /// those leftovers are killed. Cancel and timeouts send SIGTERM to the group, then SIGKILL.
+/// With [`ShellExecutor::with_user`] every stage runs through `su` as that user.
 #[derive(Debug, Clone)]
 pub struct ShellExecutor {
     working_directory: PathBuf,
     bash: PathBuf,
     sh: PathBuf,
+    su: PathBuf,
+    user: Option<JobUser>,
     kill_grace: Duration,
     force_kill_wait: Duration,
     drain_grace: Duration,
@@ -37,6 +42,8 @@ impl ShellExecutor {
             working_directory: working_directory.into(),
             bash: find_in_path("bash").unwrap_or_else(|| PathBuf::from("bash")),
             sh: find_in_path("sh").unwrap_or_else(|| PathBuf::from("sh")),
+            su: find_in_path("su").unwrap_or_else(|| PathBuf::from("su")),
+            user: None,
             kill_grace: Duration::from_secs(600),
             force_kill_wait: Duration::from_secs(10),
             drain_grace: Duration::from_secs(2),
@@ -51,6 +58,22 @@ impl ShellExecutor {
     pub fn with_helper_binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.helper_binary = Some(path.into());
         self
+    }
+
+    /// Runs every stage as `user` (`run --user`): `su -s /bin/bash <user> -c "bash -l"`, or
+    /// `su -s /bin/sh <user> -c "sh -l"` with `shell = "sh"` (upstream's command lines; the
+    /// runner must be root). The builds and cache roots, when the executor creates them, belong
+    /// to `user`; stages that could run in-process run in the shell instead, so everything the
+    /// job creates is `user`'s.
+    #[must_use]
+    pub fn with_user(mut self, user: JobUser) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// The user stages run as, when not the runner's own.
+    pub fn user(&self) -> Option<&JobUser> {
+        self.user.as_ref()
     }
 
     /// The bash program to run (default `bash`, found through `PATH` when the executor is
@@ -89,6 +112,31 @@ impl ShellExecutor {
         match shell {
             ScriptShell::Sh => &self.sh,
             ScriptShell::Bash | ScriptShell::Detected => &self.bash,
+        }
+    }
+
+    /// The program and arguments of a stage: upstream's `GetConfiguration` on Linux.
+    fn stage_command(&self, shell: ScriptShell) -> (&Path, Vec<OsString>) {
+        match &self.user {
+            None => (self.program(shell), vec![OsString::from("-l")]),
+            Some(user) => (
+                &self.su,
+                vec![
+                    OsString::from("-s"),
+                    OsString::from(format!("/bin/{}", shell.name())),
+                    OsString::from(user.name()),
+                    OsString::from("-c"),
+                    OsString::from(format!("{} -l", shell.name())),
+                ],
+            ),
+        }
+    }
+
+    fn cache_root(&self, job: &JobSpec) -> Option<PathBuf> {
+        match &job.runner.cache_dir {
+            Some(dir) if dir.is_empty() => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => Some(self.working_directory.join("cache")),
         }
     }
 
@@ -152,12 +200,34 @@ impl Backend for ShellExecutor {
             .plain(&format!("Using Shell ({}) executor...", shell.name()))
             .await;
         let builds_root = self.builds_root(job);
-        tokio::fs::create_dir_all(&builds_root)
-            .await
-            .map_err(|source| Error::CreateDir {
-                path: builds_root.clone(),
-                source,
-            })?;
+        match &self.user {
+            None => tokio::fs::create_dir_all(&builds_root)
+                .await
+                .map_err(|source| Error::CreateDir {
+                    path: builds_root.clone(),
+                    source,
+                })?,
+            Some(user) => {
+                // The stages run as `user`: the roots they create their directories in
+                // (project, `.tmp`, cache entries) must be theirs.
+                let mut roots = vec![builds_root.clone()];
+                roots.extend(self.cache_root(job));
+                let user = user.clone();
+                tokio::task::spawn_blocking(move || {
+                    roots.iter().try_for_each(|root| {
+                        create_dir_all_owned(root, &user).map_err(|source| Error::CreateDir {
+                            path: root.clone(),
+                            source,
+                        })
+                    })
+                })
+                .await
+                .map_err(|join| Error::CreateDir {
+                    path: builds_root.clone(),
+                    source: std::io::Error::other(join),
+                })??;
+            }
+        }
         Ok(ShellSession { builds_root, shell })
     }
 
@@ -168,7 +238,8 @@ impl Backend for ShellExecutor {
         trace: &mut TraceWriter,
         stop: CancellationToken,
     ) -> Result<StageExit, Error> {
-        if let Some(plan) = &script.plan {
+        // In-process operations would run as the runner's user, not the job's.
+        if let Some(plan) = script.plan.as_ref().filter(|_| self.user.is_none()) {
             // The job's filesystem is this machine's: a stage that only prints notices,
             // creates directories or removes files needs no login shell (see
             // `runner_executor::PlannedOp`), which halves the processes of a trivial job.
@@ -176,8 +247,11 @@ impl Backend for ShellExecutor {
             return Ok(run_plan_locally(plan, &session.builds_root, trace).await);
         }
         tracing::debug!(stage = %script.stage, shell = session.shell.name(), "running stage");
+        let (program, arguments) = self.stage_command(session.shell);
         let process = StageProcess {
-            program: self.program(session.shell),
+            program,
+            arguments,
+            switches_user: self.user.is_some(),
             working_directory: &session.builds_root,
             script: script.script.as_bytes(),
             kill_grace: self.kill_grace,
@@ -211,4 +285,40 @@ fn absolute(path: &Path) -> String {
         .unwrap_or_else(|_| path.to_path_buf())
         .to_string_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(executor: &ShellExecutor, shell: ScriptShell) -> (PathBuf, Vec<String>) {
+        let (program, arguments) = executor.stage_command(shell);
+        let arguments = arguments
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        (program.to_path_buf(), arguments)
+    }
+
+    #[test]
+    fn a_user_runs_stages_through_su_with_upstreams_arguments() {
+        let executor = ShellExecutor::new("/w")
+            .with_bash("/usr/bin/bash")
+            .with_sh("/usr/bin/sh")
+            .with_user(JobUser::lookup("root").unwrap());
+        let (program, arguments) = command(&executor, ScriptShell::Bash);
+        assert_eq!(program.file_name().unwrap(), "su");
+        assert_eq!(arguments, ["-s", "/bin/bash", "root", "-c", "bash -l"]);
+        let (_, arguments) = command(&executor, ScriptShell::Sh);
+        assert_eq!(arguments, ["-s", "/bin/sh", "root", "-c", "sh -l"]);
+    }
+
+    #[test]
+    fn without_a_user_stages_are_login_shells() {
+        let executor = ShellExecutor::new("/w").with_bash("/usr/bin/bash");
+        assert_eq!(
+            command(&executor, ScriptShell::Bash),
+            (PathBuf::from("/usr/bin/bash"), vec!["-l".to_owned()])
+        );
+    }
 }

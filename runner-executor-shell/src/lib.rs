@@ -8,7 +8,10 @@
 //! `<builds_dir>/<short token>/<concurrent project id>/<namespace>/<project>`; output is streamed
 //! into the [`runner_executor::TraceWriter`] as it arrives.
 //!
-//! What it does not do: run as another user (`su`), run PowerShell, isolate jobs from each
+//! With [`ShellExecutor::with_user`] (the runner's `run --user`) every stage runs as that
+//! [`JobUser`] through `su`, as upstream does.
+//!
+//! What it does not do: run PowerShell, isolate jobs from each
 //! other or from the host, or implement the cache/artifact helper commands: the stages call the
 //! binary given to [`ShellExecutor::with_helper_binary`] (the runner passes itself).
 //!
@@ -41,6 +44,8 @@
 mod error;
 mod executor;
 mod process;
+mod user;
 
 pub use error::Error;
 pub use executor::{ShellExecutor, ShellSession};
+pub use user::JobUser;

@@ -3,6 +3,8 @@
 
 // Jobs through `run` on the shell executor: scripts, exit codes, masking, git strategies.
 mod shell_jobs;
+// Shell jobs as another user (`run --user`): su, ownership, a missing user, masking, cancel.
+mod shell_user;
 // The service: concurrency, signals, reload, the config lock.
 mod service;
 // Commands that only read or edit the config file: list, lint, --version.

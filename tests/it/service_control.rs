@@ -125,6 +125,14 @@ async fn an_installed_service_starts_runs_stops_and_uninstalls() {
         running.stdout.trim_end(),
         format!("{NAME}: Service is running")
     );
+    // Which user shell jobs run as (the `--user` of the installed `run`), on stderr.
+    assert!(
+        running
+            .stderr
+            .contains("Shell executor jobs run as this user")
+            && running.stderr.contains(&user),
+        "{running:?}"
+    );
 
     let stopped = service(&workspace, &root, &["stop", "-n", NAME]).await;
     assert!(stopped.status.success(), "{stopped:?}");

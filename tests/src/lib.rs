@@ -10,10 +10,12 @@ mod git_server;
 mod job;
 mod process;
 pub mod startup_order;
+mod system_user;
 mod workspace;
 
 pub use binary::{runner_binary, static_runner_binary};
 pub use git_server::GitServer;
 pub use job::JobBuilder;
 pub use process::{Finished, RunnerProcess, run_to_end, run_with_env};
+pub use system_user::{TEST_USER, test_user};
 pub use workspace::Workspace;

@@ -133,6 +133,14 @@ impl Manager {
             Self::SysV(manager) => manager.status(),
         }
     }
+
+    /// The unit or init script `install` wrote.
+    fn file(&self) -> &Path {
+        match self {
+            Self::Systemd(manager) => manager.file(),
+            Self::SysV(manager) => manager.file(),
+        }
+    }
 }
 
 /// `install`: writes the unit or init script that starts `run`, and creates the config file
@@ -167,12 +175,22 @@ pub(crate) fn control(args: &ServiceArgs, action: Action) -> ExitCode {
 
 /// `status`: `<name>: Service is running` on stdout and 0, anything else on stderr and 1.
 pub(crate) fn status(args: &ServiceArgs) -> ExitCode {
+    let manager = Manager::detect(args);
+    let status = manager.status();
+    if status != Status::NotInstalled {
+        // On stderr, before upstream's status line, which scripts read.
+        let text = std::fs::read_to_string(manager.file()).unwrap_or_default();
+        match job_user(&text) {
+            Some(user) => tracing::info!(user, "Shell executor jobs run as this user"),
+            None => tracing::info!("Shell executor jobs run as the service's own user"),
+        }
+    }
     #[expect(
         clippy::print_stdout,
         clippy::print_stderr,
         reason = "status is the command's output, printed as upstream prints it"
     )]
-    match Manager::detect(args).status() {
+    match status {
         Status::Running => {
             println!("{}: Service is running", args.service);
             ExitCode::SUCCESS
@@ -188,6 +206,18 @@ pub(crate) fn status(args: &ServiceArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `--user` of the `run` command line in an installed unit (`"--user" "x"`) or init
+/// script (`'--user' 'x'`, possibly inside su's quoted command).
+fn job_user(installed: &str) -> Option<String> {
+    let (_, after) = installed.split_once("--user")?;
+    let after = after.trim_start_matches(['"', '\'', '\\', ' ']);
+    let user: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '$'))
+        .collect();
+    (!user.is_empty()).then_some(user)
 }
 
 fn finish(result: Result<(), String>) -> ExitCode {
@@ -296,6 +326,18 @@ fn run_command(program: &Path, arguments: &[&str]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_user_is_read_from_a_unit_or_an_init_script() {
+        let unit =
+            r#"ExecStart=/usr/bin/r "run" "--service" "gitlab-runner" "--user" "gitlab-runner""#;
+        assert_eq!(job_user(unit).as_deref(), Some("gitlab-runner"));
+        let script = "exec '/usr/bin/r' 'run' '--service' 'x' '--user' 'ci-user'\n";
+        assert_eq!(job_user(script).as_deref(), Some("ci-user"));
+        let nested = r"su -s /bin/sh -c 'exec '\''/bin/r'\'' '\''--user'\'' '\''ci'\''' 'svc'";
+        assert_eq!(job_user(nested).as_deref(), Some("ci"));
+        assert_eq!(job_user(r#"ExecStart=/usr/bin/r "run""#), None);
+    }
 
     fn install_args(user: Option<&str>, syslog: Option<bool>) -> InstallArgs {
         InstallArgs {

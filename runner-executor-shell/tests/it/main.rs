@@ -6,4 +6,5 @@ mod jobs;
 mod sh;
 mod support;
 mod transfer;
+mod user;
 mod variable_keys;

@@ -28,6 +28,11 @@ impl Systemd {
         }
     }
 
+    /// The installed unit.
+    pub(super) fn file(&self) -> &Path {
+        &self.unit_file
+    }
+
     pub(super) fn install(&self, definition: &Definition) -> Result<(), String> {
         if self.unit_file.exists() {
             return Err(format!("Init already exists: {}", self.unit_file.display()));

@@ -36,6 +36,11 @@ impl SysV {
         }
     }
 
+    /// The installed init script.
+    pub(super) fn file(&self) -> &std::path::Path {
+        &self.script
+    }
+
     pub(super) fn install(&self, definition: &Definition) -> Result<(), String> {
         if self.script.exists() {
             return Err(format!("Init already exists: {}", self.script.display()));
