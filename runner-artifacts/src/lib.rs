@@ -72,6 +72,9 @@ mod settings;
 mod sigv4;
 mod transfer;
 
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
 pub use archive::{
     ArchiveFormat, CompressionLevel, ExtractStats, create_archive, extract_archive, extract_zip,
 };

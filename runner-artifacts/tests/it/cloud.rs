@@ -9,8 +9,8 @@ use runner_artifacts::{
 };
 
 use crate::cache::{archive_request, entry, extract_request, job, layout};
-use crate::emulators::{AZURITE_ACCOUNT, AZURITE_KEY, Emulator};
 use crate::support::{capture_logs, write};
+use runner_artifacts::test_util::{AZURITE_ACCOUNT, AZURITE_KEY, Emulator};
 
 fn gcs_settings(endpoint: &str) -> CacheSettings {
     CacheSettings {

@@ -21,8 +21,6 @@ mod iam;
 mod moto;
 // The GCS and Azure caches against gcp-storage-emulator and Azurite.
 mod cloud;
-// The gcp-storage-emulator and Azurite fixtures.
-mod emulators;
 // Archive formats and safe extraction.
 mod roundtrip;
 // Helpers shared by the modules.

@@ -1,6 +1,12 @@
-//! Real cloud storage emulators on free loopback ports, stopped on drop:
-//! `gcp-storage-emulator` (PyPI, `scripts/setup-gcs.sh`) and Azurite's blob service (npm,
-//! `scripts/setup-azurite.sh`).
+//! Real object-store emulators for tests (behind the `test-util` feature): Google's
+//! `gcp-storage-emulator` (`scripts/setup-gcs.sh`) and Azure's Azurite
+//! (`scripts/setup-azurite.sh`), each on a free loopback port and stopped on drop. Shared by
+//! this crate's tests and the end-to-end tests of the binary.
+#![allow(
+    clippy::unwrap_used,
+    missing_docs,
+    reason = "test support: a failure is the test's failure"
+)]
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,23 +16,23 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Azurite's published development account.
-pub(crate) const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 /// Its published key.
-pub(crate) const AZURITE_KEY: &str =
+pub const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A child process listening on a loopback port.
-pub(crate) struct Emulator {
+pub struct Emulator {
     child: tokio::process::Child,
     _workspace: tempfile::TempDir,
-    pub(crate) port: u16,
+    pub port: u16,
 }
 
 impl Emulator {
     /// `gcp-storage-emulator` in memory, with `bucket` created.
-    pub(crate) async fn gcs(bucket: &str) -> Self {
+    pub async fn gcs(bucket: &str) -> Self {
         let port = free_port();
-        let workspace = tempfile::tempdir().unwrap();
+        let workspace = tempfile::tempdir().expect("a temp dir for the emulator");
         let child = tokio::process::Command::new("gcp-storage-emulator")
             .args(["start", "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--in-memory", "--default-bucket", bucket])
@@ -40,9 +46,9 @@ impl Emulator {
     }
 
     /// Azurite's blob service with its data in a temporary directory.
-    pub(crate) async fn azurite() -> Self {
+    pub async fn azurite() -> Self {
         let port = free_port();
-        let workspace = tempfile::tempdir().unwrap();
+        let workspace = tempfile::tempdir().expect("a temp dir for the emulator");
         let location = workspace.path().to_string_lossy().into_owned();
         let child = tokio::process::Command::new("azurite-blob")
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
@@ -83,13 +89,13 @@ impl Emulator {
     }
 
     /// Azurite's blob service URL for the development account.
-    pub(crate) fn azurite_endpoint(&self) -> String {
+    pub fn azurite_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", self.port)
     }
 
     /// Creates `container` with an account SAS (`ss=b`, `srt=c`, `sp=c`) signed with the
     /// development key: the string-to-sign of versions 2020-12-06 and later.
-    pub(crate) async fn create_container(&self, container: &str) {
+    pub async fn create_container(&self, container: &str) {
         let version = "2022-11-02";
         let expiry = "2099-01-01T00:00:00Z";
         let string_to_sign =
@@ -116,7 +122,7 @@ impl Emulator {
     }
 
     /// One request without a body; the whole response as text.
-    pub(crate) async fn raw(&self, request_line: &str) -> String {
+    pub async fn raw(&self, request_line: &str) -> String {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
             .await
             .unwrap();
