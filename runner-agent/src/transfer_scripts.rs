@@ -133,9 +133,8 @@ pub(crate) fn cache_settings(config: &CacheConfig) -> CacheSettings {
             insecure: s3.insecure,
             path_style: s3.path_style,
             authentication_type: s3.authentication_type.clone(),
-            // TODO(#20): the engine should keep a `CredentialsProvider::for_settings` per
-            // runner and call `CacheSettings::resolve_credentials` before planning; until
-            // then an explicit `iam` gets no URL (`IamCredentialsUnavailable`), as before.
+            // IAM credentials are filled in per job by `job_runner::cache_settings` from the
+            // entry's `cache_credentials` provider; without them an `iam` cache gets no URL.
             role_arn: s3.role_arn.clone(),
             credentials: None,
             server_side_encryption: s3.server_side_encryption.clone(),
