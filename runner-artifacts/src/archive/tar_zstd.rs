@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use tar::{EntryType, Header};
 
 use crate::archive::CompressionLevel;
-use crate::archive::zip_extract::{
-    ExtractStats, ensure_parents, remove_existing, safe_relative, set_owner,
-};
+use crate::archive::zip_extract::{ExtractStats, entry_destination, remove_existing, set_owner};
 use crate::civil::from_unix_seconds;
 use crate::error::{Error, Result};
 use crate::select::Selection;
@@ -89,18 +87,9 @@ pub(crate) fn extract_tar_zstd(archive: &Path, target: &Path) -> Result<ExtractS
     for entry in tar.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(relative) = safe_relative(&name) else {
-            return Err(Error::UnsafeEntry { name });
-        };
-        if relative.as_os_str().is_empty() {
+        let Some(destination) = entry_destination(target, &name, &mut warned_git)? else {
             continue;
-        }
-        if !warned_git && relative.starts_with(".git") {
-            tracing::warn!("Part of .git directory is on the list of files to extract");
-            warned_git = true;
-        }
-        ensure_parents(target, &relative, &name)?;
-        let destination = target.join(&relative);
+        };
         let header = entry.header();
         let mode = header.mode().map_err(corrupt)? & 0o7777;
         let mtime = header.mtime().map_err(corrupt)?;

@@ -43,18 +43,9 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index).map_err(corrupt)?;
         let name = entry.name().map_err(corrupt)?.into_owned();
-        let Some(relative) = safe_relative(&name) else {
-            return Err(Error::UnsafeEntry { name });
-        };
-        if relative.as_os_str().is_empty() {
+        let Some(destination) = entry_destination(target, &name, &mut warned_git)? else {
             continue;
-        }
-        if !warned_git && relative.starts_with(".git") {
-            tracing::warn!("Part of .git directory is on the list of files to extract");
-            warned_git = true;
-        }
-        ensure_parents(target, &relative, &name)?;
-        let destination = target.join(&relative);
+        };
         // The zip crate clears setuid, setgid and sticky bits; upstream (Go's archive/zip)
         // restores them, so read the raw UNIX mode for archives written on UNIX.
         let mode = match entry.system() {
@@ -143,8 +134,33 @@ pub fn extract_zip(archive: &Path, target: &Path) -> Result<ExtractStats> {
     Ok(stats)
 }
 
+/// Where the entry `name` goes under `target`, checked as every extractor must: an absolute
+/// or climbing name is refused, the missing parents are created without passing through a
+/// symlink, and an entry under `.git` is warned about once per extraction (`warned_git`).
+/// `None` for the archive's root entry, which is skipped.
+pub(crate) fn entry_destination(
+    target: &Path,
+    name: &str,
+    warned_git: &mut bool,
+) -> Result<Option<PathBuf>> {
+    let Some(relative) = safe_relative(name) else {
+        return Err(Error::UnsafeEntry {
+            name: name.to_owned(),
+        });
+    };
+    if relative.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    if !*warned_git && relative.starts_with(".git") {
+        tracing::warn!("Part of .git directory is on the list of files to extract");
+        *warned_git = true;
+    }
+    ensure_parents(target, &relative, name)?;
+    Ok(Some(target.join(&relative)))
+}
+
 /// The entry name as a relative path, or `None` when it is absolute or climbs with `..`.
-pub(crate) fn safe_relative(name: &str) -> Option<PathBuf> {
+fn safe_relative(name: &str) -> Option<PathBuf> {
     if name.contains('\0') || name.contains('\\') {
         return None;
     }
@@ -161,7 +177,7 @@ pub(crate) fn safe_relative(name: &str) -> Option<PathBuf> {
 
 /// Creates the missing parents of `relative` under `target`, refusing to pass through a
 /// symlink (which could point anywhere).
-pub(crate) fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
+fn ensure_parents(target: &Path, relative: &Path, name: &str) -> Result<()> {
     let mut current = target.to_path_buf();
     let Some(parent) = relative.parent() else {
         return Ok(());
