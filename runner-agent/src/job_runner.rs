@@ -126,14 +126,7 @@ pub async fn report_failure(
     {
         return JobEnd::Dropped;
     }
-    let (output, receiver) = tokio::sync::mpsc::channel(4);
-    let trace = JobTrace::start(
-        context.client.clone(),
-        &job,
-        context.info.clone(),
-        receiver,
-        TraceOptions::default(),
-    );
+    let (output, trace) = start_trace(context, &job, 4, TraceOptions::default());
     write_final_line(TraceWriter::builder(output).build(), failure).await;
     let wire_reason = failure.reason.to_wire(&[]).to_owned();
     send_final_update(
@@ -196,14 +189,7 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
             .jobs()
             .job_started(labels, job_url(&context.runner.url, job))
     });
-    let (output, receiver) = tokio::sync::mpsc::channel(64);
-    let trace = JobTrace::start(
-        context.client.clone(),
-        job,
-        context.info.clone(),
-        receiver,
-        trace_options(context),
-    );
+    let (output, trace) = start_trace(context, job, 64, trace_options(context));
     let outcome = prepare_and_execute(context, job, numbers, output, &trace).await;
 
     let (result, end) = match &outcome {
@@ -254,13 +240,15 @@ async fn prepare_and_execute(
         job_spec::from_wire_with_cache(job, &context.runner, &identity, &cache)
     })) {
         Ok(mut spec) => {
-            let mut writer = TraceWriter::builder(output.clone()).job(&spec).build();
-            if let Err(failure) = job_secrets::resolve_into(job, &mut spec, &mut writer).await {
-                write_final_line(writer, &failure).await;
-                return Outcome::Failed(failure);
+            // Only a job with secrets pays for a second writer (its masking tables).
+            if !job.secrets.is_empty() {
+                let mut writer = TraceWriter::builder(output.clone()).job(&spec).build();
+                if let Err(failure) = job_secrets::resolve_into(job, &mut spec, &mut writer).await {
+                    write_final_line(writer, &failure).await;
+                    return Outcome::Failed(failure);
+                }
+                writer.flush().await;
             }
-            writer.flush().await;
-            drop(writer);
             execute(context, spec, output, trace).await
         }
         Err(panic) => {
@@ -365,6 +353,25 @@ async fn write_final_line(mut writer: TraceWriter, failure: &JobFailure) {
     writer.finish().await;
 }
 
+/// Starts sending `job`'s trace to the coordinator; the returned sender is what the job's
+/// writers write into (`capacity` chunks may wait in it).
+fn start_trace(
+    context: &JobContext,
+    job: &JobResponse,
+    capacity: usize,
+    options: TraceOptions,
+) -> (tokio::sync::mpsc::Sender<bytes::Bytes>, JobTrace) {
+    let (output, receiver) = tokio::sync::mpsc::channel(capacity);
+    let trace = JobTrace::start(
+        context.client.clone(),
+        job,
+        context.info.clone(),
+        receiver,
+        options,
+    );
+    (output, trace)
+}
+
 /// The trace settings of every job of this process.
 fn trace_options(context: &JobContext) -> TraceOptions {
     TraceOptions {
@@ -378,14 +385,7 @@ fn trace_options(context: &JobContext) -> TraceOptions {
 /// Fails a job refused at pick-up: its log says why, then the final update, without a
 /// `state=running` commit before.
 async fn report_refused(context: &JobContext, job: &JobResponse, refusal: Refusal) -> JobEnd {
-    let (output, receiver) = tokio::sync::mpsc::channel(4);
-    let trace = JobTrace::start(
-        context.client.clone(),
-        job,
-        context.info.clone(),
-        receiver,
-        trace_options(context),
-    );
+    let (output, trace) = start_trace(context, job, 4, trace_options(context));
     let exit_code = refusal.failure.exit_code;
     let reason = refusal.failure.reason;
     refuse(TraceWriter::builder(output).build(), refusal).await;
@@ -400,14 +400,7 @@ async fn report_without_running(
     job: &JobResponse,
     reason: FailureReason,
 ) -> JobEnd {
-    let (output, receiver) = tokio::sync::mpsc::channel(4);
-    let trace = JobTrace::start(
-        context.client.clone(),
-        job,
-        context.info.clone(),
-        receiver,
-        trace_options(context),
-    );
+    let (output, trace) = start_trace(context, job, 4, trace_options(context));
     drop(output);
     count_unstarted_failure(context, job, reason);
     let wire_reason = reason.to_wire(&job.features.failure_reasons).to_owned();

@@ -20,16 +20,13 @@ const MAX_ATTEMPTS: u32 = 10;
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(300));
 const LINEAR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(5));
 
-/// Resolves `job`'s secrets into `spec.variables`, writing upstream's section to `writer`.
-/// Nothing to do (and nothing written) when the payload has no `secrets`.
+/// Resolves the secrets of `job` (a payload with `secrets`) into `spec.variables`, writing
+/// upstream's section to `writer`.
 pub(crate) async fn resolve_into(
     job: &JobResponse,
     spec: &mut JobSpec,
     writer: &mut TraceWriter,
 ) -> Result<(), JobFailure> {
-    if job.secrets.is_empty() {
-        return Ok(());
-    }
     let secrets = JobSecrets::from_payload(&job.secrets).map_err(|error| failure(&error))?;
     let variables = JobVariables::from_pairs(
         spec.variables
