@@ -37,7 +37,7 @@ pub enum AgentError {
 }
 
 /// When a bounded agent stops by itself (`run-single`'s `--max-builds` and `--wait-timeout`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Bounds {
     /// Stop after this many jobs were taken and finished (0 = no limit).
     max_jobs: u32,
@@ -55,8 +55,8 @@ pub struct AgentBuilder {
     shutdown_timeout: Option<Duration>,
     trace_dir: Option<PathBuf>,
     shell_user: Option<JobUser>,
-    bounds: Bounds,
-    single: bool,
+    /// `run-single`'s bounds; `None` for `run`.
+    single: Option<Bounds>,
 }
 
 impl AgentBuilder {
@@ -105,18 +105,17 @@ impl AgentBuilder {
     /// `run-single`: one job at a time, stop after `max_jobs` jobs (0 = no limit) or after
     /// `wait_timeout` without one.
     pub fn single(mut self, max_jobs: u32, wait_timeout: Option<Duration>) -> Self {
-        self.single = true;
-        self.bounds = Bounds {
+        self.single = Some(Bounds {
             max_jobs,
             wait_timeout,
-        };
+        });
         self
     }
 
     /// The agent, ready to [`run`](Agent::run).
     pub fn build(self) -> Agent {
         let mut config = self.config;
-        if self.single {
+        if self.single.is_some() {
             config.concurrent = 1;
         }
         let (updates, _) = watch::channel(Arc::new(config.clone()));
@@ -131,7 +130,6 @@ impl AgentBuilder {
             shutdown_timeout: self.shutdown_timeout,
             trace_dir: self.trace_dir.unwrap_or_else(std::env::temp_dir),
             shell_user: self.shell_user,
-            bounds: self.bounds,
             single: self.single,
             updates,
         }
@@ -162,8 +160,8 @@ pub struct Agent {
     shutdown_timeout: Option<Duration>,
     trace_dir: PathBuf,
     shell_user: Option<JobUser>,
-    bounds: Bounds,
-    single: bool,
+    /// `run-single`'s bounds; `None` for `run`.
+    single: Option<Bounds>,
     updates: watch::Sender<Arc<Config>>,
 }
 
@@ -179,8 +177,7 @@ impl Agent {
             shutdown_timeout: None,
             trace_dir: None,
             shell_user: None,
-            bounds: Bounds::default(),
-            single: false,
+            single: None,
         }
     }
 
@@ -251,8 +248,10 @@ impl Agent {
                         self.reload(reloader, &mut runners, false);
                     }
                 }
-                _ = bounds_check.tick(), if self.single => {
-                    if activity.bounds_reached(&self.bounds, &runners) {
+                _ = bounds_check.tick(), if self.single.is_some() => {
+                    if let Some(bounds) = &self.single
+                        && activity.bounds_reached(bounds, &runners)
+                    {
                         shutdown.stop.cancel();
                         break;
                     }
@@ -353,7 +352,8 @@ struct Runners {
     shutdown: Shutdown,
     trace_dir: PathBuf,
     shell_user: Option<JobUser>,
-    single: bool,
+    /// `run-single`'s bounds; `None` for `run`.
+    single: Option<Bounds>,
     concurrent: Limiter,
     jobs: TaskTracker,
     pollers: TaskTracker,
@@ -380,7 +380,7 @@ impl Runners {
         shutdown: Shutdown,
         trace_dir: PathBuf,
         shell_user: Option<JobUser>,
-        single: bool,
+        single: Option<Bounds>,
     ) -> Self {
         Self {
             system_id,
@@ -440,7 +440,7 @@ impl Runners {
                 continue;
             }
             // `run-single` runs one job at a time whatever the entry's `limit`.
-            let limit = if self.single {
+            let limit = if self.single.is_some() {
                 1
             } else {
                 runner.effective_limit().map_or(0, |limit| limit as usize)
@@ -510,7 +510,9 @@ impl Runners {
                 stop: self.shutdown.stop.clone(),
                 jobs: self.jobs.clone(),
                 taken: Arc::clone(&self.taken),
-                max_jobs: 0,
+                // The poller stops asking once the bound is reached, before the agent's
+                // periodic check notices (`run-single --max-builds`).
+                max_jobs: self.single.map_or(0, |bounds| bounds.max_jobs),
             };
             poller.spawn(&self.pollers);
             self.active.insert(
@@ -523,7 +525,7 @@ impl Runners {
                 },
             );
         }
-        if !self.single {
+        if self.single.is_none() {
             tracing::info!(
                 builds = self.concurrent.in_use(),
                 max_builds = config.concurrent,
@@ -553,7 +555,7 @@ impl Runners {
         tokio::pin!(wait_all);
         // Graceful phase: no deadline, but an abort moves on to the forceful one.
         if !shutdown.abort.is_cancelled() {
-            if self.single {
+            if self.single.is_some() {
                 tracing::warn!("Requested quit, waiting for builds to finish");
             }
             tokio::select! {

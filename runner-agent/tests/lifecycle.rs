@@ -482,3 +482,26 @@ async fn an_expiring_token_is_rotated_saved_and_used_without_dropping_jobs() {
         "rotated once"
     );
 }
+
+/// `run-single --max-builds 1` with two jobs waiting: the agent takes one, stops by itself,
+/// and never asks for the second (the poller stops at the bound, not only the agent's check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_agent_takes_no_more_than_its_build_limit() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let fake = FakeCoordinator::start().await.expect("fake");
+    let first = fake.enqueue_job(job(&["echo first"]));
+    let second = fake.enqueue_job(job(&["echo second"]));
+    let agent = Agent::builder(config(&fake, temp.path()))
+        .single(1, None)
+        .trace_dir(temp.path())
+        .build();
+    let result = tokio::time::timeout(WAIT, agent.run(Shutdown::new()))
+        .await
+        .expect("a single agent stops after its build limit");
+    assert!(result.is_ok(), "{result:?}");
+
+    let first = fake.job(first).expect("job");
+    assert_eq!(first.final_state.as_deref(), Some("success"));
+    let second = fake.job(second).expect("job");
+    assert!(second.updates.is_empty(), "the second job was taken");
+}
