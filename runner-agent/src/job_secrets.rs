@@ -11,7 +11,7 @@ use std::time::Duration;
 use runner_api::JobResponse;
 use runner_core::FailureReason;
 use runner_executor::{JobFailure, JobSpec, TraceWriter, Variable};
-use runner_secrets::{FailureClass, JobSecrets, JobVariables, ResolveOptions};
+use runner_secrets::{FailureClass, JobSecrets, JobVariables, ResolveOptions, SecretSource};
 
 /// `SECRETS_RETRIEVAL_ATTEMPTS` is clamped to 1..=10 (default 1).
 const MAX_ATTEMPTS: u32 = 10;
@@ -66,12 +66,13 @@ pub(crate) async fn resolve_into(
             writer
                 .info(&format!("Resolving secret \"{}\"...", definition.name))
                 .await;
-            if secrets.unsupported().any(|name| name == definition.name) {
-                writer
-                    .warning("Not resolved: no resolver that can handle the secret")
-                    .await;
-            } else {
-                writer.info("Using \"vault\" secret resolver...").await;
+            match definition.source {
+                SecretSource::Vault(_) => writer.info("Using \"vault\" secret resolver...").await,
+                SecretSource::Unsupported(_) => {
+                    writer
+                        .warning("Not resolved: no resolver that can handle the secret")
+                        .await;
+                }
             }
         }
         let result = runner_secrets::resolve(&secrets, &variables, &options).await;
