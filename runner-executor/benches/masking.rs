@@ -1,4 +1,5 @@
-//! Masking throughput: 100 masked values plus the default token prefixes over log-like text.
+//! Masking throughput: 100, 5 and no masked values plus the default token prefixes over
+//! log-like text.
 
 use std::hint::black_box;
 
@@ -57,6 +58,8 @@ fn masking(c: &mut Criterion) {
     group.sample_size(20);
     for (name, values) in [
         ("100_values_32k_writes", secrets()),
+        // A typical job: its token and a few masked variables.
+        ("5_values_32k_writes", secrets()[..5].to_vec()),
         ("no_values_32k_writes", Vec::new()),
     ] {
         let (sender, mut receiver) = mpsc::channel::<Bytes>(1024);

@@ -5,6 +5,8 @@
 //! holds back only the bytes that could still start a pattern, so a secret split across writes is
 //! masked while ordinary output is passed on at once.
 
+use std::sync::Arc;
+
 use crate::trace::pattern::{Found, PatternSet};
 
 /// The replacement text.
@@ -65,8 +67,8 @@ impl Masker {
             parameters.push(format!("&{key}="));
         }
         let tokens = TokenStage {
-            prefixes: PatternSet::new(prefixes.into_iter().map(str::trim), false),
-            parameters: PatternSet::new(&parameters, true),
+            prefixes: PatternSet::shared(prefixes.into_iter().map(str::trim), false),
+            parameters: PatternSet::shared(&parameters, true),
             pending: Vec::new(),
             swallow: None,
         };
@@ -179,8 +181,8 @@ impl Swallow {
 /// Stage 2: URL parameters and token prefixes.
 #[derive(Debug, Clone)]
 struct TokenStage {
-    prefixes: Option<PatternSet>,
-    parameters: Option<PatternSet>,
+    prefixes: Option<Arc<PatternSet>>,
+    parameters: Option<Arc<PatternSet>>,
     pending: Vec<u8>,
     swallow: Option<Swallow>,
 }
@@ -271,7 +273,7 @@ impl TokenStage {
             .prefixes
             .iter()
             .chain(self.parameters.iter())
-            .map(PatternSet::max_len)
+            .map(|set| set.max_len())
             .max()
             .unwrap_or(0);
         start + longest <= buffer.len()
@@ -280,7 +282,7 @@ impl TokenStage {
 
 /// Searches again when the cached match is unknown or lies before `position`.
 fn refresh(
-    set: &Option<PatternSet>,
+    set: &Option<Arc<PatternSet>>,
     cached: &mut Option<Option<Found>>,
     buffer: &[u8],
     position: usize,
