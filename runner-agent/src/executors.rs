@@ -3,6 +3,7 @@
 //! Dispatch is static (STYLE 2.5): every backend is visible here, and a new one is a new
 //! variant plus its crate. Shell, Docker, Kubernetes and custom are wired; the others are not built.
 
+use futures_util::future::BoxFuture;
 use runner_config::{Executor as ExecutorName, RunnerConfig};
 use runner_executor::{
     Cancellation, FailureReason, JobFailure, JobSpec, Outcome, TraceWriter, run_job,
@@ -104,10 +105,19 @@ impl JobExecutor {
     }
 
     /// Runs `job` with upstream's stage order; always returns how it ended.
-    pub async fn run(&self, job: JobSpec, trace: TraceWriter, cancel: Cancellation) -> Outcome {
+    ///
+    /// Boxed per executor: their futures differ in size (Docker's is about 35 KB, the
+    /// shell's 10 KB in a release build), and one future over all of them would make every
+    /// running job hold the largest.
+    pub fn run(
+        &self,
+        job: JobSpec,
+        trace: TraceWriter,
+        cancel: Cancellation,
+    ) -> BoxFuture<'_, Outcome> {
         match self {
-            Self::Shell(shell) => run_job(shell, job, trace, cancel).await,
-            Self::Kubernetes(access_and_settings) => {
+            Self::Shell(shell) => Box::pin(run_job(shell, job, trace, cancel)),
+            Self::Kubernetes(access_and_settings) => Box::pin(async move {
                 let (access, settings) = access_and_settings.as_ref();
                 match KubernetesExecutor::connect(access, settings.clone()).await {
                     Ok(kubernetes) => run_job(&kubernetes, job, trace, cancel).await,
@@ -115,32 +125,28 @@ impl JobExecutor {
                         fail_before_start(trace, format!("prepare environment: {error}")).await
                     }
                 }
-            }
-            Self::Docker(Ok(docker)) => {
+            }),
+            Self::Docker(Ok(docker)) => Box::pin(async move {
                 let outcome = run_job(docker, job, trace, cancel).await;
                 // A job dropped before its cleanup hands the removal to a background task; the
                 // job is not over, nor may the process exit, until that has finished (D6).
                 docker.wait_for_background_cleanups().await;
                 outcome
-            }
-            Self::Custom(custom) => {
+            }),
+            Self::Custom(custom) => Box::pin(async move {
                 let outcome = run_job(custom, job, trace, cancel).await;
                 // A preparation attempt given up on hands cleanup_exec to a background task.
                 custom.wait_for_background_cleanups().await;
                 outcome
-            }
-            Self::Docker(Err(message)) => {
-                fail_before_start(trace, format!("prepare environment: {message}")).await
-            }
-            Self::Unsupported(name) => {
-                fail_before_start(
-                    trace,
-                    format!(
-                        "prepare environment: executor {name:?} is not supported by this build"
-                    ),
-                )
-                .await
-            }
+            }),
+            Self::Docker(Err(message)) => Box::pin(fail_before_start(
+                trace,
+                format!("prepare environment: {message}"),
+            )),
+            Self::Unsupported(name) => Box::pin(fail_before_start(
+                trace,
+                format!("prepare environment: executor {name:?} is not supported by this build"),
+            )),
         }
     }
 }

@@ -243,7 +243,9 @@ async fn prepare_and_execute(
             // Only a job with secrets pays for a second writer (its masking tables).
             if !job.secrets.is_empty() {
                 let mut writer = TraceWriter::builder(output.clone()).job(&spec).build();
-                if let Err(failure) = job_secrets::resolve_into(job, &mut spec, &mut writer).await {
+                if let Err(failure) =
+                    Box::pin(job_secrets::resolve_into(job, &mut spec, &mut writer)).await
+                {
                     write_final_line(writer, &failure).await;
                     return Outcome::Failed(failure);
                 }
@@ -266,10 +268,10 @@ async fn prepare_and_execute(
 /// cache local, as upstream does when it cannot sign.
 async fn cache_settings(context: &JobContext) -> runner_artifacts::CacheSettings {
     let mut settings = crate::transfer_scripts::runner_cache_settings(&context.runner);
+    // Boxed, as the secrets' resolution below: a rare path, kept out of every job's task.
     if let Some(provider) = &context.cache_credentials
-        && let Err(error) = settings
-            .resolve_credentials(provider, std::time::SystemTime::now())
-            .await
+        && let Err(error) =
+            Box::pin(settings.resolve_credentials(provider, std::time::SystemTime::now())).await
     {
         tracing::warn!(runner = %context.runner.short_token(), error = %error, "cache credentials could not be resolved; the cache stays local");
     }
@@ -308,9 +310,8 @@ async fn execute(
         interruption: context.interruption.clone(),
     };
     let executor = &context.executor;
-    // Boxed: an executor's future is large (Docker's most of all), and the layers around it
-    // would each hold a copy on a worker's stack in debug builds.
-    let run = Box::pin(executor.run(spec, writer, cancellation));
+    // Boxed by `run`, each executor's at its own size: the layers around it stay small.
+    let run = executor.run(spec, writer, cancellation);
     let outcome = contain_panics(run, after_panic).await;
     abort.cancel();
     let _ = forward.await;
