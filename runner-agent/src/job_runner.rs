@@ -75,32 +75,42 @@ pub struct JobNumbers {
 }
 
 /// Runs `job` to its final update.
-pub async fn process(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
+///
+/// The payload is boxed before the future is built: an `async fn` keeps a by-value argument
+/// twice in its state (the argument and its moved local), at each layer it is passed down,
+/// and every running job holds that state.
+pub fn process(
+    context: &JobContext,
+    job: impl Into<Box<JobResponse>>,
+    numbers: JobNumbers,
+) -> impl Future<Output = JobEnd> + Send + '_ {
+    let job: Box<JobResponse> = job.into();
     let span = tracing::info_span!("job", job = job.id, runner = %context.runner.short_token());
-    process_in_span(context, job, numbers)
-        .instrument(span)
-        .await
+    process_in_span(context, job, numbers).instrument(span)
 }
 
 /// [`process`] with a last net under it: a panic outside what `run` contains (the trace
 /// sender, the final update) still ends with the job reported failed, the panic in its log.
-pub async fn process_contained(
+pub fn process_contained(
     context: &JobContext,
-    job: JobResponse,
+    job: impl Into<Box<JobResponse>>,
     numbers: JobNumbers,
-) -> JobEnd {
+) -> impl Future<Output = JobEnd> + Send + '_ {
+    let job: Box<JobResponse> = job.into();
     let partial = PartialJob {
         id: job.id,
         token: job.token.clone(),
     };
-    match AssertUnwindSafe(process(context, job, numbers))
-        .catch_unwind()
-        .await
-    {
-        Ok(end) => end,
-        Err(panic) => {
-            let failure = panic_failure("processing the job", &*panic);
-            report_failure(context, &partial, &failure).await
+    async move {
+        match AssertUnwindSafe(process(context, job, numbers))
+            .catch_unwind()
+            .await
+        {
+            Ok(end) => end,
+            Err(panic) => {
+                let failure = panic_failure("processing the job", &*panic);
+                Box::pin(report_failure(context, &partial, &failure)).await
+            }
         }
     }
 }
@@ -138,7 +148,11 @@ pub async fn report_failure(
     JobEnd::Failed(failure.reason)
 }
 
-async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNumbers) -> JobEnd {
+async fn process_in_span(
+    context: &JobContext,
+    mut job: Box<JobResponse>,
+    numbers: JobNumbers,
+) -> JobEnd {
     let started = Instant::now();
     let job_id = job.id;
     tracing::info!(
@@ -152,17 +166,19 @@ async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNum
     // §13 vector 25: no `state=running` for a job that cannot run).
     let end = match job_refusal::refusal(&job, context.runner.executor) {
         Some(refusal) => report_refused(context, &job, refusal).await,
-        None => match context
-            .client
-            .commit_job(job.id, &job.token, &context.info)
-            .await
-        {
-            CommitOutcome::Abort => JobEnd::Dropped,
-            CommitOutcome::Canceling => {
-                report_without_running(context, &job, FailureReason::JobCanceled).await
+        None => {
+            let commit = context
+                .client
+                .commit_job(job.id, &job.token, &context.info)
+                .await;
+            match commit {
+                CommitOutcome::Abort => JobEnd::Dropped,
+                CommitOutcome::Canceling => {
+                    report_without_running(context, &job, FailureReason::JobCanceled).await
+                }
+                CommitOutcome::Run => run(context, &mut job, numbers).await,
             }
-            CommitOutcome::Run => run(context, &job, numbers).await,
-        },
+        }
     };
     let duration = started.elapsed();
     match &end {
@@ -182,7 +198,7 @@ async fn process_in_span(context: &JobContext, job: JobResponse, numbers: JobNum
 
 /// Executes a committed job and sends its final update. A panic anywhere on the way is
 /// contained here: the job is reported as a system failure with the panic in its log.
-async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> JobEnd {
+async fn run(context: &JobContext, job: &mut JobResponse, numbers: JobNumbers) -> JobEnd {
     let started = Instant::now();
     let running = context.metrics.as_ref().map(|(metrics, labels)| {
         metrics
@@ -225,7 +241,7 @@ async fn run(context: &JobContext, job: &JobResponse, numbers: JobNumbers) -> Jo
 /// Builds the job's spec and runs it; a panic while building is a system failure.
 async fn prepare_and_execute(
     context: &JobContext,
-    job: &JobResponse,
+    job: &mut JobResponse,
     numbers: JobNumbers,
     output: tokio::sync::mpsc::Sender<bytes::Bytes>,
     trace: &JobTrace,
@@ -235,10 +251,20 @@ async fn prepare_and_execute(
         concurrent_id: numbers.concurrent_id,
         concurrent_project_id: numbers.concurrent_project_id,
     };
-    let cache = cache_settings(context).await;
-    match std::panic::catch_unwind(AssertUnwindSafe(|| {
-        job_spec::from_wire_with_cache(job, &context.runner, &identity, &cache)
-    })) {
+    // Boxed, and the cache settings scoped: what an async fn holds across an await stays
+    // in every running job's state (see `process`).
+    let built = {
+        let cache = cache_settings(context).await;
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            Box::new(job_spec::from_wire_with_cache(
+                job,
+                &context.runner,
+                &identity,
+                &cache,
+            ))
+        }))
+    };
+    match built {
         Ok(mut spec) => {
             // Only a job with secrets pays for a second writer (its masking tables).
             if !job.secrets.is_empty() {
@@ -251,6 +277,7 @@ async fn prepare_and_execute(
                 }
                 writer.flush().await;
             }
+            shed_built_parts(job);
             execute(context, spec, output, trace).await
         }
         Err(panic) => {
@@ -260,6 +287,15 @@ async fn prepare_and_execute(
             Outcome::Failed(failure)
         }
     }
+}
+
+/// Frees the payload's parts the spec now holds a copy of, for as long as the job runs: its
+/// variables (about a hundred on GitLab, the largest part), steps and dependencies. What
+/// is left (id, token, features, suspend options) is what the final update reads.
+fn shed_built_parts(job: &mut JobResponse) {
+    job.variables = Vec::new();
+    job.steps = Vec::new();
+    job.dependencies = Vec::new();
 }
 
 /// The runner entry's cache settings for a job, with IAM credentials (cached by the entry's
@@ -291,7 +327,7 @@ async fn refuse(mut writer: TraceWriter, refusal: Refusal) -> Outcome {
 /// Runs the job's stages on its executor, writing its log into `output`.
 async fn execute(
     context: &JobContext,
-    spec: runner_executor::JobSpec,
+    spec: Box<runner_executor::JobSpec>,
     output: tokio::sync::mpsc::Sender<bytes::Bytes>,
     trace: &JobTrace,
 ) -> Outcome {
@@ -311,7 +347,7 @@ async fn execute(
     };
     let executor = &context.executor;
     // Boxed by `run`, each executor's at its own size: the layers around it stay small.
-    let run = executor.run(spec, writer, cancellation);
+    let run = executor.run(*spec, writer, cancellation);
     let outcome = contain_panics(run, after_panic).await;
     abort.cancel();
     let _ = forward.await;

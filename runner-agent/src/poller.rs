@@ -76,7 +76,7 @@ impl Poller {
                 concurrent_id: slot.id(),
                 concurrent_project_id: slot.join_project(job.job_info.project_id),
             };
-            job_runner::process_contained(&context, *job, numbers).await;
+            job_runner::process_contained(&context, job, numbers).await;
             drop(slot);
             drop(global);
         });

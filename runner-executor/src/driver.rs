@@ -86,27 +86,34 @@ const SHELL_PROFILE_HINT: &str =
 
 /// Runs `job` on `backend`: header, `prepare_executor`, every stage in upstream's order, the
 /// backend's cleanup, then the final `Job succeeded` / `ERROR: Job failed...` line; flushes `trace`.
-pub async fn run_job<B: Backend>(
+///
+/// Not an `async fn`: one keeps each by-value argument twice in its state (the argument
+/// and its moved local) for as long as the job runs; here the spec is boxed and the block
+/// holds it and the writer once.
+pub fn run_job<B: Backend>(
     backend: &B,
     job: JobSpec,
     mut trace: TraceWriter,
     cancel: Cancellation,
-) -> Outcome {
-    let job_deadline = deadline_after(job.timeout);
-    write_header(&job, &mut trace).await;
-    let result = execute(backend, &job, &mut trace, &cancel, job_deadline).await;
-    let outcome = match result {
-        Ok(()) => {
-            trace.info("Job succeeded").await;
-            Outcome::Success
-        }
-        Err(failure) => {
-            trace.error(&failure.trace_line()).await;
-            Outcome::Failed(failure)
-        }
-    };
-    trace.finish().await;
-    outcome
+) -> impl Future<Output = Outcome> + '_ {
+    let job = Box::new(job);
+    async move {
+        let job_deadline = deadline_after(job.timeout);
+        write_header(&job, &mut trace).await;
+        let result = execute(backend, &job, &mut trace, &cancel, job_deadline).await;
+        let outcome = match result {
+            Ok(()) => {
+                trace.info("Job succeeded").await;
+                Outcome::Success
+            }
+            Err(failure) => {
+                trace.error(&failure.trace_line()).await;
+                Outcome::Failed(failure)
+            }
+        };
+        trace.finish().await;
+        outcome
+    }
 }
 
 async fn write_header(job: &JobSpec, trace: &mut TraceWriter) {
