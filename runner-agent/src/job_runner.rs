@@ -266,9 +266,12 @@ async fn prepare_and_execute(
     };
     match built {
         Ok(mut spec) => {
-            // Only a job with secrets pays for a second writer (its masking tables).
-            if !job.secrets.is_empty() {
+            // Only a job with secrets pays for a second writer (its masking tables). As
+            // upstream, the log's header comes first, then the secrets' section.
+            let header_written = !job.secrets.is_empty();
+            if header_written {
                 let mut writer = TraceWriter::builder(output.clone()).job(&spec).build();
+                runner_executor::write_header(&spec, &mut writer).await;
                 if let Err(failure) =
                     Box::pin(job_secrets::resolve_into(job, &mut spec, &mut writer)).await
                 {
@@ -278,7 +281,7 @@ async fn prepare_and_execute(
                 writer.flush().await;
             }
             shed_built_parts(job);
-            execute(context, spec, output, trace).await
+            execute(context, spec, output, trace, header_written).await
         }
         Err(panic) => {
             // Without a spec there is nothing to mask with; the line holds no payload value.
@@ -330,11 +333,16 @@ async fn execute(
     spec: Box<runner_executor::JobSpec>,
     output: tokio::sync::mpsc::Sender<bytes::Bytes>,
     trace: &JobTrace,
+    header_written: bool,
 ) -> Outcome {
     // Kept for a panic: the executor's writer is lost with it, and the line that says why
     // the job failed must still be masked like the rest of the log.
     let after_panic = TraceWriter::builder(output.clone()).job(&spec);
-    let writer = TraceWriter::builder(output).job(&spec).build();
+    let mut writer = TraceWriter::builder(output).job(&spec);
+    if header_written {
+        writer = writer.header_written();
+    }
+    let writer = writer.build();
 
     // The job stops on the coordinator's abort (canceled, 403) and on the runner's own
     // SIGTERM/SIGINT; `canceling` only stops the user script (after_script still runs).

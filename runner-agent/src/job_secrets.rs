@@ -3,8 +3,8 @@
 //! be fetched fails the job before any user script runs. Resolved values become masked, raw
 //! variables appended after the job's own (§6.6), so they are masked from here on.
 //!
-//! Upstream prints its `Resolving secrets` section right after the `Running with` header; here
-//! the executor writes that header when it starts, so the section comes first in the log.
+//! As upstream, the `Resolving secrets` section follows the log's `Running with` header: the
+//! job runner writes the header first and tells the executor's writer it is written.
 
 use std::time::Duration;
 

@@ -370,6 +370,18 @@ async fn vault_secrets_reach_the_job_as_a_file_and_a_variable_and_are_masked() {
     let log = trace(&record);
     assert_eq!(record.final_state.as_deref(), Some("success"), "{log}");
     assert!(log.contains("Resolving secrets"), "{log}");
+    // Upstream's order: the header once, then the secrets, then the executor.
+    let header = log.find("Running with gitlab-runner-rs").expect("header");
+    let secrets = log.find("Resolving secrets").expect("secrets section");
+    let prepare = log
+        .find("Preparing the \"shell\" executor")
+        .expect("prepare");
+    assert!(header < secrets && secrets < prepare, "{log}");
+    assert_eq!(
+        log.matches("Running with gitlab-runner-rs").count(),
+        1,
+        "{log}"
+    );
     assert!(log.contains("Resolving secret \"DB_PASSWORD\"..."), "{log}");
     assert!(log.contains("Using \"vault\" secret resolver..."), "{log}");
     assert!(log.contains("password file: [MASKED]"), "{log}");

@@ -99,7 +99,9 @@ pub fn run_job<B: Backend>(
     let job = Box::new(job);
     async move {
         let job_deadline = deadline_after(job.timeout);
-        write_header(&job, &mut trace).await;
+        if !trace.header_written() {
+            write_header(&job, &mut trace).await;
+        }
         let result = execute(backend, &job, &mut trace, &cancel, job_deadline).await;
         let outcome = match result {
             Ok(()) => {
@@ -116,7 +118,11 @@ pub fn run_job<B: Backend>(
     }
 }
 
-async fn write_header(job: &JobSpec, trace: &mut TraceWriter) {
+/// Writes the log's `Running with gitlab-runner-rs ...` header and sets it written. For a
+/// caller with work to log before the executor starts, as upstream logs secrets resolution
+/// after the header: it then gives [`run_job`] a writer built with
+/// [`TraceWriterBuilder::header_written`](crate::TraceWriterBuilder::header_written).
+pub async fn write_header(job: &JobSpec, trace: &mut TraceWriter) {
     let runner = &job.runner;
     trace
         .plain(&format!(
@@ -139,6 +145,7 @@ async fn write_header(job: &JobSpec, trace: &mut TraceWriter) {
             .plain(&format!("  feature flags: {}", flags.join(", ")))
             .await;
     }
+    trace.set_header_written();
 }
 
 /// Everything between the header and the final line.

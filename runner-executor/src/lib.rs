@@ -54,7 +54,7 @@ mod trace;
 mod variables;
 
 pub use backend::{Backend, BackendDefaults, Executor, StageExit, StageScript, Target};
-pub use driver::{Cancellation, Interruption, run_job};
+pub use driver::{Cancellation, Interruption, run_job, write_header};
 pub use environment::{JobEnvironment, PreparedJob};
 pub use job::{
     Artifact, CACHE_DIR_VARIABLE, Cache, DEFAULT_JOB_TIMEOUT, Dependency, GitSource,

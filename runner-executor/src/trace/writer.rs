@@ -53,6 +53,7 @@ pub struct TraceWriter {
     truncated: bool,
     receiver_gone: bool,
     masked: Vec<u8>,
+    header_written: bool,
 }
 
 /// Configures a [`TraceWriter`].
@@ -64,6 +65,7 @@ pub struct TraceWriterBuilder {
     prefixes: Vec<String>,
     default_prefixes: bool,
     limit: usize,
+    header_written: bool,
 }
 
 impl TraceWriterBuilder {
@@ -88,6 +90,14 @@ impl TraceWriterBuilder {
     /// Maximum log size in bytes (default 4096 KiB).
     pub fn output_limit(mut self, bytes: usize) -> Self {
         self.limit = bytes;
+        self
+    }
+
+    /// The log already starts with its `Running with` header (written by
+    /// [`write_header`](crate::write_header) through an earlier writer), so
+    /// [`run_job`](crate::run_job) does not write it again.
+    pub fn header_written(mut self) -> Self {
+        self.header_written = true;
         self
     }
 
@@ -122,6 +132,7 @@ impl TraceWriterBuilder {
             truncated: false,
             receiver_gone: false,
             masked: Vec::new(),
+            header_written: self.header_written,
         }
     }
 }
@@ -135,7 +146,18 @@ impl TraceWriter {
             prefixes: Vec::new(),
             default_prefixes: true,
             limit: 4096 * 1024,
+            header_written: false,
         }
+    }
+
+    pub(crate) fn set_header_written(&mut self) {
+        self.header_written = true;
+    }
+
+    /// Whether the log's `Running with` header was written (see
+    /// [`TraceWriterBuilder::header_written`]).
+    pub fn header_written(&self) -> bool {
+        self.header_written
     }
 
     /// Writes job output. Bytes that could begin a secret are held back until the next write.
