@@ -41,22 +41,35 @@ async fn main() {
     let sleepers = count("RUNNER_BENCH_SLEEPERS", 1000);
     let echo_jobs = count("RUNNER_BENCH_ECHO_JOBS", 50);
 
+    // The mock's ceiling first, on a quiet process: measured after the 1 GiB runs it read
+    // as low as 73 MiB/s (against 227-324 before them). The best of three, as the least
+    // disturbed by the machine's noise.
+    let mut ceiling: f64 = 0.0;
+    for _ in 0..3 {
+        ceiling = ceiling.max(mock_patch_ceiling(100 * MIB).await);
+    }
     println!("\n(a, c) one job printing a big log; peak RSS = VmHWM of the runner process");
+    println!(
+        "  mock ceiling: a minimal client PATCHes 100 MiB at {ceiling:.1} MiB/s (1 MiB requests, best of 3)"
+    );
     for &mib in &sizes {
         for kind in [Kind::Fake, Kind::Mock] {
             let run = big_log(kind, mib * MIB).await;
+            let share = match kind {
+                Kind::Mock => format!(
+                    ", {:.0}% of the ceiling",
+                    run.mib_per_second / ceiling * 100.0
+                ),
+                Kind::Fake => String::new(),
+            };
             println!(
-                "  {:<4} {mib:>5} MiB: peak RSS {:>6.1} MB, {:>6.1} MiB/s from first pickup to final update",
+                "  {:<4} {mib:>5} MiB: peak RSS {:>6.1} MB, {:>6.1} MiB/s from first pickup to final update{share}",
                 kind.name(),
                 run.peak_rss as f64 / 1e6,
                 run.mib_per_second
             );
         }
     }
-    let ceiling = mock_patch_ceiling(100 * MIB).await;
-    println!(
-        "  mock ceiling: a minimal client PATCHes 100 MiB at {ceiling:.1} MiB/s (1 MiB requests)"
-    );
 
     println!("\n(b) {sleepers} concurrent `sleep` jobs: runner RSS idle vs. all running");
     for kind in [Kind::Fake, Kind::Mock] {
