@@ -31,28 +31,10 @@ pub(crate) struct PresignInput<'a> {
 
 /// The pre-signed URL.
 pub(crate) fn presign(input: &PresignInput<'_>) -> String {
-    let civil = Civil::from_unix(unix_seconds(input.now));
-    let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        civil.hour, civil.minute, civil.second
-    );
+    let (date, amz_date) = timestamps(input.now);
     let scope = format!("{date}/{}/s3/aws4_request", input.region);
-
-    let mut signed_headers: Vec<(String, String)> =
-        vec![("host".to_owned(), input.host.to_owned())];
-    signed_headers.extend(
-        input
-            .headers
-            .iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())),
-    );
-    signed_headers.sort();
-    let signed_header_names = signed_headers
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
+    let (canonical_headers, signed_header_names) =
+        canonical_headers(input.host, input.headers.iter());
 
     let mut query: Vec<(String, String)> = vec![
         ("X-Amz-Algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
@@ -73,30 +55,22 @@ pub(crate) fn presign(input: &PresignInput<'_>) -> String {
     if let Some(token) = input.session_token {
         query.push(("X-Amz-Security-Token".to_owned(), token.to_owned()));
     }
-    let mut encoded_query: Vec<(String, String)> = query
-        .iter()
-        .map(|(key, value)| (uri_encode(key, true), uri_encode(value, true)))
-        .collect();
-    encoded_query.sort();
-    let canonical_query = encoded_query
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let canonical_headers: String = signed_headers
-        .iter()
-        .map(|(name, value)| format!("{name}:{value}\n"))
-        .collect();
+    let canonical_query = canonical_query(
+        query
+            .iter()
+            .map(|(key, value)| (uri_encode(key, true), uri_encode(value, true)))
+            .collect(),
+    );
     let canonical_request = format!(
         "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_header_names}\nUNSIGNED-PAYLOAD",
         input.method, input.encoded_path
     );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    let signature = signature(
+        &canonical_request,
+        &amz_date,
+        &scope,
+        &signing_key(input.secret_key, &date, input.region, "s3"),
     );
-    let signing_key = signing_key(input.secret_key, &date, input.region, "s3");
-    let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
     format!(
         "{}://{}{}?{canonical_query}&X-Amz-Signature={signature}",
         input.scheme, input.host, input.encoded_path
@@ -127,55 +101,27 @@ pub(crate) struct HeaderSignInput<'a> {
 /// The headers to add to the request: `x-amz-date`, `x-amz-security-token` (temporary
 /// credentials only) and `authorization`.
 pub(crate) fn sign_headers(input: &HeaderSignInput<'_>) -> Vec<(String, String)> {
-    let civil = Civil::from_unix(unix_seconds(input.now));
-    let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        civil.hour, civil.minute, civil.second
-    );
+    let (date, amz_date) = timestamps(input.now);
     let scope = format!("{date}/{}/{}/aws4_request", input.region, input.service);
     let mut added = vec![("x-amz-date".to_owned(), amz_date.clone())];
     if let Some(token) = input.session_token {
         added.push(("x-amz-security-token".to_owned(), token.to_owned()));
     }
-    let mut signed_headers: Vec<(String, String)> =
-        vec![("host".to_owned(), input.host.to_owned())];
-    signed_headers.extend(
-        input
-            .headers
-            .iter()
-            .chain(&added)
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())),
-    );
-    signed_headers.sort();
-    let signed_header_names = signed_headers
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let canonical_headers: String = signed_headers
-        .iter()
-        .map(|(name, value)| format!("{name}:{value}\n"))
-        .collect();
-    let mut query = input.encoded_query.to_vec();
-    query.sort();
-    let canonical_query = query
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let (canonical_headers, signed_header_names) =
+        canonical_headers(input.host, input.headers.iter().chain(&added));
+    let canonical_query = canonical_query(input.encoded_query.to_vec());
     let canonical_request = format!(
         "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_header_names}\n{}",
         input.method,
         input.encoded_path,
         hex::encode(Sha256::digest(input.payload))
     );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    let signature = signature(
+        &canonical_request,
+        &amz_date,
+        &scope,
+        &signing_key(input.secret_key, &date, input.region, input.service),
     );
-    let signing_key = signing_key(input.secret_key, &date, input.region, input.service);
-    let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
     added.push((
         "authorization".to_owned(),
         format!(
@@ -184,6 +130,58 @@ pub(crate) fn sign_headers(input: &HeaderSignInput<'_>) -> Vec<(String, String)>
         ),
     ));
     added
+}
+
+/// The request's day (`YYYYMMDD`, the scope's) and time (`YYYYMMDDTHHMMSSZ`).
+fn timestamps(now: SystemTime) -> (String, String) {
+    let civil = Civil::from_unix(unix_seconds(now));
+    let date = format!("{:04}{:02}{:02}", civil.year, civil.month, civil.day);
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        civil.hour, civil.minute, civil.second
+    );
+    (date, amz_date)
+}
+
+/// The canonical header block (`name:value\n` each) and the signed header names (`a;b`) of
+/// `host` and `headers`: names lowercased, values trimmed, sorted by name.
+fn canonical_headers<'h>(
+    host: &str,
+    headers: impl Iterator<Item = &'h (String, String)>,
+) -> (String, String) {
+    let mut signed: Vec<(String, String)> = vec![("host".to_owned(), host.to_owned())];
+    signed
+        .extend(headers.map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned())));
+    signed.sort();
+    let block = signed
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect();
+    let names = signed
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    (block, names)
+}
+
+/// Already encoded query pairs, sorted and joined (`a=1&b=2`).
+fn canonical_query(mut pairs: Vec<(String, String)>) -> String {
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The hex signature of `canonical_request` with the day's `signing_key`.
+fn signature(canonical_request: &str, amz_date: &str, scope: &str, signing_key: &[u8]) -> String {
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()))
 }
 
 /// The key of one day, region and service.
