@@ -111,7 +111,7 @@ impl JobExecutor {
     /// running job hold the largest.
     pub fn run(
         &self,
-        job: JobSpec,
+        job: Box<JobSpec>,
         trace: TraceWriter,
         cancel: Cancellation,
     ) -> BoxFuture<'_, Outcome> {

@@ -355,7 +355,7 @@ async fn execute(
     };
     let executor = &context.executor;
     // Boxed by `run`, each executor's at its own size: the layers around it stay small.
-    let run = executor.run(*spec, writer, cancellation);
+    let run = executor.run(spec, writer, cancellation);
     let outcome = contain_panics(run, after_panic).await;
     abort.cancel();
     let _ = forward.await;

@@ -88,15 +88,15 @@ const SHELL_PROFILE_HINT: &str =
 /// backend's cleanup, then the final `Job succeeded` / `ERROR: Job failed...` line; flushes `trace`.
 ///
 /// Not an `async fn`: one keeps each by-value argument twice in its state (the argument
-/// and its moved local) for as long as the job runs; here the spec is boxed and the block
-/// holds it and the writer once.
+/// and its moved local) for as long as the job runs; here the spec is boxed (a caller's box
+/// is kept) and the block holds it and the writer once.
 pub fn run_job<B: Backend>(
     backend: &B,
-    job: JobSpec,
+    job: impl Into<Box<JobSpec>>,
     mut trace: TraceWriter,
     cancel: Cancellation,
 ) -> impl Future<Output = Outcome> + '_ {
-    let job = Box::new(job);
+    let job: Box<JobSpec> = job.into();
     async move {
         let job_deadline = deadline_after(job.timeout);
         if !trace.header_written() {
