@@ -57,6 +57,13 @@ async fn run(
     resolve(&JobSecrets::from_payload(payload)?, variables, options).await
 }
 
+/// How resolving `payload` fails, with the job's variables and the default options.
+async fn failure(payload: &BTreeMap<String, Value>) -> SecretsError {
+    run(payload, &variables(), &ResolveOptions::default())
+        .await
+        .unwrap_err()
+}
+
 async fn vault() -> FakeVault {
     let vault = FakeVault::start().await.unwrap();
     vault.allow_login("jwt", "myproject-production", JWT);
@@ -149,13 +156,7 @@ async fn namespace_is_sent_on_login_and_read() {
             .all(|request| request.namespace.as_deref() == Some("team-a"))
     );
 
-    let error = run(
-        &payload(&vault, "kv-v2", json!({})),
-        &variables(),
-        &ResolveOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = failure(&payload(&vault, "kv-v2", json!({}))).await;
     assert!(error.to_string().starts_with(
         "resolving secrets: initializing Vault service: preparing authenticated client: authenticating Vault client: writing to Vault: api error: status code 400: "
     ), "{error}");
@@ -164,13 +165,7 @@ async fn namespace_is_sent_on_login_and_read() {
 #[tokio::test]
 async fn missing_secret_or_field_is_secret_not_found() {
     let vault = vault().await;
-    let error = run(
-        &payload(&vault, "kv-v2", json!({})),
-        &variables(),
-        &ResolveOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = failure(&payload(&vault, "kv-v2", json!({}))).await;
     assert_eq!(
         error.to_string(),
         "resolving secrets: secret not found: DATABASE_PASSWORD"
@@ -178,13 +173,7 @@ async fn missing_secret_or_field_is_secret_not_found() {
     assert_eq!(error.failure_class(), FailureClass::System);
 
     vault.put_kv2("ops", "production/db", json!({"other": "x"}));
-    let error = run(
-        &payload(&vault, "kv-v2", json!({})),
-        &variables(),
-        &ResolveOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = failure(&payload(&vault, "kv-v2", json!({}))).await;
     assert!(matches!(error, SecretsError::NotFound { .. }), "{error}");
 
     // FF_SECRET_RESOLVING_FAILS_IF_MISSING=false: an empty value instead.
@@ -202,13 +191,7 @@ async fn missing_secret_or_field_is_secret_not_found() {
 async fn kv_v2_data_that_is_not_an_object_is_upstreams_error() {
     let vault = vault().await;
     vault.put_raw("ops/data/production/db", json!({"data": {"data": "flat"}}));
-    let error = run(
-        &payload(&vault, "kv-v2", json!({})),
-        &variables(),
-        &ResolveOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = failure(&payload(&vault, "kv-v2", json!({}))).await;
     assert_eq!(
         error.to_string(),
         "resolving secrets: reading secret: data for key production/db cannot be coerced to 'map[string]any'"
@@ -223,9 +206,7 @@ async fn refused_logins_are_configuration_errors_with_vaults_messages() {
         "kv-v2",
         json!({"vault": {"server": {"auth": {"data": {"role": "wrong"}}}}}),
     );
-    let error = run(&wrong_role, &variables(), &ResolveOptions::default())
-        .await
-        .unwrap_err();
+    let error = failure(&wrong_role).await;
     assert_eq!(
         error.to_string(),
         "resolving secrets: initializing Vault service: preparing authenticated client: authenticating Vault client: writing to Vault: api error: status code 400: role \"wrong\" could not be found"
@@ -261,9 +242,7 @@ async fn errors_never_contain_the_jwt_or_secret_values() {
         "kv-v2",
         json!({"vault": {"server": {"auth": {"data": {"role": "$VAULT_ID_TOKEN"}}}}}),
     );
-    let error = run(&echoing, &variables(), &ResolveOptions::default())
-        .await
-        .unwrap_err();
+    let error = failure(&echoing).await;
     let text = format!("{error} {error:?}");
     assert!(!text.contains(JWT), "{text}");
     assert!(text.contains("[MASKED]"), "{text}");
@@ -277,9 +256,7 @@ async fn errors_never_contain_the_jwt_or_secret_values() {
         "kv-v2",
         json!({"vault": {"server": {"url": format!("http://{address}")}}}),
     );
-    let error = run(&unreachable, &variables(), &ResolveOptions::default())
-        .await
-        .unwrap_err();
+    let error = failure(&unreachable).await;
     let text = format!("{error} {error:?}");
     assert!(
         text.contains(&format!("POST http://{address}/v1/auth/jwt/login")),
@@ -293,9 +270,7 @@ async fn errors_never_contain_the_jwt_or_secret_values() {
 
     // A field of the wrong secret: the error names the variable only.
     let wrong_field = payload(&vault, "kv-v2", json!({"vault": {"field": "nope"}}));
-    let error = run(&wrong_field, &variables(), &ResolveOptions::default())
-        .await
-        .unwrap_err();
+    let error = failure(&wrong_field).await;
     assert!(!format!("{error} {error:?}").contains("hunter2-value"));
 }
 
@@ -305,9 +280,7 @@ async fn configuration_errors_keep_upstreams_words() {
     let check = |extra: Value, expected: &'static str| {
         let payload = payload(&vault, "kv-v2", extra);
         async move {
-            let error = run(&payload, &variables(), &ResolveOptions::default())
-                .await
-                .unwrap_err();
+            let error = failure(&payload).await;
             assert_eq!(error.to_string(), expected);
         }
     };
@@ -324,9 +297,7 @@ async fn configuration_errors_keep_upstreams_words() {
     {
         data.remove("jwt");
     }
-    let error = run(&no_jwt, &variables(), &ResolveOptions::default())
-        .await
-        .unwrap_err();
+    let error = failure(&no_jwt).await;
     assert_eq!(
         error.to_string(),
         "resolving secrets: initializing Vault service: preparing authenticated client: initializing auth method adapter: filtering auth method configuration: missing required auth method configuration key \"jwt\""
