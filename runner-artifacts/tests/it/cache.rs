@@ -375,3 +375,65 @@ async fn tarzstd_cache_is_saved_as_cache_zip_and_restored_by_sniffing() {
         PathBuf::from("bin/tool")
     );
 }
+
+/// Saves `vendor/` in `format` through the pre-signed PUT, then restores it into a fresh
+/// project through the GET; a symlink and a mode survive.
+pub(crate) async fn remote_round_trip(settings: &CacheSettings, format: ArchiveFormat) {
+    use std::os::unix::fs::PermissionsExt;
+    let first = layout();
+    write(&first.project, "vendor/gems/rake.gem", "rake");
+    std::fs::set_permissions(
+        first.project.join("vendor/gems/rake.gem"),
+        std::fs::Permissions::from_mode(0o751),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("gems/rake.gem", first.project.join("vendor/link")).unwrap();
+    let cache_entry = entry("gems", "");
+    let plan = plan_archive(&job(&first, settings, None), &cache_entry, true)
+        .unwrap()
+        .unwrap();
+    let urls = plan.steps[0].urls.clone().unwrap();
+    let mut request = archive_request(
+        &first.project,
+        &plan.steps[0].archive_file,
+        Some(UploadTarget {
+            url: urls.upload.clone(),
+            headers: urls.upload_headers.clone(),
+        }),
+    );
+    request.format = format;
+    let outcome = archive_cache(&request).await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            CacheArchived::Created {
+                remote: RemoteCache::Uploaded,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+
+    let second = layout();
+    let plan = plan_restore(&job(&second, settings, None), &cache_entry)
+        .unwrap()
+        .unwrap();
+    let download = plan.steps[0].urls.as_ref().unwrap().download.clone();
+    extract_cache(&extract_request(
+        &second.project,
+        &plan.steps[0].archive_file,
+        Some(download),
+    ))
+    .await
+    .unwrap();
+    let restored = second.project.join("vendor/gems/rake.gem");
+    assert_eq!(std::fs::read_to_string(&restored).unwrap(), "rake");
+    assert_eq!(
+        std::fs::metadata(&restored).unwrap().permissions().mode() & 0o777,
+        0o751
+    );
+    assert_eq!(
+        std::fs::read_link(second.project.join("vendor/link")).unwrap(),
+        std::path::PathBuf::from("gems/rake.gem")
+    );
+}

@@ -4,11 +4,11 @@
 //! no panic, the local cache kept.
 
 use runner_artifacts::{
-    ArchiveFormat, AzureSettings, CacheArchived, CacheSettings, Error, GcsSettings, NoUrlReason,
-    RemoteCache, Secret, UploadTarget, archive_cache, extract_cache, plan_archive, plan_restore,
+    ArchiveFormat, AzureSettings, CacheSettings, Error, GcsSettings, NoUrlReason, Secret,
+    UploadTarget, archive_cache, extract_cache, plan_archive,
 };
 
-use crate::cache::{archive_request, entry, extract_request, job, layout};
+use crate::cache::{archive_request, entry, extract_request, job, layout, remote_round_trip};
 use crate::support::{capture_logs, write};
 use runner_artifacts::test_util::{AZURITE_ACCOUNT, AZURITE_KEY, Emulator};
 
@@ -45,75 +45,13 @@ fn azure_settings(endpoint: &str, key: &str) -> CacheSettings {
     }
 }
 
-/// Saves `vendor/` in `format` through the pre-signed PUT, then restores it into a fresh
-/// project through the GET; a symlink and a mode survive.
-async fn round_trip(settings: &CacheSettings, format: ArchiveFormat) {
-    use std::os::unix::fs::PermissionsExt;
-    let first = layout();
-    write(&first.project, "vendor/gems/rake.gem", "rake");
-    std::fs::set_permissions(
-        first.project.join("vendor/gems/rake.gem"),
-        std::fs::Permissions::from_mode(0o751),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink("gems/rake.gem", first.project.join("vendor/link")).unwrap();
-    let cache_entry = entry("gems", "");
-    let plan = plan_archive(&job(&first, settings, None), &cache_entry, true)
-        .unwrap()
-        .unwrap();
-    let urls = plan.steps[0].urls.clone().unwrap();
-    let mut request = archive_request(
-        &first.project,
-        &plan.steps[0].archive_file,
-        Some(UploadTarget {
-            url: urls.upload.clone(),
-            headers: urls.upload_headers.clone(),
-        }),
-    );
-    request.format = format;
-    let outcome = archive_cache(&request).await.unwrap();
-    assert!(
-        matches!(
-            outcome,
-            CacheArchived::Created {
-                remote: RemoteCache::Uploaded,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
-
-    let second = layout();
-    let plan = plan_restore(&job(&second, settings, None), &cache_entry)
-        .unwrap()
-        .unwrap();
-    let download = plan.steps[0].urls.as_ref().unwrap().download.clone();
-    extract_cache(&extract_request(
-        &second.project,
-        &plan.steps[0].archive_file,
-        Some(download),
-    ))
-    .await
-    .unwrap();
-    let restored = second.project.join("vendor/gems/rake.gem");
-    assert_eq!(std::fs::read_to_string(&restored).unwrap(), "rake");
-    assert_eq!(
-        std::fs::metadata(&restored).unwrap().permissions().mode() & 0o777,
-        0o751
-    );
-    assert_eq!(
-        std::fs::read_link(second.project.join("vendor/link")).unwrap(),
-        std::path::PathBuf::from("gems/rake.gem")
-    );
-}
-
 #[tokio::test]
 #[ignore = "needs gcp-storage-emulator (scripts/setup-gcs.sh)"]
 async fn gcs_cache_round_trip_against_the_emulator() {
     let emulator = Emulator::gcs("runner-cache").await;
     let settings = gcs_settings(&format!("127.0.0.1:{}", emulator.port));
-    round_trip(&settings, ArchiveFormat::Zip).await;
-    round_trip(&settings, ArchiveFormat::TarZstd).await;
+    remote_round_trip(&settings, ArchiveFormat::Zip).await;
+    remote_round_trip(&settings, ArchiveFormat::TarZstd).await;
     // The object sits under upstream's name: <Path>/runner/<short token>/project/<id>/<key>.
     let response = emulator
         .raw("GET /runner-cache/ci/runner/abcdefghi/project/12/gems")
@@ -127,8 +65,8 @@ async fn azure_cache_round_trip_against_azurite() {
     let azurite = Emulator::azurite().await;
     azurite.create_container("runner-cache").await;
     let settings = azure_settings(&azurite.azurite_endpoint(), AZURITE_KEY);
-    round_trip(&settings, ArchiveFormat::TarZstd).await;
-    round_trip(&settings, ArchiveFormat::Zip).await;
+    remote_round_trip(&settings, ArchiveFormat::TarZstd).await;
+    remote_round_trip(&settings, ArchiveFormat::Zip).await;
 }
 
 #[tokio::test]

@@ -287,7 +287,7 @@ async fn web_identity_credentials_from_moto_sts_round_trip_the_cache() {
                 && value == credentials.session_token.expose()),
         "{download}"
     );
-    crate::s3::remote_round_trip(&settings).await;
+    crate::cache::remote_round_trip(&settings, runner_artifacts::ArchiveFormat::Zip).await;
 }
 
 #[tokio::test]

@@ -3,11 +3,11 @@
 //! a real moto_server.
 
 use runner_artifacts::{
-    CacheArchived, CacheSettings, Error, NoUrlReason, RemoteCache, S3Settings, Secret,
-    UploadTarget, archive_cache, extract_cache, plan_archive, plan_restore,
+    ArchiveFormat, CacheSettings, Error, NoUrlReason, S3Settings, Secret, archive_cache,
+    extract_cache, plan_archive, plan_restore,
 };
 
-use crate::cache::{archive_request, entry, extract_request, job, layout};
+use crate::cache::{archive_request, entry, extract_request, job, layout, remote_round_trip};
 use crate::support::{Mode, Server, capture_logs, write};
 
 pub(crate) fn s3_settings(address: &str) -> CacheSettings {
@@ -62,59 +62,10 @@ async fn incomplete_s3_settings_give_no_url_and_the_helpers_say_so() {
     assert!(text.contains("No URL provided, cache will not be downloaded from shared cache server. Instead a local version of cache will be extracted."), "{text}");
 }
 
-/// Saves through `settings`' pre-signed PUT, then restores into a fresh job through the GET.
-pub(crate) async fn remote_round_trip(settings: &CacheSettings) {
-    let first = layout();
-    write(&first.project, "vendor/gems/rake.gem", "rake");
-    let cache_entry = entry("gems", "");
-    let plan = plan_archive(&job(&first, settings, None), &cache_entry, true)
-        .unwrap()
-        .unwrap();
-    let urls = plan.steps[0].urls.clone().unwrap();
-    let target = UploadTarget {
-        url: urls.upload.clone(),
-        headers: urls.upload_headers.clone(),
-    };
-    let outcome = archive_cache(&archive_request(
-        &first.project,
-        &plan.steps[0].archive_file,
-        Some(target),
-    ))
-    .await
-    .unwrap();
-    assert!(
-        matches!(
-            outcome,
-            CacheArchived::Created {
-                remote: RemoteCache::Uploaded,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
-
-    let second = layout();
-    let plan = plan_restore(&job(&second, settings, None), &cache_entry)
-        .unwrap()
-        .unwrap();
-    let download = plan.steps[0].urls.as_ref().unwrap().download.clone();
-    extract_cache(&extract_request(
-        &second.project,
-        &plan.steps[0].archive_file,
-        Some(download),
-    ))
-    .await
-    .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(second.project.join("vendor/gems/rake.gem")).unwrap(),
-        "rake"
-    );
-}
-
 #[tokio::test]
 async fn s3_cache_round_trip_through_a_loopback_object_store() {
     let store = Server::start(Mode::ObjectStore).await;
-    remote_round_trip(&s3_settings(&store.address.to_string())).await;
+    remote_round_trip(&s3_settings(&store.address.to_string()), ArchiveFormat::Zip).await;
     let paths: Vec<String> = store
         .recorded()
         .iter()
@@ -156,5 +107,5 @@ async fn s3_cache_round_trip_through_a_loopback_object_store() {
 async fn s3_cache_round_trip_against_moto() {
     let moto = crate::moto::Moto::start().await;
     moto.create_bucket("runner-cache").await;
-    remote_round_trip(&s3_settings(&moto.address())).await;
+    remote_round_trip(&s3_settings(&moto.address()), ArchiveFormat::Zip).await;
 }
