@@ -388,36 +388,15 @@ async fn s3_cache_round_trip_through_moto_server() {
     let moto = Moto::start().await;
     let created = moto.request("PUT", "/runner-cache").await;
     assert!(created.starts_with("HTTP/1.1 200"), "{created}");
-    let workspace = workspace().await;
     let s3 = format!(
         "  [runners.cache]\n    Type = \"s3\"\n    Shared = true\n    [runners.cache.s3]\n      \
          ServerAddress = \"127.0.0.1:{}\"\n      AccessKey = \"test-access\"\n      \
          SecretKey = \"test-secret\"\n      BucketName = \"runner-cache\"\n      Insecure = true\n",
         moto.port
     );
-    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[&s3]);
-    let base = repo_job(
-        &workspace,
-        "s3",
-        &["mkdir -p vendor", "echo from-s3 > vendor/lib.txt"],
-    );
-    let job = with_cache(base, json!([{"key": "s3-key", "paths": ["vendor/"]}]));
-    let runner: RunnerProcess = start_runner(&workspace, &config);
-    let first = workspace.coordinator.enqueue_job(job.clone());
-    let record = final_record(&workspace, &runner, first).await;
-    assert_state(&record, "success");
+    remote_cache_round_trip(&s3, &[], "s3").await;
     let listing = moto.request("GET", "/runner-cache?list-type=2").await;
     assert!(listing.contains("project/42/s3-key"), "{listing}");
-    // Without the local copy the next job can only get the cache from S3.
-    std::fs::remove_dir_all(workspace.path().join("cache")).expect("drop local cache");
-    let mut second = job;
-    second["steps"][0]["script"] = json!(["cat vendor/lib.txt"]);
-    let id = workspace.coordinator.enqueue_job(second);
-    let record = final_record(&workspace, &runner, id).await;
-    assert_state(&record, "success");
-    let trace = trace_text(&record);
-    assert!(trace.contains("Successfully extracted cache"), "{trace}");
-    assert!(trace.contains("\nfrom-s3"), "{trace}");
 }
 
 /// Issue #20: `AuthenticationType = "iam"` with web identity (the EKS/IRSA setup): the runner
@@ -430,8 +409,8 @@ async fn s3_cache_with_iam_web_identity_round_trips_through_moto() {
     let moto = Moto::start().await;
     let created = moto.request("PUT", "/runner-cache").await;
     assert!(created.starts_with("HTTP/1.1 200"), "{created}");
-    let workspace = workspace().await;
-    let token_file = workspace.path().join("web-identity-token");
+    let token_dir = tempfile::tempdir().expect("token dir");
+    let token_file = token_dir.path().join("web-identity-token");
     std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl\n").expect("token file");
     let s3 = format!(
         "  [runners.cache]\n    Type = \"s3\"\n    Shared = true\n    [runners.cache.s3]\n      \
@@ -439,18 +418,10 @@ async fn s3_cache_with_iam_web_identity_round_trips_through_moto() {
          BucketName = \"runner-cache\"\n      BucketLocation = \"us-east-1\"\n      Insecure = true\n",
         moto.port
     );
-    let config = workspace.write_config("concurrent = 1\ncheck_interval = 1", &[&s3]);
-    let base = repo_job(
-        &workspace,
-        "iam",
-        &["mkdir -p vendor", "echo from-iam > vendor/lib.txt"],
-    );
-    let job = with_cache(base, json!([{"key": "iam-key", "paths": ["vendor/"]}]));
     let sts = format!("http://127.0.0.1:{}", moto.port);
     let token_path = token_file.display().to_string();
-    let runner = RunnerProcess::start_with_env(
-        workspace.path(),
-        &["run", "-c", &config.to_string_lossy()],
+    remote_cache_round_trip(
+        &s3,
         &[
             (
                 "AWS_ROLE_ARN",
@@ -462,21 +433,11 @@ async fn s3_cache_with_iam_web_identity_round_trips_through_moto() {
             ("AWS_ENDPOINT_URL_STS", &sts),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ],
-    );
-    let first = workspace.coordinator.enqueue_job(job.clone());
-    let record = final_record(&workspace, &runner, first).await;
-    assert_state(&record, "success");
+        "iam",
+    )
+    .await;
     let listing = moto.request("GET", "/runner-cache?list-type=2").await;
     assert!(listing.contains("project/42/iam-key"), "{listing}");
-    std::fs::remove_dir_all(workspace.path().join("cache")).expect("drop local cache");
-    let mut second = job;
-    second["steps"][0]["script"] = json!(["cat vendor/lib.txt"]);
-    let id = workspace.coordinator.enqueue_job(second);
-    let record = final_record(&workspace, &runner, id).await;
-    assert_state(&record, "success");
-    let trace = trace_text(&record);
-    assert!(trace.contains("Successfully extracted cache"), "{trace}");
-    assert!(trace.contains("\nfrom-iam"), "{trace}");
 }
 
 /// Runs a job that saves `vendor/` in the cache, removes the local copy, and runs a second job
