@@ -15,28 +15,20 @@ use runner_artifacts::{
 
 mod support;
 
-use support::{FILES, peak_rss, write_tree};
+use support::{Bench, peak_rss};
 
 #[expect(
     clippy::print_stdout,
     reason = "a bench binary reports its figures on stdout"
 )]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let total_mib = support::total_mib();
-    let work = tempfile::tempdir()?;
-    let project = work.path().join("project");
+    let Bench {
+        work,
+        project,
+        bytes_written,
+        runtime,
+    } = support::prepare()?;
     let staging = work.path().join("staging");
-    let bytes_written = write_tree(&project, total_mib * 1024 * 1024)?;
-    println!(
-        "tree: {FILES} files, {:.1} MiB, semi-compressible data",
-        bytes_written as f64 / 1048576.0
-    );
-    println!("VmHWM before: {}", peak_rss());
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     for level in [CompressionLevel::Fastest, CompressionLevel::Default] {
         let (uploaded, received, elapsed) = runtime.block_on(run(&project, &staging, level))?;
         let ArtifactsUploaded::Uploaded { size } = uploaded else {

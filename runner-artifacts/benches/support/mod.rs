@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -11,10 +11,46 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
 /// Files in the tree.
-pub(crate) const FILES: u64 = 10_000;
+const FILES: u64 = 10_000;
+
+/// Where both benches start: the tree in `project/` of a work directory, and a runtime with
+/// two workers.
+pub(crate) struct Bench {
+    pub(crate) work: tempfile::TempDir,
+    pub(crate) project: PathBuf,
+    /// The tree's size in bytes.
+    pub(crate) bytes_written: u64,
+    pub(crate) runtime: tokio::runtime::Runtime,
+}
+
+/// Writes the tree (its size from `ARTIFACTS_BENCH_MIB`), prints it and the peak RSS so far.
+#[expect(
+    clippy::print_stdout,
+    reason = "a bench binary reports its figures on stdout"
+)]
+pub(crate) fn prepare() -> Result<Bench, Box<dyn std::error::Error>> {
+    let work = tempfile::tempdir()?;
+    let project = work.path().join("project");
+    let bytes_written = write_tree(&project, total_mib() * 1024 * 1024)?;
+    println!(
+        "tree: {FILES} files, {:.1} MiB, semi-compressible data",
+        bytes_written as f64 / 1048576.0
+    );
+    println!("VmHWM before: {}", peak_rss());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok(Bench {
+        work,
+        project,
+        bytes_written,
+        runtime,
+    })
+}
 
 /// The tree's size from `ARTIFACTS_BENCH_MIB` (default 1 GiB), in MiB.
-pub(crate) fn total_mib() -> u64 {
+fn total_mib() -> u64 {
     std::env::var("ARTIFACTS_BENCH_MIB")
         .ok()
         .and_then(|value| value.parse().ok())
@@ -57,7 +93,7 @@ pub(crate) async fn count_uploaded_bytes(listener: tokio::net::TcpListener, stat
 }
 
 /// Writes `FILES` files under `project/out` of about `total / FILES` bytes: half pseudo-random, half repeated text.
-pub(crate) fn write_tree(project: &Path, total: u64) -> std::io::Result<u64> {
+fn write_tree(project: &Path, total: u64) -> std::io::Result<u64> {
     let per_file = total / FILES;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut written = 0;
