@@ -343,13 +343,17 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn helper_arguments_follow_upstream() {
-        let settings = CacheSettings::default();
-        let job = CacheJob {
-            settings: &settings,
-            short_token: "abc",
-            project_id: 1,
+    /// Job `build` of project `project_id` on `main`, in `/builds/g/p` with `/cache/g/p`.
+    fn test_job<'a>(
+        settings: &'a CacheSettings,
+        short_token: &'a str,
+        project_id: u64,
+        hash_keys: bool,
+    ) -> CacheJob<'a> {
+        CacheJob {
+            settings,
+            short_token,
+            project_id,
             project_dir: Path::new("/builds/g/p"),
             cache_dir: Path::new("/cache/g/p"),
             job_name: "build",
@@ -357,8 +361,14 @@ mod tests {
             cache_fallback_key: None,
             url_expiry: Duration::from_secs(60),
             now: SystemTime::UNIX_EPOCH,
-            hash_keys: false,
-        };
+            hash_keys,
+        }
+    }
+
+    #[test]
+    fn helper_arguments_follow_upstream() {
+        let settings = CacheSettings::default();
+        let job = test_job(&settings, "abc", 1, false);
         let entry = CacheEntry {
             key: "k".into(),
             paths: vec!["vendor/".into()],
@@ -425,19 +435,7 @@ mod tests {
             ..CacheSettings::default()
         };
         let check = |hash_keys: bool, file: &str, object: &str| {
-            let job = CacheJob {
-                settings: &settings,
-                short_token: "abcdefghi",
-                project_id: 7,
-                project_dir: Path::new("/builds/g/p"),
-                cache_dir: Path::new("/cache/g/p"),
-                job_name: "build",
-                git_ref: "main",
-                cache_fallback_key: None,
-                url_expiry: Duration::from_secs(60),
-                now: SystemTime::UNIX_EPOCH,
-                hash_keys,
-            };
+            let job = test_job(&settings, "abcdefghi", 7, hash_keys);
             let entry = CacheEntry {
                 key: "main".into(),
                 paths: vec!["vendor/".into()],
@@ -471,19 +469,7 @@ mod tests {
     #[test]
     fn hashed_keys_are_not_sanitised() {
         let settings = CacheSettings::default();
-        let job = CacheJob {
-            settings: &settings,
-            short_token: "abc",
-            project_id: 1,
-            project_dir: Path::new("/builds/g/p"),
-            cache_dir: Path::new("/cache/g/p"),
-            job_name: "build",
-            git_ref: "main",
-            cache_fallback_key: None,
-            url_expiry: Duration::from_secs(60),
-            now: SystemTime::UNIX_EPOCH,
-            hash_keys: true,
-        };
+        let job = test_job(&settings, "abc", 1, true);
         let entry = CacheEntry {
             key: "../a b ".into(),
             paths: vec!["vendor/".into()],
