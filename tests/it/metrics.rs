@@ -9,13 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{JOB_WAIT, final_record, start_runner};
 
-/// `GET /metrics` over a plain TCP connection; returns the parsed exposition.
-async fn scrape(address: &str) -> Exposition {
+/// GETs `path` from the runner's metrics server; the whole response, headers included.
+pub(crate) async fn get(address: &str, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("metrics server reachable");
     stream
-        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
         .await
         .expect("request sent");
     let mut response = Vec::new();
@@ -23,7 +23,12 @@ async fn scrape(address: &str) -> Exposition {
         .read_to_end(&mut response)
         .await
         .expect("response read");
-    let text = String::from_utf8_lossy(&response).into_owned();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// `GET /metrics`; returns the parsed exposition.
+async fn scrape(address: &str) -> Exposition {
+    let text = get(address, "/metrics").await;
     let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
     assert!(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
@@ -32,8 +37,9 @@ async fn scrape(address: &str) -> Exposition {
     parse(body, Dialect::Prometheus).unwrap_or_else(|error| panic!("{error}\n{body}"))
 }
 
-/// The address from `Metrics server listening address=...` in the runner's log.
-async fn metrics_address(runner: &RunnerProcess) -> String {
+/// The address from the runner's `Metrics server listening` line, in the text log format
+/// (`address=...`) or the JSON one (`"address": ...`).
+pub(crate) async fn metrics_address(runner: &RunnerProcess) -> String {
     assert!(
         runner
             .wait_for_log("Metrics server listening", JOB_WAIT)
@@ -46,6 +52,9 @@ async fn metrics_address(runner: &RunnerProcess) -> String {
         .lines()
         .find(|line| line.contains("Metrics server listening"))
         .expect("the line");
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+        return value["address"].as_str().expect("address").to_owned();
+    }
     let start = line.find("address").expect("address field") + "address".len();
     line[start..]
         .trim_start_matches("\x1b[0;m")

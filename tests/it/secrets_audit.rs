@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::metrics::{get, metrics_address};
 use runner_e2e::{JobBuilder, RunnerProcess, Workspace};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{JOB_WAIT, final_record, trace_text};
 
@@ -16,41 +16,6 @@ const JOB_TOKEN: &str = "glcbt-canary-job-token-5d2";
 const REGISTRY_PASSWORD: &str = "canary-registry-password-4e8";
 const S3_SECRET: &str = "canary-s3-secret-key-b6f";
 const DOCKER_AUTH: &str = "canary-docker-auth-0f4";
-
-/// GETs `path` from the runner's metrics server; the whole response, headers included.
-async fn get(address: &str, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("metrics server reachable");
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
-        .await
-        .expect("request sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .expect("response read");
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-/// The metrics address from the JSON log line `Metrics server listening`.
-async fn metrics_address(runner: &RunnerProcess) -> String {
-    assert!(
-        runner
-            .wait_for_log("Metrics server listening", JOB_WAIT)
-            .await,
-        "{}",
-        runner.log()
-    );
-    let log = runner.log();
-    let line = log
-        .lines()
-        .find(|line| line.contains("Metrics server listening"))
-        .expect("the line");
-    let value: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
-    value["address"].as_str().expect("address").to_owned()
-}
 
 /// Every file under `dir` (recursively) whose content or name contains `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
